@@ -348,6 +348,10 @@ pub struct Route {
     pub destination: Position,
     /// Whether the route needs an action from the recipient (registration or account deployment).
     pub needs_recipient_action: bool,
+    /// Facts the plan assumed because nobody knew them (e.g. "the sender's StarkNet account is
+    /// deployed"); empty when every fact it relies on was known.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub assumptions: Vec<String>,
 }
 
 #[cfg(test)]

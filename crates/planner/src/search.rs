@@ -1,0 +1,792 @@
+//! The path search behind [`crate::plan`].
+
+use std::fmt::Write as _;
+
+use starkroute_types::{
+    Account, Amount, Asset, AssetClass, EtaRange, FeeItem, FeeKind, Holding, Layer, Leg, LegKind,
+    Party, Position, Representation, Route, Wei,
+};
+
+use crate::{
+    CostModel, LatencyModel, Objective, PlanError, Plans, QuoteRequest, Rejection, RejectionCode,
+    Result, Topology,
+};
+
+/// Longest route considered, in hops (a withdrawal counts as one hop of two legs).
+const MAX_HOPS: usize = 4;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Holder {
+    Sender,
+    Recipient,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Node {
+    layer: Layer,
+    holder: Holder,
+}
+
+impl Node {
+    fn label(self) -> String {
+        let who = match self.holder {
+            Holder::Sender => "sender",
+            Holder::Recipient => "recipient",
+        };
+        format!("{}:{who}", self.layer)
+    }
+}
+
+/// One step of the search: the legs it adds and where it leaves the asset.
+struct Hop {
+    to: Node,
+    legs: Vec<Leg>,
+    needs_recipient_action: bool,
+    assumptions: Vec<String>,
+}
+
+struct Refusal {
+    leg: LegKind,
+    to: Node,
+    code: RejectionCode,
+    reason: String,
+}
+
+struct Ctx<'a> {
+    req: &'a QuoteRequest,
+    topo: &'a Topology,
+    costs: &'a CostModel,
+    asset: Asset,
+    amount: Amount,
+    destinations: Vec<Layer>,
+}
+
+pub(crate) fn plan(req: &QuoteRequest, topo: &Topology, costs: &CostModel) -> Result<Plans> {
+    let ctx = Ctx::new(req, topo, costs)?;
+    let start = Node { layer: req.from, holder: Holder::Sender };
+    let mut out = Search { routes: Vec::new(), rejected: Vec::new() };
+    let mut path: Vec<(Node, Hop)> = Vec::new();
+    ctx.explore(start, &mut path, &mut out);
+
+    // A destination other than the requested one is listed only if the caller asked for it;
+    // if the recipient has no account there, say so rather than staying silent.
+    if req.allow_other_destinations {
+        for layer in Layer::ALL {
+            if layer != req.to && topo.has_layer(layer) && req.recipient.on(layer).is_none() {
+                out.rejected.push(Rejection {
+                    path: format!("{} → {layer}:recipient", start.label()),
+                    leg: None,
+                    code: RejectionCode::NoAccount,
+                    reason: format!(
+                        "the recipient has no {layer} account; give its address to consider ending there"
+                    ),
+                });
+            }
+        }
+    }
+
+    let mut routes = out.routes;
+    rank(&mut routes, req.objective);
+    let mut rejected = out.rejected;
+    rejected.sort_by(|a, b| a.path.cmp(&b.path).then(a.reason.cmp(&b.reason)));
+    rejected.dedup_by(|a, b| a.path == b.path && a.reason == b.reason);
+    Ok(Plans { asset: ctx.asset, amount: ctx.amount, objective: req.objective, routes, rejected })
+}
+
+struct Search {
+    routes: Vec<Route>,
+    rejected: Vec<Rejection>,
+}
+
+fn rank(routes: &mut [Route], objective: Objective) {
+    routes.sort_by(|a, b| {
+        let by_eta = a.eta.max_secs.cmp(&b.eta.max_secs).then(a.eta.min_secs.cmp(&b.eta.min_secs));
+        let by_fee = a.total_fee_wei.cmp(&b.total_fee_wei);
+        let primary = match objective {
+            Objective::Fastest => by_eta.then(by_fee),
+            Objective::Cheapest => by_fee.then(by_eta),
+        };
+        primary
+            .then(a.needs_recipient_action.cmp(&b.needs_recipient_action))
+            .then(a.legs.len().cmp(&b.legs.len()))
+            .then(a.summary.cmp(&b.summary))
+    });
+}
+
+impl<'a> Ctx<'a> {
+    fn new(req: &'a QuoteRequest, topo: &'a Topology, costs: &'a CostModel) -> Result<Self> {
+        for (field, layer) in [("from", req.from), ("to", req.to)] {
+            if !topo.has_layer(layer) {
+                return Err(PlanError::LayerDisabled { field, layer });
+            }
+        }
+        let token = topo
+            .find_token(&req.asset.token)
+            .ok_or_else(|| PlanError::UnknownToken(req.asset.token.clone()))?
+            .clone();
+        let invalid = |field, reason: String| PlanError::InvalidRequest { field, reason };
+        let (asset, amount) = if token.class.is_fungible() {
+            if req.asset.token_id.is_some() {
+                return Err(invalid(
+                    "asset.token_id",
+                    format!(
+                        "{} is {}: it takes an amount, not a token id",
+                        token.symbol, token.class
+                    ),
+                ));
+            }
+            let amount = req.amount.ok_or_else(|| {
+                invalid("amount", format!("{} is fungible: an amount is required", token.symbol))
+            })?;
+            if amount.is_zero() {
+                return Err(invalid("amount", "must be greater than zero".into()));
+            }
+            (Asset::fungible(token).map_err(|e| invalid("asset", e.reason))?, amount)
+        } else {
+            let id = req.asset.token_id.ok_or_else(|| {
+                invalid(
+                    "asset.token_id",
+                    format!("{} is {}: a token id is required", token.symbol, token.class),
+                )
+            })?;
+            if let Some(a) = req.amount {
+                if a != Amount::from_u128(1) {
+                    return Err(invalid(
+                        "amount",
+                        format!("an NFT moves as exactly 1 unit, got {a}"),
+                    ));
+                }
+            }
+            (Asset::nft(token, id).map_err(|e| invalid("asset", e.reason))?, Amount::from_u128(1))
+        };
+        if req.sender.on(req.from).is_none() {
+            return Err(invalid("sender", format!("the sender needs an account on {}", req.from)));
+        }
+        if req.recipient.on(req.to).is_none() {
+            return Err(invalid(
+                "recipient",
+                format!("the recipient needs an account on {}", req.to),
+            ));
+        }
+        if let Err(e) = asset.on(req.from) {
+            return Err(invalid("asset", e.to_string()));
+        }
+        let mut destinations = vec![req.to];
+        if req.allow_other_destinations {
+            destinations.extend(
+                Layer::ALL.into_iter().filter(|l| {
+                    *l != req.to && topo.has_layer(*l) && req.recipient.on(*l).is_some()
+                }),
+            );
+        }
+        Ok(Self { req, topo, costs, asset, amount, destinations })
+    }
+
+    fn account(&self, node: Node) -> Option<Account> {
+        match node.holder {
+            Holder::Sender => self.req.sender.on(node.layer),
+            Holder::Recipient => self.req.recipient.on(node.layer),
+        }
+    }
+
+    /// A sender position that is the recipient's own account is the recipient.
+    fn normalize(&self, node: Node) -> Node {
+        if node.holder == Holder::Sender
+            && self.req.sender.on(node.layer).is_some()
+            && self.req.sender.on(node.layer) == self.req.recipient.on(node.layer)
+        {
+            Node { layer: node.layer, holder: Holder::Recipient }
+        } else {
+            node
+        }
+    }
+
+    fn explore(&self, node: Node, path: &mut Vec<(Node, Hop)>, out: &mut Search) {
+        let node = self.normalize(node);
+        if node.holder == Holder::Recipient {
+            if self.destinations.contains(&node.layer) {
+                out.routes.push(self.finish(node, path));
+            }
+            return;
+        }
+        if path.len() >= MAX_HOPS {
+            return;
+        }
+        for step in self.hops(node) {
+            match step {
+                Ok(hop) => {
+                    let to = self.normalize(hop.to);
+                    if self.pointless(node, to, path) {
+                        continue;
+                    }
+                    path.push((node, hop));
+                    self.explore(to, path, out);
+                    path.pop();
+                }
+                Err(refusal) => {
+                    // A refusal toward a place no route would go is noise, not information.
+                    if self.pointless(node, self.normalize(refusal.to), path) {
+                        continue;
+                    }
+                    let mut p = String::new();
+                    for (n, _) in path.iter() {
+                        let _ = write!(p, "{} → ", n.label());
+                    }
+                    let _ =
+                        write!(p, "{} → {} ({})", node.label(), refusal.to.label(), refusal.leg);
+                    out.rejected.push(Rejection {
+                        path: p,
+                        leg: Some(refusal.leg),
+                        code: refusal.code,
+                        reason: refusal.reason,
+                    });
+                }
+            }
+        }
+    }
+
+    /// A hop no route should take: back to a layer the asset already left (a round trip only
+    /// adds fees and hours), or to the recipient somewhere that is not a destination.
+    fn pointless(&self, at: Node, to: Node, path: &[(Node, Hop)]) -> bool {
+        let returns = to.layer != at.layer
+            && (to.layer == self.req.from || path.iter().any(|(n, _)| n.layer == to.layer));
+        returns || (to.holder == Holder::Recipient && !self.destinations.contains(&to.layer))
+    }
+
+    fn finish(&self, end: Node, path: &[(Node, Hop)]) -> Route {
+        let mut legs = Vec::new();
+        let mut needs_recipient_action = false;
+        let mut assumptions = Vec::new();
+        for (_, hop) in path {
+            needs_recipient_action |= hop.needs_recipient_action;
+            for a in &hop.assumptions {
+                if !assumptions.contains(a) {
+                    assumptions.push(a.clone());
+                }
+            }
+            legs.extend(hop.legs.iter().cloned());
+        }
+        let mut total = Wei::ZERO;
+        let mut eta = EtaRange::default();
+        for (i, leg) in legs.iter_mut().enumerate() {
+            leg.index = u16::try_from(i).unwrap_or(u16::MAX);
+            // Fees are bounded by the cost model's u128 values; saturate rather than fail a quote.
+            total = total
+                .checked_add(leg.fee_total().unwrap_or(Wei(u128::MAX)))
+                .unwrap_or(Wei(u128::MAX));
+            eta = eta.then(leg.eta);
+        }
+        let mut summary = String::new();
+        for (n, _) in path {
+            let _ = write!(summary, "{} → ", n.layer);
+        }
+        let _ = write!(summary, "{}:", end.layer);
+        for (i, leg) in legs.iter().enumerate() {
+            let _ = write!(summary, "{}{}", if i == 0 { " " } else { ", " }, leg.kind);
+        }
+        let destination = Position::owned(self.account(end).unwrap_or_else(|| {
+            // `explore` only reaches a node whose account exists.
+            unreachable_account(end)
+        }));
+        Route {
+            summary,
+            legs,
+            total_fee_wei: total,
+            eta,
+            destination,
+            needs_recipient_action,
+            assumptions,
+        }
+    }
+
+    fn refuse(
+        &self,
+        leg: LegKind,
+        to: Node,
+        code: RejectionCode,
+        reason: impl Into<String>,
+    ) -> Result<Hop, Refusal> {
+        Err(Refusal { leg, to, code, reason: reason.into() })
+    }
+
+    /// Every hop out of a node, taken or refused.
+    fn hops(&self, node: Node) -> Vec<Result<Hop, Refusal>> {
+        let mut out = Vec::new();
+        let s = Holder::Sender;
+        let r = Holder::Recipient;
+        match node.layer {
+            Layer::StarkEx => {
+                out.push(self.hop(
+                    node,
+                    Node { layer: Layer::StarkEx, holder: r },
+                    &[LegKind::StarkExTransfer],
+                ));
+                out.push(self.hop(
+                    node,
+                    Node { layer: Layer::L1, holder: s },
+                    &[LegKind::StarkExWithdrawalRequest, LegKind::L1ClaimFromStarkEx],
+                ));
+            }
+            Layer::StarkNet => {
+                out.push(self.hop(
+                    node,
+                    Node { layer: Layer::StarkNet, holder: r },
+                    &[LegKind::StarkNetTransfer],
+                ));
+                let (withdraw, claim) = if self.asset.is_fungible() {
+                    (LegKind::StarkNetWithdraw, LegKind::L1ClaimFromStarkGate)
+                } else {
+                    (LegKind::StarkNetNftWithdraw, LegKind::L1ClaimFromNftBridge)
+                };
+                for holder in [s, r] {
+                    out.push(self.hop(node, Node { layer: Layer::L1, holder }, &[withdraw, claim]));
+                }
+                // The bridge that does not carry this asset is a path a user may wonder about.
+                let other = if self.asset.is_fungible() {
+                    LegKind::StarkNetNftWithdraw
+                } else {
+                    LegKind::StarkNetWithdraw
+                };
+                out.push(self.bridge_mismatch(other, Node { layer: Layer::L1, holder: s }));
+            }
+            Layer::L1 => {
+                out.push(self.hop(
+                    node,
+                    Node { layer: Layer::L1, holder: r },
+                    &[LegKind::L1Transfer],
+                ));
+                let deposit_l2 = if self.asset.is_fungible() {
+                    LegKind::L1DepositToStarkGate
+                } else {
+                    LegKind::L1DepositToNftBridge
+                };
+                for holder in [s, r] {
+                    out.push(self.hop(
+                        node,
+                        Node { layer: Layer::StarkEx, holder },
+                        &[LegKind::L1DepositToStarkEx],
+                    ));
+                    out.push(self.hop(
+                        node,
+                        Node { layer: Layer::StarkNet, holder },
+                        &[deposit_l2],
+                    ));
+                }
+                let other = if self.asset.is_fungible() {
+                    LegKind::L1DepositToNftBridge
+                } else {
+                    LegKind::L1DepositToStarkGate
+                };
+                out.push(self.bridge_mismatch(other, Node { layer: Layer::StarkNet, holder: s }));
+            }
+        }
+        out
+    }
+
+    fn bridge_mismatch(&self, leg: LegKind, to: Node) -> Result<Hop, Refusal> {
+        let reason = match leg {
+            LegKind::StarkNetWithdraw | LegKind::L1DepositToStarkGate => format!(
+                "StarkGate bridges ETH and ERC-20 only; {} is {}",
+                self.asset.label(),
+                self.asset.class()
+            ),
+            _ => format!(
+                "the NFT bridge (Starklane interface) carries ERC-721 only; {} is {}",
+                self.asset.label(),
+                self.asset.class()
+            ),
+        };
+        self.refuse(leg, to, RejectionCode::BridgeUnsupportedAsset, reason)
+    }
+
+    /// Builds the legs of one hop after checking every rule that applies to them.
+    fn hop(&self, from: Node, to: Node, kinds: &[LegKind]) -> Result<Hop, Refusal> {
+        let first = kinds[0];
+        let last = kinds[kinds.len() - 1];
+        let topo = self.topo;
+
+        // Layers and representation.
+        if !topo.has_layer(to.layer) {
+            return self.refuse(
+                first,
+                to,
+                RejectionCode::LayerDisabled,
+                format!("{} is not enabled", to.layer),
+            );
+        }
+        let repr = match self.asset.on(to.layer) {
+            Ok(r) => r,
+            Err(e) => return self.refuse(first, to, RejectionCode::AssetNotOnLayer, e.to_string()),
+        };
+
+        // Accounts.
+        let Some(from_account) = self.account(from) else {
+            return self.refuse(
+                first,
+                to,
+                RejectionCode::NoAccount,
+                format!("the sender has no {} account", from.layer),
+            );
+        };
+        let Some(to_account) = self.account(to) else {
+            let who = if to.holder == Holder::Sender { "sender" } else { "recipient" };
+            return self.refuse(
+                last,
+                to,
+                RejectionCode::NoAccount,
+                format!("the {who} has no {} account", to.layer),
+            );
+        };
+
+        let mut assumptions = Vec::new();
+        let mut legs = Vec::new();
+        let mut needs_recipient_action = false;
+
+        // Bridges and policies.
+        match first {
+            LegKind::StarkNetWithdraw | LegKind::L1DepositToStarkGate => {
+                if !topo.starkgate.enabled {
+                    return self.refuse(
+                        first,
+                        to,
+                        RejectionCode::BridgeDisabled,
+                        "StarkGate is disabled in this topology",
+                    );
+                }
+            }
+            LegKind::StarkNetNftWithdraw | LegKind::L1DepositToNftBridge => {
+                if !topo.nft_bridge.enabled {
+                    return self.refuse(
+                        first,
+                        to,
+                        RejectionCode::BridgeDisabled,
+                        "the NFT bridge is disabled in this topology",
+                    );
+                }
+                let collection = self.asset.token.l1;
+                if !topo.nft_bridge.whitelist.is_empty()
+                    && !collection.is_some_and(|c| topo.nft_bridge.whitelist.contains(&c))
+                {
+                    return self.refuse(
+                        first,
+                        to,
+                        RejectionCode::CollectionNotWhitelisted,
+                        format!(
+                            "the NFT bridge does not accept the collection of {}",
+                            self.asset.label()
+                        ),
+                    );
+                }
+            }
+            LegKind::L1DepositToStarkEx => {
+                if let Representation::StarkEx { minted_on_starkex, .. } = repr {
+                    if !self.asset.is_fungible()
+                        && topo.starkex.nft_deposits_only_minted_here
+                        && !minted_on_starkex
+                    {
+                        return self.refuse(
+                            first,
+                            to,
+                            RejectionCode::Policy,
+                            format!(
+                                "this StarkEx deployment accepts ERC-721 deposits only for assets minted on it; {} was not",
+                                self.asset.label()
+                            ),
+                        );
+                    }
+                }
+                if self.asset.class() == AssetClass::MintableErc20
+                    || self.asset.class() == AssetClass::MintableErc721
+                {
+                    // The StarkEx contract's deposit refuses mintable asset types.
+                    return self.refuse(
+                        first,
+                        to,
+                        RejectionCode::Policy,
+                        "mintable assets cannot be deposited into StarkEx; they only leave it",
+                    );
+                }
+            }
+            _ => {}
+        }
+
+        // Amounts on StarkEx must be whole quanta.
+        for layer in [from.layer, to.layer] {
+            if layer == Layer::StarkEx {
+                if let Ok(Representation::StarkEx { quantum, .. }) = self.asset.on(Layer::StarkEx) {
+                    if let Err(e) = quantum.quantize(self.amount) {
+                        return self.refuse(
+                            first,
+                            to,
+                            RejectionCode::Amount,
+                            format!("on starkex: {e}"),
+                        );
+                    }
+                }
+            }
+        }
+
+        // The acting side must be ready: a StarkEx withdrawal pays the L1 address registered for the
+        // Stark key; a StarkNet transaction needs a deployed account.
+        match from_account {
+            Account::StarkEx(_) | Account::StarkNet(_) => match topo.readiness_of(&from_account) {
+                Some(true) => {}
+                Some(false) => {
+                    let what = if from.layer == Layer::StarkEx {
+                        "the sender's Stark key is not registered on StarkEx"
+                    } else {
+                        "the sender's StarkNet account is not deployed"
+                    };
+                    return self.refuse(first, to, RejectionCode::AccountNotReady, what);
+                }
+                None => assumptions.push(if from.layer == Layer::StarkEx {
+                    format!("the sender's Stark key {from_account} is registered on StarkEx")
+                } else {
+                    format!("the sender's StarkNet account {from_account} is deployed")
+                }),
+            },
+            Account::L1(_) => {}
+        }
+        if first == LegKind::StarkExWithdrawalRequest && self.req.sender.l1.is_none() {
+            return self.refuse(
+                first,
+                to,
+                RejectionCode::NoAccount,
+                "a StarkEx withdrawal pays the sender's registered L1 address, and none was given",
+            );
+        }
+
+        // The receiving side: a recipient that is known not to be ready gets a leg that makes it
+        // ready (signed by the recipient); the sender's own accounts must already be ready.
+        if matches!(to.layer, Layer::StarkEx | Layer::StarkNet) && to_account != from_account {
+            let needs = to.layer == Layer::StarkNet || topo.starkex.recipient_must_be_registered;
+            match (needs, topo.readiness_of(&to_account)) {
+                (false, _) | (true, Some(true)) => {}
+                (true, Some(false)) if to.holder == Holder::Recipient => {
+                    let kind = if to.layer == Layer::StarkEx {
+                        LegKind::StarkExRegistration
+                    } else {
+                        LegKind::StarkNetAccountDeployment
+                    };
+                    let here = Position::owned(from_account);
+                    legs.push(self.leg(kind, here, here, Party::Recipient));
+                    needs_recipient_action = true;
+                }
+                (true, Some(false)) => {
+                    return self.refuse(
+                        last,
+                        to,
+                        RejectionCode::AccountNotReady,
+                        format!("the sender's {} account is not ready", to.layer),
+                    );
+                }
+                (true, None) => assumptions.push(if to.layer == Layer::StarkEx {
+                    format!("the Stark key {to_account} is registered on StarkEx")
+                } else {
+                    format!("the StarkNet account {to_account} is deployed")
+                }),
+            }
+        }
+
+        // The legs themselves.
+        let mut at = Position::owned(from_account);
+        for (i, kind) in kinds.iter().enumerate() {
+            let is_last = i + 1 == kinds.len();
+            let next = if is_last {
+                Position::owned(to_account)
+            } else {
+                // The first half of a withdrawal leaves the asset claimable on L1.
+                Position { layer: Layer::L1, holder: to_account, holding: Holding::Claimable }
+            };
+            let signer = match kind {
+                LegKind::L1ClaimFromStarkEx
+                | LegKind::L1ClaimFromStarkGate
+                | LegKind::L1ClaimFromNftBridge => Party::Anyone,
+                _ => Party::Sender,
+            };
+            legs.push(self.leg(*kind, at, next, signer));
+            at = next;
+        }
+        Ok(Hop { to, legs, needs_recipient_action, assumptions })
+    }
+
+    fn leg(&self, kind: LegKind, from: Position, to: Position, signer: Party) -> Leg {
+        Leg {
+            index: 0,
+            kind,
+            from,
+            to,
+            signer,
+            fees: fees_for(kind, self.asset.class(), self.costs),
+            eta: eta_for(kind, &self.costs.latency),
+            description: describe(kind, &self.asset, self.amount, from, to),
+        }
+    }
+}
+
+#[cold]
+fn unreachable_account(node: Node) -> Account {
+    // Kept total instead of panicking: a zero-like placeholder is impossible to build, so this
+    // is only reachable through a bug in `explore`; report it loudly in debug builds.
+    debug_assert!(false, "route ends at {node:?} without an account");
+    Account::L1(
+        "0x000000000000000000000000000000000000dEaD".parse().unwrap_or_else(|_| unreachable!()),
+    )
+}
+
+fn describe(kind: LegKind, asset: &Asset, amount: Amount, from: Position, to: Position) -> String {
+    let what = if asset.is_fungible() {
+        format!("{amount} {}", asset.token.symbol)
+    } else {
+        asset.label()
+    };
+    match kind {
+        LegKind::StarkExTransfer => {
+            format!("Transfer {what} on StarkEx from {} to {}", from.holder, to.holder)
+        }
+        LegKind::StarkExWithdrawalRequest => format!(
+            "Request the StarkEx withdrawal of {what} to {} and wait for the batch proof",
+            to.holder
+        ),
+        LegKind::L1ClaimFromStarkEx => {
+            format!("Claim {what} on L1 from the StarkEx contract for {}", to.holder)
+        }
+        LegKind::L1DepositToStarkEx => {
+            format!("Deposit {what} from {} into the StarkEx vault of {}", from.holder, to.holder)
+        }
+        LegKind::StarkNetTransfer => {
+            format!("Transfer {what} on StarkNet from {} to {}", from.holder, to.holder)
+        }
+        LegKind::StarkNetWithdraw => format!(
+            "Withdraw {what} through StarkGate to {} and wait for the state update",
+            to.holder
+        ),
+        LegKind::StarkNetNftWithdraw => format!(
+            "Send {what} through the NFT bridge to {} and wait for the state update",
+            to.holder
+        ),
+        LegKind::L1ClaimFromStarkGate => {
+            format!("Claim {what} from StarkGate on L1 for {}", to.holder)
+        }
+        LegKind::L1ClaimFromNftBridge => {
+            format!("Claim {what} from the NFT bridge on L1 for {}", to.holder)
+        }
+        LegKind::L1DepositToStarkGate => format!("Deposit {what} into StarkGate for {}", to.holder),
+        LegKind::L1DepositToNftBridge => {
+            format!("Deposit {what} into the NFT bridge for {}", to.holder)
+        }
+        LegKind::L1Transfer => {
+            format!("Transfer {what} on L1 from {} to {}", from.holder, to.holder)
+        }
+        LegKind::StarkExRegistration => {
+            "The recipient registers their Stark key on StarkEx".to_owned()
+        }
+        LegKind::StarkNetAccountDeployment => {
+            "The recipient deploys their StarkNet account".to_owned()
+        }
+        LegKind::FullWithdrawalRequest => {
+            format!("Request a full withdrawal of the vault holding {what}")
+        }
+        LegKind::FreezeRequest => "Freeze the StarkEx contract after the grace period".to_owned(),
+        LegKind::Escape => format!("Escape {what} with a Merkle proof against the frozen root"),
+    }
+}
+
+/// The fee items of a leg under a cost model.
+pub fn fees_for(kind: LegKind, class: AssetClass, costs: &CostModel) -> Vec<FeeItem> {
+    let g = &costs.gas;
+    let nft = !class.is_fungible();
+    let token = class != AssetClass::Eth;
+    let l1 = |units: u64| FeeItem {
+        kind: FeeKind::L1Gas,
+        gas_units: Some(units),
+        gas_price_wei: Some(costs.l1_gas_price_wei),
+        amount_wei: Wei::from_gas(units, costs.l1_gas_price_wei.0).unwrap_or(Wei(u128::MAX)),
+    };
+    let l2 = |units: u64| FeeItem {
+        kind: FeeKind::StarkNetGas,
+        gas_units: Some(units),
+        gas_price_wei: Some(costs.starknet_gas_price_wei),
+        amount_wei: Wei::from_gas(units, costs.starknet_gas_price_wei.0).unwrap_or(Wei(u128::MAX)),
+    };
+    let flat = |kind: FeeKind, amount: Wei| FeeItem {
+        kind,
+        gas_units: None,
+        gas_price_wei: None,
+        amount_wei: amount,
+    };
+    let approval = |items: &mut Vec<FeeItem>| {
+        if token {
+            items.push(l1(g.l1_approval));
+        }
+    };
+    let mut items = Vec::new();
+    match kind {
+        LegKind::StarkExTransfer | LegKind::StarkExWithdrawalRequest => {
+            items.push(flat(FeeKind::OperatorFee, costs.starkex_operator_fee_wei));
+        }
+        LegKind::L1ClaimFromStarkEx => items.push(l1(match class {
+            AssetClass::MintableErc20 | AssetClass::MintableErc721 => g.starkex_withdraw_and_mint,
+            AssetClass::Erc721 => g.starkex_withdraw_nft,
+            AssetClass::Eth | AssetClass::Erc20 => g.starkex_withdraw,
+        })),
+        LegKind::L1DepositToStarkEx => {
+            approval(&mut items);
+            items.push(l1(match class {
+                AssetClass::Eth => g.starkex_deposit_eth,
+                _ if nft => g.starkex_deposit_nft,
+                _ => g.starkex_deposit_erc20,
+            }));
+        }
+        LegKind::StarkNetTransfer => items.push(l2(g.starknet_transfer)),
+        LegKind::StarkNetWithdraw => items.push(l2(g.starknet_withdraw)),
+        LegKind::StarkNetNftWithdraw => items.push(l2(g.starknet_nft_withdraw)),
+        LegKind::StarkNetAccountDeployment => items.push(l2(g.starknet_account_deploy)),
+        LegKind::L1ClaimFromStarkGate => items.push(l1(g.starkgate_withdraw)),
+        LegKind::L1ClaimFromNftBridge => items.push(l1(g.nft_bridge_withdraw)),
+        LegKind::L1DepositToStarkGate => {
+            approval(&mut items);
+            items.push(l1(g.starkgate_deposit));
+            items.push(flat(FeeKind::L1ToL2MessageFee, costs.l1_to_l2_message_fee_wei));
+        }
+        LegKind::L1DepositToNftBridge => {
+            approval(&mut items);
+            items.push(l1(g.nft_bridge_deposit));
+            items.push(flat(FeeKind::L1ToL2MessageFee, costs.nft_bridge_message_fee_wei));
+        }
+        LegKind::L1Transfer => items.push(l1(match class {
+            AssetClass::Eth => g.l1_eth_transfer,
+            _ if nft => g.l1_erc721_transfer,
+            _ => g.l1_erc20_transfer,
+        })),
+        LegKind::StarkExRegistration => {}
+        LegKind::FullWithdrawalRequest => items.push(l1(1_000_000)),
+        LegKind::FreezeRequest => items.push(l1(100_000)),
+        LegKind::Escape => items.push(l1(500_000)),
+    }
+    items
+}
+
+/// How long a leg takes until it is final where the next leg needs it.
+pub fn eta_for(kind: LegKind, lat: &LatencyModel) -> EtaRange {
+    match kind {
+        LegKind::StarkExTransfer | LegKind::StarkExRegistration => lat.starkex_accept,
+        LegKind::StarkExWithdrawalRequest => lat.starkex_accept.then(lat.starkex_batch),
+        LegKind::L1DepositToStarkEx => lat.l1_final().then(lat.starkex_deposit_pickup),
+        LegKind::StarkNetTransfer | LegKind::StarkNetAccountDeployment => lat.starknet_accept,
+        LegKind::StarkNetWithdraw | LegKind::StarkNetNftWithdraw => {
+            lat.starknet_accept.then(lat.starknet_state_update)
+        }
+        LegKind::L1DepositToStarkGate | LegKind::L1DepositToNftBridge => {
+            lat.l1_final().then(lat.l1_to_l2_delivery)
+        }
+        LegKind::L1ClaimFromStarkEx
+        | LegKind::L1ClaimFromStarkGate
+        | LegKind::L1ClaimFromNftBridge
+        | LegKind::L1Transfer
+        | LegKind::FullWithdrawalRequest
+        | LegKind::Escape => lat.l1_final(),
+        // The grace period is the contract's constant, not a latency to model.
+        LegKind::FreezeRequest => EtaRange::new(7 * 86_400, 7 * 86_400).then(lat.l1_final()),
+    }
+}

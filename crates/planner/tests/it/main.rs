@@ -1,0 +1,24 @@
+//! Planner tests against the shipped sandbox configuration.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+mod gift;
+mod properties;
+mod routes;
+
+use serde::Deserialize;
+use starkroute_planner::{CostModel, QuoteRequest, Topology};
+
+#[derive(Deserialize)]
+pub(crate) struct ConfigFile {
+    pub(crate) topology: Topology,
+    pub(crate) costs: CostModel,
+}
+
+pub(crate) fn sandbox() -> ConfigFile {
+    toml::from_str(include_str!("../../../../config/sandbox.toml")).unwrap()
+}
+
+pub(crate) fn gift_request() -> QuoteRequest {
+    serde_json::from_str(include_str!("../../../../examples/requests/alice_to_bob_gift.json"))
+        .unwrap()
+}

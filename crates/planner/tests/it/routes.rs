@@ -1,0 +1,183 @@
+//! The other route families: StarkEx → StarkNet, same-layer, L1 ↔ either layer, and refusals.
+
+use starkroute_planner::{
+    plan, Accounts, AssetRef, Objective, PlanError, QuoteRequest, RejectionCode,
+};
+use starkroute_types::{Amount, Layer, LegKind::*};
+
+use crate::sandbox;
+
+fn alice() -> Accounts {
+    crate::gift_request().sender
+}
+
+fn bob_full() -> Accounts {
+    Accounts {
+        l1: Some("0x70997970c51812dc3a010c7d01b50e0d17dc79c8".parse().unwrap()),
+        starkex: crate::gift_request().recipient.starkex,
+        starknet: Some("0x0b0b".parse().unwrap()),
+    }
+}
+
+fn req(token: &str, amount: &str, from: Layer, to: Layer) -> QuoteRequest {
+    QuoteRequest {
+        asset: AssetRef { token: token.into(), token_id: None },
+        amount: Some(amount.parse().unwrap()),
+        from,
+        to,
+        sender: alice(),
+        recipient: bob_full(),
+        objective: Objective::Fastest,
+        allow_other_destinations: false,
+    }
+}
+
+fn kinds_of(p: &starkroute_planner::Plans) -> Vec<Vec<starkroute_types::LegKind>> {
+    p.routes.iter().map(|r| r.legs.iter().map(|l| l.kind).collect()).collect()
+}
+
+#[test]
+fn starkex_to_starknet_erc20() {
+    let mut cfg = sandbox();
+    // Bob's StarkNet account is deployed in this scenario.
+    for r in &mut cfg.topology.readiness {
+        if r.account == starkroute_types::Account::StarkNet("0x0b0b".parse().unwrap()) {
+            r.ready = true;
+        }
+    }
+    let p =
+        plan(&req("USDC", "2500000", Layer::StarkEx, Layer::StarkNet), &cfg.topology, &cfg.costs)
+            .unwrap();
+    let k = kinds_of(&p);
+    assert!(
+        k.contains(&vec![StarkExWithdrawalRequest, L1ClaimFromStarkEx, L1DepositToStarkGate]),
+        "{k:#?}"
+    );
+    // Also: withdraw, claim, deposit to Alice on StarkNet, transfer to Bob.
+    assert!(k.contains(&vec![
+        StarkExWithdrawalRequest,
+        L1ClaimFromStarkEx,
+        L1DepositToStarkGate,
+        StarkNetTransfer
+    ]));
+    let best = &p.routes[0];
+    assert_eq!(best.legs.len(), 3);
+    // StarkGate's message fee is part of the fee.
+    assert!(best.legs[2]
+        .fees
+        .iter()
+        .any(|f| f.kind == starkroute_types::FeeKind::L1ToL2MessageFee));
+    // The withdrawal waits for the batch proof.
+    assert!(best.legs[0].eta.max_secs >= cfg.costs.latency.starkex_batch.max_secs);
+    assert!(best.assumptions.is_empty(), "{:?}", best.assumptions);
+}
+
+#[test]
+fn eth_starkex_to_starknet_needs_whole_quanta() {
+    let cfg = sandbox();
+    // 1 ETH is 10^10 quanta of 10^8 wei.
+    let ok = plan(
+        &req("ETH", "1000000000000000000", Layer::StarkEx, Layer::StarkNet),
+        &cfg.topology,
+        &cfg.costs,
+    )
+    .unwrap();
+    assert!(!ok.routes.is_empty());
+    // 1 wei more is not a whole quantum: every path through StarkEx is refused with the reason.
+    let bad = plan(
+        &req("ETH", "1000000000000000001", Layer::StarkEx, Layer::StarkNet),
+        &cfg.topology,
+        &cfg.costs,
+    )
+    .unwrap();
+    assert!(bad.routes.is_empty());
+    let r = bad.rejected.iter().find(|r| r.code == RejectionCode::Amount).unwrap();
+    assert!(r.reason.contains("not a multiple of the quantum 100000000"), "{}", r.reason);
+}
+
+#[test]
+fn same_layer_transfers() {
+    let cfg = sandbox();
+    for (layer, kind) in [(Layer::StarkEx, StarkExTransfer), (Layer::L1, L1Transfer)] {
+        let p = plan(&req("USDC", "10", layer, layer), &cfg.topology, &cfg.costs).unwrap();
+        assert_eq!(kinds_of(&p)[0], vec![kind], "{layer}");
+        // A same-layer transfer never detours through another layer first.
+        assert_eq!(p.routes[0].legs.len(), 1);
+    }
+}
+
+#[test]
+fn l1_to_either_layer_and_back() {
+    let cfg = sandbox();
+    let to_ex =
+        plan(&req("USDC", "10", Layer::L1, Layer::StarkEx), &cfg.topology, &cfg.costs).unwrap();
+    assert_eq!(kinds_of(&to_ex)[0], vec![L1DepositToStarkEx]);
+    let to_sn =
+        plan(&req("USDC", "10", Layer::L1, Layer::StarkNet), &cfg.topology, &cfg.costs).unwrap();
+    assert!(kinds_of(&to_sn).contains(&vec![StarkNetAccountDeployment, L1DepositToStarkGate]));
+    let from_sn =
+        plan(&req("USDC", "10", Layer::StarkNet, Layer::L1), &cfg.topology, &cfg.costs).unwrap();
+    // Withdraw straight to Bob's L1 address: no L1 transfer needed.
+    assert_eq!(kinds_of(&from_sn)[0], vec![StarkNetWithdraw, L1ClaimFromStarkGate]);
+    let from_ex =
+        plan(&req("USDC", "10", Layer::StarkEx, Layer::L1), &cfg.topology, &cfg.costs).unwrap();
+    assert_eq!(
+        kinds_of(&from_ex)[0],
+        vec![StarkExWithdrawalRequest, L1ClaimFromStarkEx, L1Transfer]
+    );
+}
+
+#[test]
+fn mintable_nft_leaves_starkex_by_withdraw_and_mint_but_never_enters() {
+    let cfg = sandbox();
+    let mut r = req("IMXART", "1", Layer::StarkEx, Layer::L1);
+    r.amount = None;
+    r.asset.token_id = Some("42".parse().unwrap());
+    let p = plan(&r, &cfg.topology, &cfg.costs).unwrap();
+    assert_eq!(kinds_of(&p)[0], vec![StarkExWithdrawalRequest, L1ClaimFromStarkEx, L1Transfer]);
+    assert_eq!(p.asset.minting_blob.as_deref(), Some("{42}:{}"));
+}
+
+#[test]
+fn request_errors_name_the_field() {
+    let cfg = sandbox();
+    let mut r = req("NOPE", "1", Layer::L1, Layer::StarkEx);
+    assert_eq!(plan(&r, &cfg.topology, &cfg.costs), Err(PlanError::UnknownToken("NOPE".into())));
+    r.asset.token = "USDC".into();
+    r.amount = None;
+    let e = plan(&r, &cfg.topology, &cfg.costs).unwrap_err();
+    assert!(e.to_string().starts_with("amount:"), "{e}");
+    r.amount = Some(Amount::ZERO);
+    assert!(plan(&r, &cfg.topology, &cfg.costs).unwrap_err().to_string().starts_with("amount:"));
+    r.amount = Some("5".parse().unwrap());
+    r.asset.token_id = Some("1".parse().unwrap());
+    assert!(plan(&r, &cfg.topology, &cfg.costs)
+        .unwrap_err()
+        .to_string()
+        .starts_with("asset.token_id:"));
+    let mut nft = crate::gift_request();
+    nft.asset.token_id = None;
+    assert!(plan(&nft, &cfg.topology, &cfg.costs)
+        .unwrap_err()
+        .to_string()
+        .starts_with("asset.token_id:"));
+    nft = crate::gift_request();
+    nft.sender.starknet = None;
+    assert!(plan(&nft, &cfg.topology, &cfg.costs).unwrap_err().to_string().starts_with("sender:"));
+    let mut off = cfg.topology.clone();
+    off.layers.retain(|l| *l != Layer::StarkEx);
+    assert!(matches!(
+        plan(&crate::gift_request(), &off, &cfg.costs),
+        Err(PlanError::LayerDisabled { field: "to", .. })
+    ));
+}
+
+#[test]
+fn json_request_round_trip_and_unknown_fields_refused() {
+    let r = crate::gift_request();
+    let json = serde_json::to_string(&r).unwrap();
+    assert_eq!(serde_json::from_str::<QuoteRequest>(&json).unwrap(), r);
+    let mut v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    v["colour"] = "blue".into();
+    assert!(serde_json::from_value::<QuoteRequest>(v).is_err());
+}
