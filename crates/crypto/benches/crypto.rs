@@ -1,0 +1,2 @@
+//! Placeholder until the crypto benches land.
+fn main() {}
