@@ -444,15 +444,15 @@ impl<'a> Ctx<'a> {
 
         // Bridges and policies.
         match first {
-            LegKind::StarkNetWithdraw | LegKind::L1DepositToStarkGate => {
-                if !topo.starkgate.enabled {
-                    return self.refuse(
-                        first,
-                        to,
-                        RejectionCode::BridgeDisabled,
-                        "StarkGate is disabled in this topology",
-                    );
-                }
+            LegKind::StarkNetWithdraw | LegKind::L1DepositToStarkGate
+                if !topo.starkgate.enabled =>
+            {
+                return self.refuse(
+                    first,
+                    to,
+                    RejectionCode::BridgeDisabled,
+                    "StarkGate is disabled in this topology",
+                );
             }
             LegKind::StarkNetNftWithdraw | LegKind::L1DepositToNftBridge => {
                 if !topo.nft_bridge.enabled {

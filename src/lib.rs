@@ -1,0 +1,24 @@
+//! starkroute: a cross-rollup bridge router for StarkEx, StarkNet and Ethereum L1.
+//!
+//! This umbrella crate re-exports the member crates so that applications depend on one crate:
+//! [`types`] (layers, accounts, assets, amounts, routes), [`crypto`] (StarkEx and StarkNet
+//! cryptography) and [`planner`] (the route planner).
+//!
+//! ```
+//! use starkroute::planner::{plan, QuoteRequest};
+//! # let config = starkroute::server::config::Config::sandbox().unwrap();
+//! let request: QuoteRequest = serde_json::from_str(r#"{
+//!     "asset": {"token": "USDC"}, "amount": "2500000",
+//!     "from": "starkex", "to": "starknet",
+//!     "sender": {"l1": "0x95cf5c1b78ed03db3a1d69e722f2e2fa40cdf584",
+//!                "starkex": "0x0579f97e8084dfbbead9bffd750df780e06d8c09a3ba7f40ebe51d46b47df043"},
+//!     "recipient": {"starknet": "0x0b0b"}
+//! }"#).unwrap();
+//! let plans = plan(&request, &config.topology, &config.costs).unwrap();
+//! assert!(!plans.routes.is_empty());
+//! ```
+
+pub use starkroute_crypto as crypto;
+pub use starkroute_planner as planner;
+pub use starkroute_server as server;
+pub use starkroute_types as types;
