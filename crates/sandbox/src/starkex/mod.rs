@@ -1,0 +1,1 @@
+//! The StarkEx engine (the off-chain operator) and its ImmutableX-style REST API.

@@ -1,0 +1,1 @@
+//! Everything together, advanced by one clock; the conservation check.
