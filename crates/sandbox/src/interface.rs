@@ -72,6 +72,8 @@ pub struct DepositEvent {
     pub asset_id: Felt,
     /// The quantized amount (1 for an NFT).
     pub quantized_amount: u64,
+    /// The token id, for an ERC-721 deposit.
+    pub token_id: Option<U256>,
 }
 
 /// A full-withdrawal request recorded on L1 (`LogFullWithdrawalRequest`).
