@@ -270,6 +270,7 @@ impl<'a> Ctx<'a> {
         let mut eta = EtaRange::default();
         for (i, leg) in legs.iter_mut().enumerate() {
             leg.index = u16::try_from(i).unwrap_or(u16::MAX);
+            leg.description = describe(leg.kind, &self.asset, self.amount, leg.from, leg.to);
             // Fees are bounded by the cost model's u128 values; saturate rather than fail a quote.
             total = total
                 .checked_add(leg.fee_total().unwrap_or(Wei(u128::MAX)))
@@ -619,7 +620,9 @@ impl<'a> Ctx<'a> {
             signer,
             fees: fees_for(kind, self.asset.class(), self.costs),
             eta: eta_for(kind, &self.costs.latency),
-            description: describe(kind, &self.asset, self.amount, from, to),
+            // Filled in by `finish`: most hops never become part of a route, and formatting
+            // accounts is the most expensive thing the search would otherwise do.
+            description: String::new(),
         }
     }
 }

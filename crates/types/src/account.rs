@@ -119,7 +119,7 @@ impl FromStr for StarkKey {
 impl fmt::Display for StarkKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // ImmutableX writes Stark keys as 0x + 64 hex digits.
-        write!(f, "{}", self.0.to_fixed_hex_string())
+        write!(f, "0x{}", hex::encode(self.0.to_bytes_be()))
     }
 }
 
@@ -166,7 +166,7 @@ impl FromStr for StarknetAddress {
 
 impl fmt::Display for StarknetAddress {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0.to_fixed_hex_string())
+        write!(f, "0x{}", hex::encode(self.0.to_bytes_be()))
     }
 }
 
