@@ -255,6 +255,32 @@ impl Ledger {
     }
 }
 
+impl Ledger {
+    /// Whether code is deployed at an address (a token contract here; the sandbox's own
+    /// contracts are known to the [`crate::l1::L1`] by configuration).
+    pub fn is_token_contract(&self, a: &EthAddress) -> bool {
+        self.erc20.contains_key(a) || self.erc721.contains_key(a)
+    }
+
+    /// Burns an NFT (by the collection's minter, which the bridges are for their mirror
+    /// collections). `caller` must be the minter and `owner` the current owner.
+    pub fn erc721_burn(
+        &mut self,
+        token: &EthAddress,
+        caller: EthAddress,
+        owner: EthAddress,
+        id: U256,
+    ) -> Result<(), Revert> {
+        let t = self.erc721_mut(token)?;
+        require(Some(caller) == t.minter, "ONLY_MINTER")?;
+        let current = *t.owners.get(&id).ok_or_else(|| Revert::new("ERC721: invalid token ID"))?;
+        require(current == owner, "ERC721: caller is not token owner or approved")?;
+        t.owners.remove(&id);
+        t.approvals.remove(&id);
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,294 @@
+//! An ERC-721 bridge between L1 and StarkNet with the Starklane interface (ArkProject
+//! `Bridge.sol`, PROTOCOL.md E).
+//!
+//! Each bridged collection is a registered pair (Starklane's whitelist): its *native* side holds
+//! the real collection and escrows tokens in the bridge; the other side has a *mirror*
+//! collection the bridge mints on arrival and burns on departure.
+//!
+//! - `depositTokens(salt, collectionL1, ownerL2, ids, useAutoBurn) payable`: escrows (native L1)
+//!   or burns (mirror) each token, then sends the request to the L2 bridge's
+//!   `withdraw_auto_from_l1` handler with `msg.value` as the fee, and emits
+//!   `DepositRequestInitiated(hash, timestamp, request)`.
+//! - `withdrawTokens(request)`: consumes the L2→L1 message carrying the request, then releases
+//!   from escrow (native L1) or mints on the mirror (L2-native) to `owner_l1`, and emits
+//!   `WithdrawRequestCompleted`.
+//!
+//! ## The request payload (both directions)
+//!
+//! A simplification of Starklane's serialized `Request`, keeping its header bits and hash:
+//!
+//! | index | field |
+//! |---|---|
+//! | 0 | header: `HEADER_V1 (0x01) | ERC721_TYPE (0x01 << 8)`, plus `DEPOSIT_AUTO_BURN (0x01 << 16)` and `WITHDRAW_AUTO (0x01 << 24)` when asked for |
+//! | 1, 2 | request hash, `u256` low and high: `keccak256(uint256(salt) ‖ uint256(collection) ‖ uint256(to) ‖ ids…)` where `collection` and `to` are the sending side's collection and the receiving side's owner (Starklane `Protocol.requestHash`) |
+//! | 3 | `collection_l1` |
+//! | 4 | `collection_l2` |
+//! | 5 | `owner_l1` |
+//! | 6 | `owner_l2` |
+//! | 7 | `n`, the number of token ids |
+//! | 8.. | token ids, each as `u256` low, high |
+//!
+//! Starklane's name, symbol, URIs and token values are left out: the sandbox's collections are
+//! registered pairs, so nothing has to be deployed from a request.
+
+use std::collections::BTreeMap;
+
+use alloy_primitives::{keccak256, U256};
+use serde::{Deserialize, Serialize};
+use starkroute_crypto::{felts_to_u256, sn_keccak, u256_to_felts};
+use starkroute_types::{felt_from_u256, felt_to_u256, EthAddress, Felt, Layer};
+
+use super::chain::{Ctx, L1Config, L1State, L1};
+use super::events::L1Event;
+use crate::interface::{require, Revert};
+
+/// `HEADER_V1`.
+pub const HEADER_V1: u64 = 0x01;
+/// `ERC721_TYPE`.
+pub const ERC721_TYPE: u64 = 0x01 << 8;
+/// `ERC1155_TYPE` (refused: `NotSupportedYetError`).
+pub const ERC1155_TYPE: u64 = 0x02 << 8;
+/// `DEPOSIT_AUTO_BURN`.
+pub const DEPOSIT_AUTO_BURN: u64 = 0x01 << 16;
+/// `WITHDRAW_AUTO`.
+pub const WITHDRAW_AUTO: u64 = 0x01 << 24;
+
+/// The L2 bridge's L1 handler: `sn_keccak("withdraw_auto_from_l1")`.
+pub fn withdraw_auto_from_l1_selector() -> Felt {
+    sn_keccak(b"withdraw_auto_from_l1")
+}
+
+/// A bridge request (see the module docs for its payload).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NftRequest {
+    /// Header bits.
+    pub header: u64,
+    /// The request hash.
+    pub hash: U256,
+    /// The L1 collection.
+    pub collection_l1: EthAddress,
+    /// The L2 collection.
+    pub collection_l2: Felt,
+    /// The L1 owner (depositor on L1→L2, recipient on L2→L1).
+    pub owner_l1: EthAddress,
+    /// The L2 owner (recipient on L1→L2, depositor on L2→L1).
+    pub owner_l2: Felt,
+    /// Token ids.
+    pub ids: Vec<U256>,
+}
+
+impl NftRequest {
+    /// Starklane's request hash: `keccak256(salt ‖ collection ‖ to ‖ ids)`, 32-byte words.
+    pub fn compute_hash(salt: U256, collection: Felt, to: Felt, ids: &[U256]) -> U256 {
+        let mut buf = Vec::with_capacity(32 * (3 + ids.len()));
+        buf.extend_from_slice(&salt.to_be_bytes::<32>());
+        buf.extend_from_slice(&collection.to_bytes_be());
+        buf.extend_from_slice(&to.to_bytes_be());
+        for id in ids {
+            buf.extend_from_slice(&id.to_be_bytes::<32>());
+        }
+        U256::from_be_bytes(keccak256(&buf).0)
+    }
+
+    /// The payload.
+    pub fn to_payload(&self) -> Vec<Felt> {
+        let (hlo, hhi) = u256_to_felts(self.hash);
+        let mut p = vec![
+            Felt::from(self.header),
+            hlo,
+            hhi,
+            self.collection_l1.to_felt(),
+            self.collection_l2,
+            self.owner_l1.to_felt(),
+            self.owner_l2,
+            Felt::from(self.ids.len() as u64),
+        ];
+        for id in &self.ids {
+            let (lo, hi) = u256_to_felts(*id);
+            p.push(lo);
+            p.push(hi);
+        }
+        p
+    }
+
+    /// Parses a payload; refuses a malformed one, or one that is not an ERC-721 v1 request.
+    pub fn from_payload(p: &[Felt]) -> Result<Self, Revert> {
+        let bad = || Revert::new("BadRequestError");
+        require(p.len() >= 8, "BadRequestError")?;
+        let header = u64::try_from(felt_to_u256(&p[0])).map_err(|_| bad())?;
+        require(header & 0xff == HEADER_V1, "BadRequestError")?;
+        require(header & (0xff << 8) != ERC1155_TYPE, "NotSupportedYetError")?;
+        require(header & (0xff << 8) == ERC721_TYPE, "BadRequestError")?;
+        let hash = felts_to_u256(p[1], p[2]).map_err(|_| bad())?;
+        let eth = |f: &Felt| -> Result<EthAddress, Revert> {
+            let v = felt_to_u256(f);
+            require(v < (U256::from(1) << 160), "BadRequestError")?;
+            let b = v.to_be_bytes::<32>();
+            EthAddress::new(alloy_primitives::Address::from_slice(&b[12..])).map_err(|_| bad())
+        };
+        let n = usize::try_from(felt_to_u256(&p[7])).map_err(|_| bad())?;
+        require(p.len() == 8 + 2 * n, "BadRequestError")?;
+        let ids = (0..n)
+            .map(|i| felts_to_u256(p[8 + 2 * i], p[9 + 2 * i]).map_err(|_| bad()))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self {
+            header,
+            hash,
+            collection_l1: eth(&p[3])?,
+            collection_l2: p[4],
+            owner_l1: eth(&p[5])?,
+            owner_l2: p[6],
+            ids,
+        })
+    }
+}
+
+/// A registered collection pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CollectionPair {
+    /// The L1 collection (the real one if native on L1, else the bridge's mirror).
+    pub l1: EthAddress,
+    /// The L2 collection.
+    pub l2: Felt,
+    /// Where the collection is native: [`Layer::L1`] or [`Layer::StarkNet`].
+    pub native: Layer,
+}
+
+/// The NFT bridge's L1 storage.
+#[derive(Debug, Clone, Default)]
+pub struct NftBridge {
+    /// Registered pairs by L1 collection.
+    pub(crate) pairs: BTreeMap<EthAddress, CollectionPair>,
+}
+
+impl NftBridge {
+    /// The pair of an L1 collection.
+    pub fn pair_of_l1(&self, l1: &EthAddress) -> Option<&CollectionPair> {
+        self.pairs.get(l1)
+    }
+
+    /// The pair of an L2 collection.
+    pub fn pair_of_l2(&self, l2: &Felt) -> Option<&CollectionPair> {
+        self.pairs.values().find(|p| p.l2 == *l2)
+    }
+
+    /// All pairs.
+    pub fn pairs(&self) -> impl Iterator<Item = &CollectionPair> {
+        self.pairs.values()
+    }
+}
+
+impl L1 {
+    /// Registers (whitelists) a collection pair on the L1 side (setup, not a transaction). For an
+    /// L2-native collection this deploys the L1 mirror collection at `pair.l1`, minted by the
+    /// bridge; an L1-native collection must already be deployed.
+    pub fn nft_bridge_register(&mut self, pair: CollectionPair) {
+        let bridge = self.addresses().nft_bridge;
+        let state = self.state_mut();
+        if pair.native != Layer::L1 && !state.ledger.erc721.contains_key(&pair.l1) {
+            state.ledger.deploy_erc721(pair.l1, "MIRROR", Some(bridge));
+        }
+        state.nft_bridge.pairs.insert(pair.l1, pair);
+    }
+}
+
+impl L1State {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn nft_deposit_tokens(
+        &mut self,
+        cfg: &L1Config,
+        ctx: &mut Ctx,
+        salt: U256,
+        collection_l1: EthAddress,
+        owner_l2: U256,
+        ids: Vec<U256>,
+        use_auto_burn: bool,
+    ) -> Result<(), Revert> {
+        let owner_l2 = felt_from_u256(owner_l2).ok_or_else(|| Revert::new("CairoWrapError"))?;
+        let pair = *self
+            .nft_bridge
+            .pairs
+            .get(&collection_l1)
+            .ok_or_else(|| Revert::new("NotWhiteListedError"))?;
+        require(!ids.is_empty(), "BadRequestError")?;
+        let bridge = cfg.addresses.nft_bridge;
+        for id in &ids {
+            if pair.native == Layer::L1 {
+                self.move_nft(ctx, collection_l1, bridge, ctx.sender, bridge, *id)?;
+            } else {
+                self.ledger.erc721_burn(&collection_l1, bridge, ctx.sender, *id)?;
+                ctx.emit(L1Event::Erc721Transfer {
+                    token: collection_l1,
+                    from: Some(ctx.sender),
+                    to: None,
+                    token_id: *id,
+                });
+            }
+        }
+        let mut header = HEADER_V1 | ERC721_TYPE;
+        if use_auto_burn {
+            header |= DEPOSIT_AUTO_BURN;
+        }
+        let req = NftRequest {
+            header,
+            hash: NftRequest::compute_hash(salt, collection_l1.to_felt(), owner_l2, &ids),
+            collection_l1,
+            collection_l2: pair.l2,
+            owner_l1: ctx.sender,
+            owner_l2,
+            ids,
+        };
+        let payload = req.to_payload();
+        let fee = ctx.value;
+        self.ledger.transfer_eth(bridge, cfg.addresses.starknet_core, fee)?;
+        self.messaging.send_message_to_l2(
+            ctx,
+            bridge,
+            fee,
+            cfg.l2_nft_bridge,
+            withdraw_auto_from_l1_selector(),
+            payload.clone(),
+        )?;
+        ctx.emit(L1Event::DepositRequestInitiated {
+            hash: req.hash,
+            timestamp: ctx.timestamp,
+            request: payload,
+        });
+        Ok(())
+    }
+
+    pub(crate) fn nft_withdraw_tokens(
+        &mut self,
+        cfg: &L1Config,
+        ctx: &mut Ctx,
+        request: Vec<Felt>,
+    ) -> Result<(), Revert> {
+        let req = NftRequest::from_payload(&request)?;
+        let bridge = cfg.addresses.nft_bridge;
+        self.messaging.consume_message_from_l2(ctx, bridge, cfg.l2_nft_bridge, request.clone())?;
+        let pair = *self
+            .nft_bridge
+            .pairs
+            .get(&req.collection_l1)
+            .ok_or_else(|| Revert::new("NotWhiteListedError"))?;
+        for id in &req.ids {
+            if pair.native == Layer::L1 {
+                self.move_nft(ctx, pair.l1, bridge, bridge, req.owner_l1, *id)?;
+            } else {
+                self.ledger.erc721_mint(&pair.l1, Some(bridge), req.owner_l1, *id)?;
+                ctx.emit(L1Event::Erc721Transfer {
+                    token: pair.l1,
+                    from: None,
+                    to: Some(req.owner_l1),
+                    token_id: *id,
+                });
+            }
+        }
+        ctx.emit(L1Event::WithdrawRequestCompleted {
+            hash: req.hash,
+            timestamp: ctx.timestamp,
+            request,
+        });
+        Ok(())
+    }
+}
