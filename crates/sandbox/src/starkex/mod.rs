@@ -14,7 +14,7 @@ pub mod assets;
 pub mod engine;
 pub mod error;
 
-// api re-exports added with the api
+pub use api::{router, SharedHost, StarkExHost};
 pub use assets::{AssetMeta, TokenListing};
 pub use engine::{
     FaultSwitches, MintRequest, PostedBatch, StarkExConfig, StarkExEngine, TickReport,
