@@ -1,0 +1,162 @@
+//! Signature-checked StarkEx transfers per second, with tree updates, on one thread and with the
+//! engine's two-thread batch path, next to the bound the primitives set in the same run: one
+//! `verify` plus the Pedersen hashes of two leaf updates (2 × (2 leaf + 31 path hashes)).
+//!
+//! `cargo bench -p starkroute-sandbox --bench engine -- --warm-up-time 1 --measurement-time 3`
+
+#![allow(missing_docs, clippy::unwrap_used)]
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use starkroute_crypto::{asset_info, asset_type, pedersen, verify, StarkPrivateKey};
+use starkroute_sandbox::interface::{
+    DepositEvent, FullWithdrawalRequest, Revert, StarkExContractPort, StateUpdate,
+};
+use starkroute_sandbox::starkex::{StarkExConfig, StarkExEngine, TransferOrder, TransferRequest};
+use starkroute_types::{AssetClass, EthAddress, Felt, Quantum, StarkKey, VaultId};
+
+/// The StarkEx contract as far as the engine needs it here: one deposit, everyone registered.
+struct Port {
+    deposit: DepositEvent,
+    eth: EthAddress,
+    info: Vec<u8>,
+}
+
+impl StarkExContractPort for Port {
+    fn deposits_since(&self, cursor: u64, _: u64) -> Vec<DepositEvent> {
+        if cursor == 0 {
+            vec![self.deposit.clone()]
+        } else {
+            vec![]
+        }
+    }
+    fn full_withdrawal_requests(&self) -> Vec<FullWithdrawalRequest> {
+        vec![]
+    }
+    fn eth_key_of(&self, _: &StarkKey) -> Option<EthAddress> {
+        Some(self.eth)
+    }
+    fn is_frozen(&self) -> bool {
+        false
+    }
+    fn registered_asset(&self, _: &Felt) -> Option<(Vec<u8>, u128)> {
+        Some((self.info.clone(), 1))
+    }
+    fn apply_state_update(&mut self, _: &StateUpdate) -> Result<(), Revert> {
+        Ok(())
+    }
+}
+
+const NOW: u64 = 1_767_225_600;
+const POOL: u64 = 1024;
+
+struct Fixture {
+    port: Port,
+    pool: Vec<TransferRequest>,
+}
+
+fn fixture() -> Fixture {
+    let a = StarkPrivateKey::from_felt(Felt::from(0xa11ce_u64)).unwrap();
+    let b = StarkPrivateKey::from_felt(Felt::from(0xb0b_u64)).unwrap().public_key();
+    let info = asset_info(AssetClass::Eth, None).unwrap();
+    let eth = asset_type(&info, Quantum::ONE).0;
+    let deposit = DepositEvent {
+        index: 0,
+        block: 1,
+        depositor: "0x00000000000000000000000000000000000000d0".parse().unwrap(),
+        stark_key: a.public_key(),
+        vault_id: VaultId::new(1).unwrap(),
+        asset_type: eth,
+        asset_id: eth,
+        quantized_amount: 1 << 40,
+        token_id: None,
+    };
+    // Senders and receivers spread over the tree, as in a real exchange.
+    let pool = (1..=POOL)
+        .map(|n| {
+            let order = TransferOrder {
+                sender: a.public_key(),
+                sender_vault: VaultId::new(1).unwrap(),
+                receiver: b,
+                receiver_vault: VaultId::new(1_000_003 * n % (1 << 31)).unwrap(),
+                asset_id: eth,
+                amount: 1,
+                nonce: n,
+                expiration_hours: NOW / 3600 + 24,
+            };
+            order.sign(&a).unwrap()
+        })
+        .collect();
+    let port =
+        Port { deposit, eth: "0x00000000000000000000000000000000000000a1".parse().unwrap(), info };
+    Fixture { port, pool }
+}
+
+fn engine(f: &mut Fixture, threads: usize) -> StarkExEngine {
+    let mut e = StarkExEngine::new(StarkExConfig { verify_threads: threads, ..Default::default() });
+    e.tick(NOW, &mut f.port);
+    e
+}
+
+/// Runs `iters` transfers through fresh engines (each takes at most the pool), timing only the
+/// transfers.
+fn run(f: &mut Fixture, iters: u64, threads: usize, batch: usize) -> Duration {
+    let mut total = Duration::ZERO;
+    let mut left = iters as usize;
+    while left > 0 {
+        let n = left.min(f.pool.len());
+        let mut e = engine(f, threads);
+        let reqs = &f.pool[..n];
+        let start = Instant::now();
+        if batch <= 1 {
+            for t in reqs {
+                black_box(e.transfer(&f.port, NOW, t).unwrap());
+            }
+        } else {
+            for chunk in reqs.chunks(batch) {
+                black_box(e.transfer_batch(&f.port, NOW, chunk).unwrap());
+            }
+        }
+        total += start.elapsed();
+        left -= n;
+    }
+    total
+}
+
+fn bench(c: &mut Criterion) {
+    let mut f = fixture();
+    let t = f.pool[0];
+    let hash = t.order.message_hash().unwrap();
+    let leaf = Felt::from(12345u64);
+
+    let mut g = c.benchmark_group("primitives");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("verify", |bch| {
+        bch.iter(|| verify(black_box(&t.order.sender), black_box(&hash), &t.signature).unwrap())
+    });
+    g.bench_function("pedersen", |bch| bch.iter(|| pedersen(black_box(&leaf), black_box(&hash))));
+    // The bound per transfer: one verify + 2 × (2 leaf-hash + 31 path) Pedersen hashes.
+    g.bench_function("bound_per_transfer", |bch| {
+        bch.iter(|| {
+            assert!(verify(&t.order.sender, black_box(&hash), &t.signature).unwrap());
+            let mut h = leaf;
+            for _ in 0..2 * (2 + 31) {
+                h = pedersen(&h, black_box(&hash));
+            }
+            h
+        })
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("engine");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("transfer_1_thread", |bch| bch.iter_custom(|n| run(&mut f, n, 1, 1)));
+    g.bench_function("batch256_1_thread", |bch| bch.iter_custom(|n| run(&mut f, n, 1, 256)));
+    g.bench_function("batch256_2_threads", |bch| bch.iter_custom(|n| run(&mut f, n, 2, 256)));
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
