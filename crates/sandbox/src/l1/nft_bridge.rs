@@ -292,3 +292,34 @@ impl L1State {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::l1::addr;
+
+    #[test]
+    fn request_payload_round_trips_and_refuses_malformed() {
+        let r = NftRequest {
+            header: HEADER_V1 | ERC721_TYPE | WITHDRAW_AUTO,
+            hash: NftRequest::compute_hash(
+                U256::from(1),
+                Felt::from(2),
+                Felt::from(3),
+                &[U256::MAX],
+            ),
+            collection_l1: addr(0xa47),
+            collection_l2: Felt::from(0xa47),
+            owner_l1: addr(0xb0b),
+            owner_l2: Felt::from(0xb0b),
+            ids: vec![U256::MAX, U256::from(7)],
+        };
+        let p = r.to_payload();
+        assert_eq!(p.len(), 8 + 4);
+        assert_eq!(NftRequest::from_payload(&p).unwrap(), r);
+        assert_eq!(NftRequest::from_payload(&p[..10]).unwrap_err().reason, "BadRequestError");
+        let mut erc1155 = p.clone();
+        erc1155[0] = Felt::from(HEADER_V1 | ERC1155_TYPE);
+        assert_eq!(NftRequest::from_payload(&erc1155).unwrap_err().reason, "NotSupportedYetError");
+    }
+}

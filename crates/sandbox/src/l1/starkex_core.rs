@@ -944,3 +944,26 @@ impl StarkExContractPort for L1 {
         self.send_and_check(operator, U256::ZERO, call).map(|_| ())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn minting_blobs_parse_as_imx_writes_them() {
+        assert_eq!(parse_minting_blob(b"{1}:{}").unwrap(), U256::from(1));
+        assert_eq!(parse_minting_blob(b"{42}:{bp:x}").unwrap(), U256::from(42));
+        assert_eq!(parse_minting_blob(b"{1}{}").unwrap_err().reason, "Separator must exist");
+        assert!(parse_minting_blob(b"1:{}").is_err());
+    }
+
+    #[test]
+    fn eth_key_fallback_for_small_owner_keys() {
+        let core = StarkExCore::new();
+        let a = crate::l1::addr(0xb0b);
+        assert_eq!(core.get_eth_key(&a.to_u256()), Some(a));
+        assert_eq!(core.get_eth_key(&(U256::from(1) << 160)), None);
+        assert_eq!(core.get_eth_key(&U256::ZERO), None);
+        assert_eq!(core.get_vault_root(), VaultTree::new().root());
+    }
+}
