@@ -1593,14 +1593,14 @@ mod tests {
 
         // The batch credits L1 and the status turns confirmed.
         let report = host.tick(NOW + 7 * 3600);
-        assert_eq!(report.batch_posted, Some(1));
+        assert_eq!(report.batch_posted, Some(2), "batch 1 was the deposit's");
         let (_, g) = call(&app, "GET", "/v1/withdrawals?rollup_status=confirmed", None, &[]).await;
         assert_eq!(g["result"][0]["transaction_id"], wid);
         let owner = alice.eth_key.address().to_u256();
         assert_eq!(host.lock().1.withdrawable[&(owner, eth)], 5_000_000_000);
 
         // Availability: the path of Alice's vault verifies against the posted root.
-        let root = host.lock().1.updates[0].vault_root;
+        let root = host.lock().1.updates[1].vault_root;
         let uri = format!("/v1/availability/vaults/{}?root={}", vault_a.get(), felt_str(&root));
         let (s, a) = call(&app, "GET", &uri, None, &[]).await;
         assert_eq!(s, StatusCode::OK, "{a}");

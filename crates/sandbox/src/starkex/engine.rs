@@ -798,8 +798,11 @@ impl StarkExEngine {
         let (credited, refused) = self.pick_up_deposits(now, port);
         report.deposits_credited = credited;
         report.deposits_refused = refused;
-        let last = *self.last_batch_at.get_or_insert(now);
-        if now >= last.saturating_add(self.config.batch_interval_secs) {
+        // The first tick is a batch boundary; after it, one every interval.
+        let due = self
+            .last_batch_at
+            .is_none_or(|last| now >= last.saturating_add(self.config.batch_interval_secs));
+        if due {
             match self.cut_batch(now, port) {
                 Ok(seq) => report.batch_posted = seq,
                 Err(e) => report.post_error = Some(e),
@@ -1456,10 +1459,11 @@ mod tests {
         e.transfer(&port, NOW, &t).unwrap();
         assert_eq!(e.vault(vid(9)).unwrap().balance, 300);
         assert_eq!(e.vault_root(), independent_root(&e));
-        let seq = e.cut_batch(NOW + 10, &mut port).unwrap();
-        assert_eq!(seq, Some(1));
-        assert_eq!(port.updates[0].vault_root, independent_root(&e));
+        // The first tick was a batch boundary: it posted the deposit.
         assert_eq!(port.updates[0].deposits, vec![(a, eth, vid(5), 1000)]);
+        let seq = e.cut_batch(NOW + 10, &mut port).unwrap();
+        assert_eq!(seq, Some(2));
+        assert_eq!(port.updates[1].vault_root, independent_root(&e));
         assert!(port.pending_deposits.values().all(|q| *q == 0));
         // Nothing changed: no empty batch.
         assert_eq!(e.cut_batch(NOW + 20, &mut port).unwrap(), None);
@@ -1550,14 +1554,13 @@ mod tests {
         e.withdraw(&port, NOW, &v2.sign(&ka).unwrap()).unwrap();
         assert_eq!(e.vault(vid(5)).unwrap().balance, 700);
         assert!(port.withdrawable.is_empty(), "nothing on L1 before the batch");
-        // Debited but not yet on L1: still counted by the engine (1000 quanta, 1000 consumed
-        // deposit not yet posted is subtracted, as L1 still counts it as pending).
+        // Debited but not yet on L1: still counted by the engine.
         let key = AssetKey { token: None, token_id: None };
-        assert_eq!(e.holdings().get(&key), None);
+        assert_eq!(e.holdings()[&key], U256::from(1000u64 * 100_000_000));
         e.tick(NOW + DEFAULT_BATCH_INTERVAL_SECS, &mut port);
         assert_eq!(port.withdrawable[&(a.to_u256(), eth)], 100);
         assert_eq!(port.withdrawable[&(eth_a.to_u256(), eth)], 200);
-        assert_eq!(e.batch_of(e.withdrawals()[0].transaction_id), Some(1));
+        assert_eq!(e.batch_of(e.withdrawals()[0].transaction_id), Some(2));
         // Holdings: 700 quanta in the vault, nothing pending.
         let h = e.holdings();
         assert_eq!(h[&AssetKey { token: None, token_id: None }], U256::from(700u64 * 100_000_000));

@@ -1,4 +1,5 @@
 //! Sandbox integration tests.
 mod l1_starkex;
 mod l1_support;
+mod starkex_flows;
 mod starknet_bridges;
