@@ -15,7 +15,7 @@ fn bob_full() -> Accounts {
     Accounts {
         l1: Some("0x70997970c51812dc3a010c7d01b50e0d17dc79c8".parse().unwrap()),
         starkex: crate::gift_request().recipient.starkex,
-        starknet: Some("0x0b0b".parse().unwrap()),
+        starknet: crate::gift_request().recipient.starknet,
     }
 }
 
@@ -41,7 +41,11 @@ fn starkex_to_starknet_erc20() {
     let mut cfg = sandbox();
     // Bob's StarkNet account is deployed in this scenario.
     for r in &mut cfg.topology.readiness {
-        if r.account == starkroute_types::Account::StarkNet("0x0b0b".parse().unwrap()) {
+        if r.account
+            == starkroute_types::Account::StarkNet(
+                crate::gift_request().recipient.starknet.unwrap(),
+            )
+        {
             r.ready = true;
         }
     }
