@@ -424,3 +424,29 @@ fn help_works() {
     let out = starkroute(&["util", "--help"], &[]);
     assert!(String::from_utf8(out.stdout).unwrap().contains("derive-key"));
 }
+
+#[test]
+fn sandbox_serves_the_starkex_api_on_a_socket() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_starkroute"))
+        .args(["sandbox", "--listen", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let banner: Value = serde_json::from_str(&line).unwrap();
+    let url = banner["starkex_api"].as_str().unwrap().trim_start_matches("http://").to_owned();
+    let mut s = std::net::TcpStream::connect(&url).unwrap();
+    write!(s, "GET /v1/tokens HTTP/1.1\r\nHost: {url}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    child.kill().ok();
+    child.wait().ok();
+    assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+    assert!(resp.contains("\"quantum\":\"100000000\""), "{resp}");
+    assert_eq!(
+        banner["bob"]["starkex"],
+        "0x0790436373c1d5b7a88ce4fd7ac96591a385b2b6392d1ea44a165f75115b82ac"
+    );
+}

@@ -441,3 +441,32 @@ impl StarkExHost for SharedWorld {
 pub fn starkex_router(world: &SharedWorld) -> axum::Router {
     crate::starkex::router(Arc::new(world.clone()))
 }
+
+/// Runs the virtual clock at `speed` simulated seconds per real second, advancing the world
+/// every `period` of real time, until `stop` resolves.
+pub async fn run_clock(
+    world: SharedWorld,
+    speed: u64,
+    period: std::time::Duration,
+    stop: impl std::future::Future<Output = ()>,
+) {
+    let mut ticker = tokio::time::interval(period);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let started = tokio::time::Instant::now();
+    let origin = world.lock().now();
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            () = &mut stop => return,
+            _ = ticker.tick() => {
+                // Target time from the real elapsed time, so slow steps do not make the clock drift.
+                let elapsed = started.elapsed();
+                let target = origin.saturating_add(
+                    u64::try_from(elapsed.as_millis().saturating_mul(u128::from(speed)) / 1000)
+                        .unwrap_or(u64::MAX),
+                );
+                world.lock().advance_to(target);
+            }
+        }
+    }
+}

@@ -30,6 +30,9 @@ enum Command {
     Quote(QuoteArgs),
     /// Quote the Alice→Bob gift on the embedded sandbox and print the plan.
     Demo(DemoArgs),
+    /// Run the embedded sandbox (L1, StarkEx, StarkNet on a virtual clock) and serve the StarkEx
+    /// REST API.
+    Sandbox(crate::sandbox_cmd::SandboxArgs),
     /// Compute what the router computes: asset ids, message hashes, signatures, keys, proofs.
     /// Each prints one JSON object.
     #[command(subcommand)]
@@ -165,6 +168,7 @@ fn execute(command: Command) -> Result<String, CliError> {
         Command::Quote(args) => quote(args),
         Command::Demo(args) => demo(&args),
         Command::Util(u) => crate::util::run(u),
+        Command::Sandbox(args) => crate::sandbox_cmd::run(&args),
     }
 }
 

@@ -1,0 +1,91 @@
+//! `starkroute sandbox`: the embedded sandbox as a process — its clock running at a chosen speed
+//! and the StarkEx engine's ImmutableX-style REST API on a socket.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::Args;
+use serde_json::json;
+use starkroute_sandbox::world::{run_clock, starkex_router, Demo, SandboxConfig, SharedWorld};
+
+use crate::cli::CliError;
+
+/// Arguments of `starkroute sandbox`.
+#[derive(Debug, Args)]
+pub struct SandboxArgs {
+    /// Address the StarkEx REST API listens on (loopback by default).
+    #[arg(long, default_value = "127.0.0.1:8787")]
+    listen: SocketAddr,
+    /// Simulated seconds per real second (3600: one simulated hour per second).
+    #[arg(long, default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..=86_400 * 7))]
+    speed: u64,
+    /// Seconds of simulated time between StarkEx batches.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(60..))]
+    batch_interval: Option<u64>,
+    /// Seconds of simulated time between StarkNet state updates on L1.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(60..))]
+    state_update_interval: Option<u64>,
+}
+
+/// Runs the sandbox until Ctrl-C.
+pub(crate) fn run(args: &SandboxArgs) -> Result<String, CliError> {
+    let mut config = SandboxConfig::new();
+    if let Some(b) = args.batch_interval {
+        config.starkex.batch_interval_secs = b;
+    }
+    if let Some(s) = args.state_update_interval {
+        config.starknet.state_update_interval = s;
+    }
+    let demo = Demo::with_config(config)?;
+    let mut banner = json!({
+        "speed": format!("{} simulated seconds per second", args.speed),
+        "alice": {
+            "l1": demo.alice.l1().to_string(),
+            "starkex": demo.alice.stark_key().to_string(),
+            "starknet": demo.alice.starknet.to_fixed_hex_string(),
+        },
+        "bob": {
+            "l1": demo.bob.l1().to_string(),
+            "starkex": demo.bob.stark_key().to_string(),
+            "starknet": demo.bob.starknet.to_fixed_hex_string(),
+        },
+    });
+    let world = SharedWorld::new(demo.world);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| CliError(format!("tokio runtime: {e}")))?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .map_err(|e| CliError(format!("--listen: {}: {e}", args.listen)))?;
+        let bound = listener.local_addr().map_err(|e| CliError(format!("--listen: {e}")))?;
+        banner["starkex_api"] = format!("http://{bound}").into();
+        println!("{banner}");
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        let mut clock_rx = rx.clone();
+        let clock = tokio::spawn(run_clock(
+            world.clone(),
+            args.speed,
+            Duration::from_millis(100),
+            async move {
+                let _ = clock_rx.changed().await;
+            },
+        ));
+        let mut server_rx = rx;
+        let server =
+            axum::serve(listener, starkex_router(&world)).with_graceful_shutdown(async move {
+                let _ = server_rx.changed().await;
+            });
+        let shutdown = async move {
+            let _ = tokio::signal::ctrl_c().await;
+            let _ = tx.send(true);
+        };
+        let (served, ()) = tokio::join!(async move { server.await }, shutdown);
+        served.map_err(|e| CliError(format!("server: {e}")))?;
+        let _ = clock.await;
+        Ok::<_, CliError>(())
+    })?;
+    Ok(json!({"stopped": true}).to_string())
+}
