@@ -17,6 +17,7 @@
 pub mod clock;
 pub mod interface;
 pub mod l1;
+pub mod scenario;
 pub mod starkex;
 pub mod starknet;
 pub mod world;

@@ -5,23 +5,17 @@
 #![allow(clippy::unwrap_used)] // A failure is the test failing.
 
 use alloy_primitives::U256;
-use starkroute_crypto::{vault_leaf_hash, StarkPrivateKey, VaultTree};
+use starkroute_crypto::{vault_leaf_hash, VaultTree};
 use starkroute_sandbox::l1::L1Call;
+use starkroute_sandbox::scenario::alice_to_bob_gift;
 use starkroute_sandbox::starkex::{
     FaultSwitches, TransferOrder, WithdrawalOrder, WithdrawalReceiver,
 };
-use starkroute_sandbox::starknet::{Call, Execution, Finality};
 use starkroute_sandbox::world::{starkex_asset_type, Demo, World, GIFT_TOKEN_ID};
 use starkroute_types::{AssetClass, Felt, StarkKey};
 
 fn conserved(w: &World) {
     w.check_conservation().unwrap();
-}
-
-fn invoke(w: &mut World, key: &StarkPrivateKey, sender: Felt, calls: Vec<Call>) -> Felt {
-    let nonce = w.starknet.account(&sender).map_or(0, |a| a.pending_nonce);
-    let h = w.starknet.invoke_hash(sender, nonce, &calls);
-    w.starknet.invoke(sender, nonce, calls, &key.sign(&h).unwrap()).unwrap()
 }
 
 fn independent_root(w: &World) -> Felt {
@@ -36,83 +30,27 @@ fn independent_root(w: &World) -> Felt {
 
 #[test]
 fn alice_to_bob_gift_deposit_straight_into_bobs_vault() {
-    let Demo { mut world, alice, bob, tokens } = Demo::new().unwrap();
-    let w = &mut world;
-    conserved(w);
-    let id = U256::from(GIFT_TOKEN_ID);
-    let bridge = w.starknet.nft_bridge_address();
-
-    // Leg 1: Alice sends ART #7 through the NFT bridge on StarkNet, to her own L1 address.
-    let dep = Call::nft_deposit_tokens(
-        bridge,
-        Felt::ONE,
-        tokens.art_l2,
-        &alice.l1(),
-        &[id],
-        false,
-        false,
-    );
-    let tx = invoke(
-        w,
-        &alice.stark,
-        alice.starknet,
-        vec![Call::erc721_approve(tokens.art_l2, bridge, id), dep],
-    );
-    w.advance(12);
-    let status = w.starknet.tx_status(&tx).unwrap();
-    assert_eq!(status.execution_status, Some(Execution::Succeeded));
-    assert_eq!(status.finality_status, Finality::AcceptedOnL2);
-    conserved(w);
-
-    // Leg 2: the claim on L1 is refused until the state update carries the message…
-    let request = w.starknet.tx(&tx).unwrap().messages_to_l1[0].payload.clone();
-    let claim = L1Call::NftWithdrawTokens { request: request.clone() };
-    let early = w.l1.send_and_check(alice.l1(), U256::ZERO, claim.clone()).unwrap_err();
-    assert_eq!(early.reason, "INVALID_MESSAGE_TO_CONSUME");
-    w.advance(2 * 3600);
-    assert_eq!(w.starknet.tx_status(&tx).unwrap().finality_status, Finality::AcceptedOnL1);
-    w.l1.send_and_check(alice.l1(), U256::ZERO, claim.clone()).unwrap();
-    assert_eq!(w.l1.ledger().erc721_owner(&tokens.art_l1, &id), Some(alice.l1()));
-    // …and accepted once only.
-    assert_eq!(
-        w.l1.send_and_check(alice.l1(), U256::ZERO, claim).unwrap_err().reason,
-        "INVALID_MESSAGE_TO_CONSUME"
-    );
-    conserved(w);
-
-    // Leg 3: deposit on L1 straight into Bob's vault (any Stark key's vault can receive).
-    let art_type = starkex_asset_type(AssetClass::Erc721, Some(&tokens.art_l1), 1).unwrap();
-    let asset_id = starkroute_crypto::nft_asset_id(
-        &starkroute_types::StarkExAssetType(art_type),
-        &starkroute_types::TokenId(id),
-    )
-    .0;
-    let vault = w.starkex.vault_for(bob.stark_key(), asset_id).unwrap();
-    let core = w.l1.addresses().starkex_core;
-    w.l1.send_and_check(
-        alice.l1(),
-        U256::ZERO,
-        L1Call::Erc721SetApprovalForAll { token: tokens.art_l1, operator: core, approved: true },
-    )
-    .unwrap();
-    w.l1.send_and_check(
-        alice.l1(),
-        U256::ZERO,
-        L1Call::DepositNft {
-            stark_key: bob.stark_key().to_u256(),
-            asset_type: art_type,
-            vault_id: u64::from(vault.get()),
-            token_id: id,
-        },
-    )
-    .unwrap();
-    conserved(w);
-    // The operator picks it up after the confirmations and proves it in the next batch.
-    w.advance(6 * 3600);
+    let mut demo = Demo::new().unwrap();
+    let mut steps = Vec::new();
+    let vault = alice_to_bob_gift(&mut demo, |p| steps.push(p)).unwrap();
+    let w = &demo.world;
     let v = w.starkex.vault(vault).unwrap();
-    assert_eq!((v.stark_key, v.asset_id, v.balance), (bob.stark_key(), asset_id, 1));
+    assert_eq!((v.stark_key, v.balance), (demo.bob.stark_key(), 1));
     assert_eq!(w.l1.state().starkex.get_vault_root(), w.starkex.vault_root());
     assert_eq!(w.starkex.vault_root(), independent_root(w));
+    // Alice no longer has it anywhere; the L2 bridge escrows the L2 original.
+    let id = U256::from(GIFT_TOKEN_ID);
+    assert_ne!(w.starknet.erc721_owner(&demo.tokens.art_l2, &id), Some(demo.alice.starknet));
+    assert_eq!(
+        w.l1.ledger().erc721_owner(&demo.tokens.art_l1, &id),
+        Some(w.l1.addresses().starkex_core)
+    );
+    // Progress came in order, across the three layers, and took simulated hours.
+    let layers: Vec<_> = steps.iter().map(|p| p.layer).collect();
+    assert_eq!(layers.first(), Some(&"starknet"));
+    assert!(layers.contains(&"l1") && layers.last() == Some(&"starkex"));
+    assert!(steps.windows(2).all(|w| w[0].at <= w[1].at));
+    assert!(steps.last().unwrap().at - steps[0].at >= 3600);
     conserved(w);
 }
 
