@@ -43,6 +43,11 @@ fn demo_quotes_the_gift() {
     assert!(text.contains("ART #7"), "{text}");
     assert!(text.contains("through the NFT bridge"), "{text}");
     assert!(text.contains("StarkGate bridges ETH and ERC-20 only"), "{text}");
+    // Then it walks the gift on the sandbox, every leg on its layer.
+    assert!(text.contains("ACCEPTED_ON_L1"), "{text}");
+    assert!(text.contains("withdrawTokens"), "{text}");
+    assert!(text.contains("batch proven on L1"), "{text}");
+    assert!(text.contains("Done: ART #7 is in Bob's StarkEx vault"), "{text}");
     let json = ok_json(&["demo", "--format", "json"], &[]);
     assert_eq!(json["routes"].as_array().unwrap().len(), 3);
 }

@@ -5,8 +5,9 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use starkroute_crypto::keys::recover_personal_sign;
 use starkroute_crypto::{
-    pedersen, vault_leaf_hash, verify, StarkPrivateKey, TransferMsg, VaultTree,
+    pedersen, vault_leaf_hash, verify, EthPrivateKey, StarkPrivateKey, TransferMsg, VaultTree,
 };
 use starkroute_types::{Felt, VaultId};
 
@@ -74,6 +75,16 @@ fn bench_messages(c: &mut Criterion) {
     c.bench_function("message/transfer_hash", |bn| bn.iter(|| black_box(&t).hash().unwrap()));
 }
 
+fn bench_eth_recover(c: &mut Criterion) {
+    // What the REST API pays per ETH-signed request (x-imx-eth-signature, eth_signature).
+    let key = EthPrivateKey::from_bytes(&[0x5c; 32]).unwrap();
+    let msg = b"Only sign this request if you\xe2\x80\x99ve initiated an action with Immutable X.";
+    let sig = key.personal_sign_imx(msg).unwrap();
+    c.bench_function("eth/recover_personal_sign", |bn| {
+        bn.iter(|| recover_personal_sign(black_box(msg), black_box(&sig)).unwrap())
+    });
+}
+
 fn bench_vault_tree(c: &mut Criterion) {
     // 10,000 vaults spread over the whole 2^31 id space (a multiplicative stride, deterministic).
     let ids: Vec<u32> = (0..10_000u64).map(|i| ((i * 2_654_435_761) % (1 << 31)) as u32).collect();
@@ -102,5 +113,12 @@ fn bench_vault_tree(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_pedersen, bench_sign_verify, bench_messages, bench_vault_tree);
+criterion_group!(
+    benches,
+    bench_pedersen,
+    bench_sign_verify,
+    bench_messages,
+    bench_eth_recover,
+    bench_vault_tree
+);
 criterion_main!(benches);

@@ -6,13 +6,14 @@
 //! `src/utils/stark/legacy/crypto/crypto.ts` (imx-sdk-js `grindKey`) and
 //! `src/utils/crypto/crypto.ts` (`signRaw`). BIP32 per the BIP itself (`hdkey.fromMasterSeed`,
 //! `derivePath`). A key derived differently here is a different account, so every quirk of the
-//! JS code is reproduced and named.
+//! JS code is reproduced and named. [`recover_personal_sign`] checks those signatures: EIP-191,
+//! EIP-2 (low `s`) and the `ecrecover` convention for `v`.
 
 use std::fmt;
 
 use alloy_primitives::{eip191_hash_message, keccak256, Address, U256};
 use hmac::{Hmac, Mac};
-use k256::ecdsa::SigningKey;
+use k256::ecdsa::{RecoveryId, Signature, SigningKey, VerifyingKey};
 use k256::elliptic_curve::sec1::ToEncodedPoint;
 use k256::elliptic_curve::PrimeField;
 use sha2::{Digest, Sha256, Sha512};
@@ -133,12 +134,8 @@ impl EthPrivateKey {
     pub fn from_bytes(bytes: &[u8; 32]) -> Result<Self> {
         let key = SigningKey::from_bytes(&(*bytes).into())
             .map_err(|_| CryptoError::InvalidEthPrivateKey("zero or not below the order".into()))?;
-        // The address is the last 20 bytes of keccak256(x ‖ y); uncompressed SEC1 is 04 ‖ x ‖ y.
-        let point = key.verifying_key().to_encoded_point(false);
-        let digest = keccak256(&point.as_bytes()[1..]);
-        // A zero address would need a keccak preimage of 20 zero bytes; refused, never assumed.
-        let address = EthAddress::new(Address::from_slice(&digest[12..]))
-            .map_err(|_| CryptoError::InvalidEthPrivateKey("derives the zero address".into()))?;
+        let address = address_of(key.verifying_key())
+            .ok_or_else(|| CryptoError::InvalidEthPrivateKey("derives the zero address".into()))?;
         Ok(Self { key, address })
     }
 
@@ -180,6 +177,69 @@ impl EthPrivateKey {
         sig[64] -= 27;
         Ok(sig)
     }
+}
+
+/// The address of a public key: the last 20 bytes of `keccak256(x ‖ y)`. `None` for the zero
+/// address, which would need a keccak preimage of 20 zero bytes; refused, never assumed.
+fn address_of(key: &VerifyingKey) -> Option<EthAddress> {
+    // Uncompressed SEC1 is 04 ‖ x ‖ y.
+    let point = key.to_encoded_point(false);
+    let digest = keccak256(&point.as_bytes()[1..]);
+    EthAddress::new(Address::from_slice(&digest[12..])).ok()
+}
+
+/// `n / 2` for secp256k1: EIP-2 refuses signatures with `s` above it.
+const SECP256K1_HALF_ORDER: U256 = U256::from_limbs([
+    0xdfe9_2f46_681b_20a0,
+    0x5d57_6e73_57a4_501d,
+    0xffff_ffff_ffff_ffff,
+    0x7fff_ffff_ffff_ffff,
+]);
+
+/// The address that `personal_sign`ed `message` (EIP-191: keccak256 of
+/// `"\x19Ethereum Signed Message:\n" ‖ len ‖ message`) with `signature = r ‖ s ‖ v`.
+///
+/// Accepts `v ∈ {0, 1}` (ImmutableX's `x-imx-eth-signature`, [`EthPrivateKey::personal_sign_imx`])
+/// and `v ∈ {27, 28}` (ethers' `signMessage`, [`EthPrivateKey::personal_sign`]). Refuses any other
+/// `v` (EIP-155 chain-id forms and the x-reduced ids 2/3 mean nothing for a personal message),
+/// `r` or `s` outside `[1, n)`, and a high `s` (EIP-2: `(r, n − s)` is the same signature with the
+/// other parity, so accepting both would let anyone rewrite a signature without the key).
+///
+/// A signature that does not match the message still recovers *some* address: callers compare
+/// the result with the address they expect, which is the actual check.
+pub fn recover_personal_sign(message: &[u8], signature: &[u8; 65]) -> Result<EthAddress> {
+    let parity = match signature[64] {
+        v @ (0 | 1) => v,
+        v @ (27 | 28) => v - 27,
+        v => return Err(CryptoError::out_of_range("v", v, "0, 1, 27 or 28")),
+    };
+    let r = U256::from_be_slice(&signature[..32]);
+    let s = U256::from_be_slice(&signature[32..64]);
+    if r.is_zero() || r >= SECP256K1_ORDER {
+        return Err(CryptoError::out_of_range("r", format!("{r:#x}"), "in [1, n) of secp256k1"));
+    }
+    if s.is_zero() {
+        return Err(CryptoError::out_of_range("s", "0", "in [1, n/2] (EIP-2 low s)"));
+    }
+    if s > SECP256K1_HALF_ORDER {
+        return Err(CryptoError::out_of_range(
+            "s",
+            format!("{s:#x}"),
+            "at most n/2 of secp256k1 (EIP-2 low s)",
+        ));
+    }
+    let not_a_point = || {
+        CryptoError::out_of_range("r", format!("{r:#x}"), "the x-coordinate of a secp256k1 point")
+    };
+    // Both scalars were range-checked above, so this cannot fail for a well-formed (r, s).
+    let sig = Signature::from_slice(&signature[..64]).map_err(|_| not_a_point())?;
+    let recid = RecoveryId::new(parity == 1, false);
+    let hash = eip191_hash_message(message);
+    let key = VerifyingKey::recover_from_prehash(hash.as_slice(), &sig, recid)
+        .map_err(|_| not_a_point())?;
+    address_of(&key).ok_or_else(|| {
+        CryptoError::out_of_range("signature", "(r, s, v)", "one that recovers a non-zero address")
+    })
 }
 
 /// A BIP32 extended private key.
@@ -481,6 +541,78 @@ mod tests {
         let ethers = eth.personal_sign(b"1609462141000").unwrap();
         assert_eq!(ethers[..64], sig[..64]);
         assert_eq!(ethers[64], 27);
+    }
+
+    #[test]
+    fn recover_round_trips_both_v_conventions() {
+        for (priv_byte, msg) in [
+            (0x11u8, &b"hello"[..]),
+            (0xa1, b""),
+            (0x42, IMX_KEY_DERIVATION_MESSAGE.as_bytes()),
+            (0x7f, "Only sign this request if you\u{2019}ve initiated an action with Immutable X.\n\nFor internal use:\n0x01".as_bytes()),
+        ] {
+            let key = EthPrivateKey::from_bytes(&[priv_byte; 32]).unwrap();
+            let ethers = key.personal_sign(msg).unwrap();
+            let imx = key.personal_sign_imx(msg).unwrap();
+            assert_eq!(recover_personal_sign(msg, &ethers).unwrap(), key.address());
+            assert_eq!(recover_personal_sign(msg, &imx).unwrap(), key.address());
+        }
+    }
+
+    // PROTOCOL.md B.7 (imx-core-sdk crypto.test.ts): the published header signature recovers the
+    // published address; a tampered message recovers another.
+    #[test]
+    fn recover_imx_header_vector_and_tampering() {
+        let mut sig = [0u8; 65];
+        hex::decode_to_slice(
+            concat!(
+                "31043c2584b8f20d67c4d895f8e385e0d5c0ecb8bfb34e76874da4c27660c13d",
+                "0cdbdf4bb9fe6473614d400e90a846ee25271f5a102a5c3162e3f84321a2113a00"
+            ),
+            &mut sig,
+        )
+        .unwrap();
+        let want: EthAddress = "0x95cf5c1b78ed03db3a1d69e722f2e2fa40cdf584".parse().unwrap();
+        assert_eq!(recover_personal_sign(b"1609462141000", &sig).unwrap(), want);
+        assert_eq!(EthPrivateKey::from_hex(ETH_PRIV).unwrap().address(), want);
+
+        let other = recover_personal_sign(b"1609462141001", &sig).unwrap();
+        assert_ne!(other, want, "a tampered message recovers a different address");
+        let mut flipped = sig;
+        flipped[64] = 1;
+        assert_ne!(recover_personal_sign(b"1609462141000", &flipped).unwrap(), want);
+    }
+
+    #[test]
+    fn recover_refuses_bad_v_high_s_and_out_of_range_scalars() {
+        let key = EthPrivateKey::from_hex(ETH_PRIV).unwrap();
+        let sig = key.personal_sign(b"m").unwrap();
+        for v in [2u8, 3, 26, 29, 35, 36, 0xff] {
+            let mut bad = sig;
+            bad[64] = v;
+            let err = recover_personal_sign(b"m", &bad).unwrap_err();
+            assert!(matches!(err, CryptoError::OutOfRange { field: "v", .. }), "v = {v}: {err}");
+        }
+        // (r, n - s) with the other parity is the same signature in high-s form: refused (EIP-2).
+        let s = U256::from_be_slice(&sig[32..64]);
+        let mut high = sig;
+        high[32..64].copy_from_slice(&(SECP256K1_ORDER - s).to_be_bytes::<32>());
+        high[64] = 27 + (28 - sig[64]);
+        let err = recover_personal_sign(b"m", &high).unwrap_err();
+        assert!(matches!(err, CryptoError::OutOfRange { field: "s", .. }), "{err}");
+        assert!(err.to_string().contains("EIP-2"), "{err}");
+        for (range, value) in [(0..32, [0u8; 32]), (0..32, [0xff; 32]), (32..64, [0u8; 32])] {
+            let mut bad = sig;
+            bad[range].copy_from_slice(&value);
+            assert!(recover_personal_sign(b"m", &bad).is_err());
+        }
+        // The EIP-2 bound is floor(n / 2).
+        assert_eq!(SECP256K1_HALF_ORDER, SECP256K1_ORDER >> 1usize);
+        // An r that is not the x-coordinate of any point (x^3 + 7 is not a square for x = 5).
+        let mut off_curve = sig;
+        off_curve[..32].copy_from_slice(&U256::from(5u8).to_be_bytes::<32>());
+        let err = recover_personal_sign(b"m", &off_curve).unwrap_err();
+        assert!(err.to_string().contains("x-coordinate"), "{err}");
     }
 
     #[test]

@@ -22,11 +22,25 @@
 //! - The `amount` of a create request (transfer or withdrawal) is quantized, as signed; the
 //!   signable endpoints take base units and answer with the quantized amount.
 //! - `rollup_status` is `pending` until the batch is posted, then `confirmed`.
-//! - **ETH signatures are checked for form only.** `starkroute-crypto` offers no secp256k1
-//!   public-key recovery, and none may be added here, so `eth_signature` and
-//!   `x-imx-eth-signature` must be 65 bytes of hex with `v ∈ {0, 1, 27, 28}`, and
-//!   `x-imx-eth-address` must be the sender's registered address, but the signature itself is
-//!   not verified. Stark signatures are fully verified everywhere.
+//!
+//! ETH signatures (`r ‖ s ‖ v`, `v ∈ {0, 1, 27, 28}`, low `s`) are verified by public-key
+//! recovery ([`recover_personal_sign`]), as the imx-core-sdk workflows produce them (`signRaw`
+//! over the `signable_message` of the matching signable-details call, PROTOCOL.md B.7):
+//! - `POST /v1/users`: `eth_signature` over [`REGISTRATION_SIGNABLE_MESSAGE`] must recover
+//!   `ether_key` (checked by [`StarkExEngine::register_user`]).
+//! - `POST /v1/withdrawals`, `/v2/withdrawals`, `/v1/transfers`, `/v2/transfers`:
+//!   `x-imx-eth-signature` must recover `x-imx-eth-address`, which must be the sender's registered
+//!   address. The server never stored the `signable_message` it handed out, so it rebuilds it
+//!   from the create request: the fixed preamble, then the request's payload hash (withdrawals and
+//!   v1 transfers), or for `/v2/transfers` the payload hashes of `requests` in request order, one a
+//!   line, exactly as `/v2/signable-transfer-details` joins them. The signature therefore covers
+//!   the very order the Stark key signed, not just the account. **[choice]** The spec marks the
+//!   headers optional on transfers because IMX Passport's `Authorization` bearer token is the
+//!   alternative; the sandbox has no Passport, so it requires the headers there too rather than
+//!   accept unauthenticated transfers.
+//!
+//! A missing, malformed or wrong ETH signature is a 401 `unauthorised_request` and changes nothing.
+//! Stark signatures are verified everywhere too (400 `invalid_signature`).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -41,6 +55,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use starkroute_crypto::keys::recover_personal_sign;
 use starkroute_crypto::{
     asset_info, asset_type, mintable_asset_id, nft_asset_id, registration_message_hash,
     StarkSignature,
@@ -58,10 +73,7 @@ use super::engine::{
 use super::error::{Result, StarkExError};
 use crate::interface::StarkExContractPort;
 
-/// The message a user's ETH wallet signs to link a Stark key (`signable_message` of
-/// `/v1/signable-registration-offchain`).
-pub const REGISTRATION_SIGNABLE_MESSAGE: &str =
-    "Only sign this key linking request from Immutable X";
+pub use super::engine::REGISTRATION_SIGNABLE_MESSAGE;
 
 /// Whatever owns the engine, the StarkEx contract port and the virtual clock, and lends them to
 /// the API one request at a time.
@@ -228,44 +240,57 @@ fn parse_quantized(field: &str, s: &str) -> Result<u64> {
     Ok(v)
 }
 
-/// Checks the form of a 65-byte ETH signature (`0x‖r‖s‖v`). See the module docs for why the
-/// signature is not verified cryptographically.
-fn check_eth_signature_form(field: &str, s: &str) -> Result<()> {
+/// Parses a 65-byte ETH signature `0x‖r‖s‖v` (the range checks are the recovery's).
+fn parse_eth_signature(field: &str, s: &str) -> Result<[u8; 65]> {
     let digits = s.strip_prefix("0x").unwrap_or(s);
     let mut raw = [0u8; 65];
     hex::decode_to_slice(digits, &mut raw)
         .map_err(|_| StarkExError::Unauthorised(format!("{field}: expected 65 bytes of hex")))?;
-    if !matches!(raw[64], 0 | 1 | 27 | 28) {
-        return Err(StarkExError::Unauthorised(format!("{field}: v must be 0, 1, 27 or 28")));
-    }
-    Ok(())
+    Ok(raw)
 }
 
-/// The `x-imx-eth-address` / `x-imx-eth-signature` headers: `Ok(None)` when absent and not
-/// required; the address must be `expected` (the sender's registered address).
-fn check_eth_headers(
-    headers: &HeaderMap,
-    required: bool,
-    expected: Option<EthAddress>,
-) -> Result<()> {
+/// The address the `x-imx-eth-address` / `x-imx-eth-signature` headers authenticate: both present,
+/// and the signature over `message` recovers the address. Whether that address may act for the
+/// sender is [`check_eth_sender`]'s question.
+///
+/// Handlers call this before taking the host's lock (recovery is the expensive part) and apply
+/// the result inside it, after the operator's own refusals, so the order of errors is unchanged.
+fn eth_headers_signer(headers: &HeaderMap, message: &str) -> Result<EthAddress> {
     let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let (addr, sig) = match (get("x-imx-eth-address"), get("x-imx-eth-signature")) {
-        (Some(a), Some(s)) => (a, s),
-        (None, None) if !required => return Ok(()),
-        _ => {
-            return Err(StarkExError::Unauthorised(
-                "x-imx-eth-address and x-imx-eth-signature are required".into(),
-            ))
-        }
+    let (Some(addr), Some(sig)) = (get("x-imx-eth-address"), get("x-imx-eth-signature")) else {
+        return Err(StarkExError::Unauthorised(
+            "x-imx-eth-address and x-imx-eth-signature are required".into(),
+        ));
     };
     let addr: EthAddress =
         addr.parse().map_err(|e| StarkExError::Unauthorised(format!("x-imx-eth-address: {e}")))?;
-    check_eth_signature_form("x-imx-eth-signature", sig)?;
-    match expected {
-        Some(e) if e == addr => Ok(()),
-        _ => Err(StarkExError::Unauthorised(format!(
-            "{addr} is not the registered Ethereum address of the sender"
-        ))),
+    let sig = parse_eth_signature("x-imx-eth-signature", sig)?;
+    let signer = recover_personal_sign(message.as_bytes(), &sig)
+        .map_err(|e| StarkExError::Unauthorised(format!("x-imx-eth-signature: {e}")))?;
+    if signer != addr {
+        return Err(StarkExError::Unauthorised(format!(
+            "x-imx-eth-signature was not made by {} over this request's signable_message",
+            eth_str(&addr)
+        )));
+    }
+    Ok(addr)
+}
+
+/// The authenticated address must be the sender's registered ETH address.
+fn check_eth_sender(
+    e: &StarkExEngine,
+    port: &dyn StarkExContractPort,
+    signer: Result<EthAddress>,
+    sender: &StarkKey,
+) -> Result<()> {
+    let signer = signer?;
+    if e.eth_of(port, sender) == Some(signer) {
+        Ok(())
+    } else {
+        Err(StarkExError::Unauthorised(format!(
+            "{} is not the registered Ethereum address of the sender",
+            eth_str(&signer)
+        )))
     }
 }
 
@@ -392,10 +417,13 @@ fn check_registered_on_l1(port: &dyn StarkExContractPort, r: &Resolved) -> Resul
     })
 }
 
-fn signable_message(payload_hash: &Felt) -> String {
+/// The `signable_message` of a signable-details answer: a fixed preamble, then the payload
+/// hashes one a line (one for a withdrawal or a v1 transfer, one per request for v2 transfers).
+fn signable_message<'a>(payload_hashes: impl IntoIterator<Item = &'a Felt>) -> String {
+    let hashes: Vec<String> = payload_hashes.into_iter().map(felt_str).collect();
     format!(
         "Only sign this request if you\u{2019}ve initiated an action with Immutable X.\n\nFor internal use:\n{}",
-        felt_str(payload_hash)
+        hashes.join("\n")
     )
 }
 
@@ -628,9 +656,9 @@ async fn register_user<H: StarkExHost>(
     let eth = parse_eth("ether_key", &req.ether_key)?;
     let key = parse_key("stark_key", &req.stark_key)?;
     let sig = parse_sig(&req.stark_signature)?;
-    check_eth_signature_form("eth_signature", &req.eth_signature)?;
+    let eth_sig = parse_eth_signature("eth_signature", &req.eth_signature)?;
     host.with(|e, port, _| {
-        e.register_user(port, eth, key, &sig)?;
+        e.register_user(port, eth, key, &sig, &eth_sig)?;
         let hash = registration_message_hash(&eth, &key);
         Ok(Json(json!({"tx_hash": e.operator_sign(&hash)})))
     })
@@ -796,7 +824,7 @@ fn signable_withdrawal<H: StarkExHost>(host: &H, req: &SignableIn, v2: bool) -> 
             "nonce": nonce,
             "payload_hash": felt_str(&hash),
             "readable_transaction": readable,
-            "signable_message": signable_message(&hash),
+            "signable_message": signable_message([&hash]),
             "verification_signature": e.operator_sign(&hash),
         });
         if v2 {
@@ -893,11 +921,13 @@ fn create_withdrawal<H: StarkExHost>(
     headers: &HeaderMap,
     request: &WithdrawalRequest,
 ) -> ApiResult {
+    let hash = request.order.message_hash()?;
+    let signer = eth_headers_signer(headers, &signable_message([&hash]));
     host.with(|e, port, now| {
         if e.faults().reject_all {
             return Err(StarkExError::OperatorUnavailable.into());
         }
-        check_eth_headers(headers, true, e.eth_of(port, &request.order.sender))?;
+        check_eth_sender(e, port, signer, &request.order.sender)?;
         let id = e.withdraw(port, now, request)?;
         Ok(Json(json!({"status": "success", "time": now, "withdrawal_id": id})))
     })
@@ -1018,7 +1048,7 @@ async fn signable_transfer_v1<H: StarkExHost>(
         let (o, hash) = signable_transfer(e, now, sender, &req.receiver, &req.token, &req.amount)?;
         let mut out = signable_transfer_json(e, &o, &hash);
         out["sender_stark_key"] = json!(sender.to_string());
-        out["signable_message"] = json!(signable_message(&hash));
+        out["signable_message"] = json!(signable_message([&hash]));
         Ok(Json(out))
     })
 }
@@ -1057,15 +1087,12 @@ async fn signable_transfer_v2<H: StarkExHost>(
                 signable_transfer(e, now, sender, &item.receiver, &item.token, &item.amount)?;
             let mut v = signable_transfer_json(e, &o, &hash);
             v["token"] = json!(item.token);
-            hashes.push(felt_str(&hash));
+            hashes.push(hash);
             responses.push(v);
         }
         Ok(Json(json!({
             "sender_stark_key": sender.to_string(),
-            "signable_message": format!(
-                "Only sign this request if you\u{2019}ve initiated an action with Immutable X.\n\nFor internal use:\n{}",
-                hashes.join("\n")
-            ),
+            "signable_message": signable_message(&hashes),
             "signable_responses": responses,
         })))
     })
@@ -1136,8 +1163,12 @@ async fn create_transfer_v1<H: StarkExHost>(
         stark_signature: r.stark_signature,
     };
     let t = transfer_request(sender, &item)?;
+    let signer = eth_headers_signer(&headers, &signable_message([&t.order.message_hash()?]));
     host.with(|e, port, now| {
-        check_eth_headers(&headers, false, e.eth_of(port, &sender))?;
+        if e.faults().reject_all {
+            return Err(StarkExError::OperatorUnavailable.into());
+        }
+        check_eth_sender(e, port, signer, &sender)?;
         let id = e.transfer(port, now, &t)?;
         Ok(Json(json!({
             "transfer_id": id,
@@ -1164,8 +1195,17 @@ async fn create_transfer_v2<H: StarkExHost>(
         .enumerate()
         .map(|(i, t)| transfer_request(sender, t).map_err(|e| bad(format!("requests[{i}]: {e}"))))
         .collect::<Result<Vec<_>>>()?;
+    let hashes = reqs
+        .iter()
+        .enumerate()
+        .map(|(i, t)| t.order.message_hash().map_err(|e| bad(format!("requests[{i}]: {e}"))))
+        .collect::<Result<Vec<_>>>()?;
+    let signer = eth_headers_signer(&headers, &signable_message(&hashes));
     host.with(|e, port, now| {
-        check_eth_headers(&headers, false, e.eth_of(port, &sender))?;
+        if e.faults().reject_all {
+            return Err(StarkExError::OperatorUnavailable.into());
+        }
+        check_eth_sender(e, port, signer, &sender)?;
         let ids = e.transfer_batch(port, now, &reqs).map_err(|(i, err)| {
             // Keep the refusal's code; say which request it was.
             ApiError(match err {
@@ -1544,13 +1584,13 @@ mod tests {
             "sender_stark_key": st["sender_stark_key"], "sender_vault_id": st["sender_vault_id"],
             "stark_signature": alice.sign(&st["payload_hash"]),
         });
-        let (s, t) =
-            call(&app, "POST", "/v1/transfers", Some(create.clone()), &alice.headers("x")).await;
+        let signed = alice.headers(st["signable_message"].as_str().unwrap());
+        let (s, t) = call(&app, "POST", "/v1/transfers", Some(create.clone()), &signed).await;
         assert_eq!(s, StatusCode::OK, "{t}");
         let id = t["transfer_id"].as_u64().unwrap();
         // Replaying it is refused, state untouched.
         let root = host.lock().0.vault_root();
-        let (s, r) = call(&app, "POST", "/v1/transfers", Some(create), &[]).await;
+        let (s, r) = call(&app, "POST", "/v1/transfers", Some(create), &signed).await;
         assert_eq!(
             (s, r["code"].as_str().unwrap()),
             (StatusCode::BAD_REQUEST, "nonce_already_used")
@@ -1576,10 +1616,16 @@ mod tests {
             (s, r["code"].as_str().unwrap()),
             (StatusCode::UNAUTHORIZED, "unauthorised_request")
         );
+        let message = w["signable_message"].as_str().unwrap();
         let (s, r) =
-            call(&app, "POST", "/v2/withdrawals", Some(create.clone()), &bob.headers("x")).await;
+            call(&app, "POST", "/v2/withdrawals", Some(create.clone()), &bob.headers(message))
+                .await;
         assert_eq!(s, StatusCode::UNAUTHORIZED, "{r}");
-        let (s, r) = call(&app, "POST", "/v2/withdrawals", Some(create), &alice.headers("x")).await;
+        let (s, r) =
+            call(&app, "POST", "/v2/withdrawals", Some(create.clone()), &alice.headers("x")).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED, "a signature over another message: {r}");
+        let (s, r) =
+            call(&app, "POST", "/v2/withdrawals", Some(create), &alice.headers(message)).await;
         assert_eq!(s, StatusCode::OK, "{r}");
         let wid = r["withdrawal_id"].as_u64().unwrap();
         let (_, g) = call(&app, "GET", &format!("/v1/withdrawals/{wid}"), None, &[]).await;
@@ -1619,6 +1665,188 @@ mod tests {
         assert_eq!(a["quantized_balance"], "2500000000");
         let (s, _) = call(&app, "GET", "/v1/availability/vaults/1?root=0x1234", None, &[]).await;
         assert_eq!(s, StatusCode::NOT_FOUND);
+    }
+
+    /// `(r, n − s, 1 − v)`: the same ECDSA signature in its high-s form, which EIP-2 refuses.
+    fn high_s(sig_hex: &str) -> String {
+        let mut raw = [0u8; 65];
+        hex::decode_to_slice(sig_hex.trim_start_matches("0x"), &mut raw).unwrap();
+        let n = U256::from_str_radix(
+            "fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141",
+            16,
+        )
+        .unwrap();
+        let s = U256::from_be_slice(&raw[32..64]);
+        raw[32..64].copy_from_slice(&(n - s).to_be_bytes::<32>());
+        raw[64] ^= 1;
+        format!("0x{}", hex::encode(raw))
+    }
+
+    /// What a refused request must leave untouched.
+    fn snapshot(host: &SharedHost<TestPort>) -> (Felt, usize, usize, usize) {
+        let g = host.lock();
+        let e = &g.0;
+        (e.vault_root(), e.transfers().len(), e.withdrawals().len(), e.accounts_of(&e_addr()).len())
+    }
+
+    fn e_addr() -> EthAddress {
+        Party::new(0xe5).eth_key.address()
+    }
+
+    async fn assert_401(app: &Router, uri: &str, body: &Value, headers: &[(&str, String)]) {
+        let (s, r) = call(app, "POST", uri, Some(body.clone()), headers).await;
+        assert_eq!(
+            (s, r["code"].as_str()),
+            (StatusCode::UNAUTHORIZED, Some("unauthorised_request")),
+            "{uri} with {headers:?}: {r}"
+        );
+        assert!(r["message"].is_string(), "{r}");
+    }
+
+    #[tokio::test]
+    async fn eth_signatures_are_verified_and_refusals_change_nothing() {
+        let (host, app, eth) = setup();
+        let (alice, bob, eve) = (Party::new(0xa1), Party::new(0xb2), Party::new(0xe5));
+        register(&app, &alice).await;
+        register(&app, &bob).await;
+
+        // Registration: the eth_signature must be ether_key's over the signable_message.
+        let body = json!({"ether_key": eve.eth(), "stark_key": eve.stark.public_key().to_string()});
+        let (_, sr) =
+            call(&app, "POST", "/v1/signable-registration-offchain", Some(body), &[]).await;
+        let message = sr["signable_message"].as_str().unwrap();
+        let reg = |eth_signature: String| {
+            json!({
+                "ether_key": eve.eth(),
+                "stark_key": eve.stark.public_key().to_string(),
+                "stark_signature": eve.sign(&sr["payload_hash"]),
+                "eth_signature": eth_signature,
+            })
+        };
+        let sig_hex = |p: &Party, m: &str| {
+            format!("0x{}", hex::encode(p.eth_key.personal_sign_imx(m.as_bytes()).unwrap()))
+        };
+        let good = sig_hex(&eve, message);
+        let mut wrong_v = good.clone();
+        wrong_v.replace_range(wrong_v.len() - 2.., "1d"); // v = 29
+        let before = snapshot(&host);
+        for bad in [
+            sig_hex(&bob, message),                // another wallet
+            sig_hex(&eve, &format!("{message}.")), // another message
+            high_s(&good),                         // EIP-2
+            wrong_v,                               // v outside {0, 1, 27, 28}
+            "0x1234".into(),                       // not 65 bytes
+        ] {
+            assert_401(&app, "/v1/users", &reg(bad), &[]).await;
+        }
+        assert_eq!(snapshot(&host), before, "refused registrations register nothing");
+        let (s, _) = call(&app, "GET", &format!("/v1/users/{}", eve.eth()), None, &[]).await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+        // ethers' v ∈ {27, 28} is accepted as well.
+        let ethers = eve.eth_key.personal_sign(message.as_bytes()).unwrap();
+        let (s, r) =
+            call(&app, "POST", "/v1/users", Some(reg(format!("0x{}", hex::encode(ethers)))), &[])
+                .await;
+        assert_eq!(s, StatusCode::OK, "{r}");
+        assert_eq!(snapshot(&host).3, 1);
+
+        // Fund Alice.
+        let body = json!({"user": alice.eth(), "token": {"type": "ETH", "data": {}}, "amount": "1000000000000000000"});
+        let (_, d) = call(&app, "POST", "/v1/signable-deposit-details", Some(body), &[]).await;
+        let vault_a = vid(d["vault_id"].as_u64().unwrap());
+        host.lock().1.deposit(alice.stark.public_key(), eth, vault_a, 10_000_000_000);
+        host.tick(NOW + 60);
+
+        // v1 transfer: headers over this request's signable_message, by the sender's address.
+        let body = json!({"sender": alice.eth(), "receiver": bob.eth(), "token": {"type": "ETH", "data": {}}, "amount": "100000000000000000"});
+        let (_, st) = call(&app, "POST", "/v1/signable-transfer-details", Some(body), &[]).await;
+        let create = json!({
+            "amount": st["amount"], "asset_id": st["asset_id"], "expiration_timestamp": st["expiration_timestamp"],
+            "nonce": st["nonce"], "receiver_stark_key": st["receiver_stark_key"], "receiver_vault_id": st["receiver_vault_id"],
+            "sender_stark_key": st["sender_stark_key"], "sender_vault_id": st["sender_vault_id"],
+            "stark_signature": alice.sign(&st["payload_hash"]),
+        });
+        let message = st["signable_message"].as_str().unwrap();
+        let good = alice.headers(message);
+        let impostor = vec![good[0].clone(), bob.headers(message)[1].clone()];
+        let high = vec![good[0].clone(), ("x-imx-eth-signature", high_s(&good[1].1))];
+        let before = snapshot(&host);
+        for headers in [
+            vec![],                // missing
+            vec![good[0].clone()], // half missing
+            alice.headers("another message"),
+            impostor,             // Bob's signature, Alice's address
+            bob.headers(message), // valid, but Bob is not the sender
+            high,
+        ] {
+            assert_401(&app, "/v1/transfers", &create, &headers).await;
+        }
+        assert_eq!(snapshot(&host), before, "refused transfers change nothing");
+        let (s, r) = call(&app, "POST", "/v1/transfers", Some(create), &good).await;
+        assert_eq!(s, StatusCode::OK, "the nonce was not consumed by the refusals: {r}");
+
+        // v2 transfers: one signature over every payload hash, in request order.
+        let item = json!({"receiver": bob.eth(), "token": {"type": "ETH", "data": {}}, "amount": "100000000000000000"});
+        let body = json!({"sender_ether_key": alice.eth(), "signable_requests": [item, item]});
+        let (s, sv) = call(&app, "POST", "/v2/signable-transfer-details", Some(body), &[]).await;
+        assert_eq!(s, StatusCode::OK, "{sv}");
+        let requests: Vec<Value> = sv["signable_responses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                json!({
+                    "amount": r["amount"], "asset_id": r["asset_id"], "expiration_timestamp": r["expiration_timestamp"],
+                    "nonce": r["nonce"], "receiver_stark_key": r["receiver_stark_key"],
+                    "receiver_vault_id": r["receiver_vault_id"], "sender_vault_id": r["sender_vault_id"],
+                    "stark_signature": alice.sign(&r["payload_hash"]),
+                })
+            })
+            .collect();
+        let create = json!({"sender_stark_key": sv["sender_stark_key"], "requests": requests});
+        let message = sv["signable_message"].as_str().unwrap();
+        let hashes: Vec<&str> = sv["signable_responses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["payload_hash"].as_str().unwrap())
+            .collect();
+        assert!(message.ends_with(&format!("\n{}\n{}", hashes[0], hashes[1])), "{message}");
+        let reversed = message.replace(
+            &format!("{}\n{}", hashes[0], hashes[1]),
+            &format!("{}\n{}", hashes[1], hashes[0]),
+        );
+        let before = snapshot(&host);
+        for headers in [vec![], alice.headers(&reversed), bob.headers(message)] {
+            assert_401(&app, "/v2/transfers", &create, &headers).await;
+        }
+        // One request only: its signable_message differs from the batch's.
+        let first_only =
+            json!({"sender_stark_key": sv["sender_stark_key"], "requests": [requests[0]]});
+        assert_401(&app, "/v2/transfers", &first_only, &alice.headers(message)).await;
+        assert_eq!(snapshot(&host), before);
+        let (s, r) =
+            call(&app, "POST", "/v2/transfers", Some(create), &alice.headers(message)).await;
+        assert_eq!(s, StatusCode::OK, "{r}");
+        assert_eq!(r["transfer_ids"].as_array().unwrap().len(), 2);
+
+        // v1 withdrawal: headers required.
+        let body = json!({"user": alice.eth(), "token": {"type": "ETH", "data": {}}, "amount": "100000000000000000"});
+        let (_, w) = call(&app, "POST", "/v1/signable-withdrawal-details", Some(body), &[]).await;
+        let create = json!({
+            "amount": w["amount"], "asset_id": w["asset_id"], "nonce": w["nonce"],
+            "stark_key": w["stark_key"], "vault_id": w["vault_id"],
+            "stark_signature": alice.sign(&w["payload_hash"]),
+        });
+        let message = w["signable_message"].as_str().unwrap();
+        let before = snapshot(&host);
+        for headers in [vec![], alice.headers(&format!("{message} ")), bob.headers(message)] {
+            assert_401(&app, "/v1/withdrawals", &create, &headers).await;
+        }
+        assert_eq!(snapshot(&host), before);
+        let (s, r) =
+            call(&app, "POST", "/v1/withdrawals", Some(create), &alice.headers(message)).await;
+        assert_eq!(s, StatusCode::OK, "{r}");
     }
 
     #[tokio::test]

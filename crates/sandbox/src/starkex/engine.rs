@@ -23,6 +23,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{mpsc, Arc};
 
 use alloy_primitives::U256;
+use starkroute_crypto::keys::recover_personal_sign;
 use starkroute_crypto::{
     is_valid_stark_key, mintable_asset_id, nft_asset_id, registration_message_hash,
     vault_leaf_hash, verify, ConditionalTransferMsg, MerkleProof, StarkPrivateKey, StarkSignature,
@@ -58,6 +59,14 @@ pub const WITHDRAWAL_RECEIVER_VAULT: u64 = 0;
 pub const WITHDRAWAL_V1_TAG: Felt = Felt::from_hex_unchecked("0x7769746864726177616c5f7631");
 /// Domain tag of a v2 withdrawal's payload hash: the short string `withdrawal_v2`.
 pub const WITHDRAWAL_V2_TAG: Felt = Felt::from_hex_unchecked("0x7769746864726177616c5f7632");
+
+/// The message a user's ETH wallet `personal_sign`s to link a Stark key: the `signable_message`
+/// of `/v1/signable-registration-offchain`, and what a registration's `eth_signature` signs.
+///
+/// It is constant, as IMX's is: the ETH signature proves control of the address, and the Stark
+/// signature over [`registration_message_hash`]`(eth, key)` is what binds the key to it.
+pub const REGISTRATION_SIGNABLE_MESSAGE: &str =
+    "Only sign this key linking request from Immutable X";
 
 /// The engine's configuration.
 #[derive(Debug, Clone)]
@@ -758,15 +767,17 @@ impl StarkExEngine {
     // ----- users -----
 
     /// Off-chain registration (`POST /v1/users`): the Stark key signs
-    /// [`registration_message_hash`]`(eth, key)`, the message `registerEthAddress` checks on L1.
-    ///
-    /// The ETH signature of the request is checked by the API layer (see `api.rs`).
+    /// [`registration_message_hash`]`(eth, key)`, the message `registerEthAddress` checks on L1,
+    /// and the ETH key `personal_sign`s [`REGISTRATION_SIGNABLE_MESSAGE`] (`eth_signature`,
+    /// `r ‖ s ‖ v` with `v ∈ {0, 1, 27, 28}`). Both must verify; a wrong ETH signature is
+    /// [`StarkExError::Unauthorised`].
     pub fn register_user(
         &mut self,
         port: &dyn StarkExContractPort,
         eth: EthAddress,
         key: StarkKey,
         stark_signature: &StarkSignature,
+        eth_signature: &[u8; 65],
     ) -> Result<()> {
         self.check_open(port)?;
         if !is_valid_stark_key(&key.felt()) {
@@ -778,6 +789,13 @@ impl StarkExEngine {
             )));
         }
         check_signature(&key, &registration_message_hash(&eth, &key), stark_signature)?;
+        let signer = recover_personal_sign(REGISTRATION_SIGNABLE_MESSAGE.as_bytes(), eth_signature)
+            .map_err(|e| StarkExError::Unauthorised(format!("eth_signature: {e}")))?;
+        if signer != eth {
+            return Err(StarkExError::Unauthorised(format!(
+                "eth_signature was not made by {eth} over the registration's signable_message"
+            )));
+        }
         self.users.insert(key, eth);
         self.learn_account(eth, key);
         Ok(())

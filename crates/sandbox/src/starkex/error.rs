@@ -10,7 +10,9 @@ pub enum StarkExError {
     /// A Stark signature does not verify against the signing key and the payload hash.
     #[error("invalid stark signature: {0}")]
     InvalidSignature(String),
-    /// The ETH headers (`x-imx-eth-address` / `x-imx-eth-signature`) are missing or wrong.
+    /// An ETH signature is missing, malformed, or not by the expected address over the expected
+    /// message: the `x-imx-eth-address` / `x-imx-eth-signature` headers, or a registration's
+    /// `eth_signature`.
     #[error("unauthorised request: {0}")]
     Unauthorised(String),
     /// The Stark key (or ETH address) is not registered with the exchange.
