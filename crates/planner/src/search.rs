@@ -205,7 +205,7 @@ impl<'a> Ctx<'a> {
         let node = self.normalize(node);
         if node.holder == Holder::Recipient {
             if self.destinations.contains(&node.layer) {
-                out.routes.push(self.finish(node, path));
+                out.routes.extend(self.finish(node, path));
             }
             return;
         }
@@ -253,7 +253,7 @@ impl<'a> Ctx<'a> {
         returns || (to.holder == Holder::Recipient && !self.destinations.contains(&to.layer))
     }
 
-    fn finish(&self, end: Node, path: &[(Node, Hop)]) -> Route {
+    fn finish(&self, end: Node, path: &[(Node, Hop)]) -> Option<Route> {
         let mut legs = Vec::new();
         let mut needs_recipient_action = false;
         let mut assumptions = Vec::new();
@@ -285,11 +285,9 @@ impl<'a> Ctx<'a> {
         for (i, leg) in legs.iter().enumerate() {
             let _ = write!(summary, "{}{}", if i == 0 { " " } else { ", " }, leg.kind);
         }
-        let destination = Position::owned(self.account(end).unwrap_or_else(|| {
-            // `explore` only reaches a node whose account exists.
-            unreachable_account(end)
-        }));
-        Route {
+        // `hop` only reaches a node whose account exists, so this is always `Some`.
+        let destination = Position::owned(self.account(end)?);
+        Some(Route {
             summary,
             legs,
             total_fee_wei: total,
@@ -297,7 +295,7 @@ impl<'a> Ctx<'a> {
             destination,
             needs_recipient_action,
             assumptions,
-        }
+        })
     }
 
     fn refuse(
@@ -625,16 +623,6 @@ impl<'a> Ctx<'a> {
             description: String::new(),
         }
     }
-}
-
-#[cold]
-fn unreachable_account(node: Node) -> Account {
-    // Kept total instead of panicking: a zero-like placeholder is impossible to build, so this
-    // is only reachable through a bug in `explore`; report it loudly in debug builds.
-    debug_assert!(false, "route ends at {node:?} without an account");
-    Account::L1(
-        "0x000000000000000000000000000000000000dEaD".parse().unwrap_or_else(|_| unreachable!()),
-    )
 }
 
 fn describe(kind: LegKind, asset: &Asset, amount: Amount, from: Position, to: Position) -> String {
