@@ -6,7 +6,7 @@
 //! has height 31. Empty subtrees hash up from the empty leaf `H(H(0, 0), 0)`, which reproduces
 //! the derived empty root (PROTOCOL.md B.4).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use starknet_crypto::pedersen_hash;
@@ -15,6 +15,10 @@ use starkroute_types::{Felt, VaultId};
 
 /// The height of ImmutableX's vault tree (`VaultId::TREE_HEIGHT`).
 pub const VAULT_TREE_HEIGHT: usize = VaultId::TREE_HEIGHT as usize;
+
+/// Below this many dirty nodes per thread, a level of [`VaultTree::set_many`] is hashed on the
+/// calling thread: spawning a scoped thread costs about as much as a handful of Pedersen hashes.
+const MIN_NODES_PER_THREAD: usize = 8;
 
 /// The hash of an empty vault, `H(H(0, 0), 0)`.
 pub const EMPTY_VAULT_LEAF: Felt =
@@ -73,22 +77,67 @@ impl VaultTree {
     ///
     /// Hashes each affected inner node once (level by level) instead of once per insertion.
     pub fn from_vaults<I: IntoIterator<Item = (VaultId, Felt)>>(vaults: I) -> Self {
+        let leaves: Vec<(VaultId, Felt)> = vaults.into_iter().collect();
         let mut tree = Self::new();
-        let mut dirty = BTreeSet::new();
-        for (vault, leaf) in vaults {
-            let i = u64::from(vault.get());
-            tree.put(0, i, leaf);
-            dirty.insert(i);
-        }
-        for level in 0..tree.height {
-            let parents: BTreeSet<u64> = dirty.iter().map(|i| i >> 1).collect();
-            for &p in &parents {
-                let h = pedersen_hash(&tree.node(level, p << 1), &tree.node(level, (p << 1) | 1));
-                tree.put(level + 1, p, h);
-            }
-            dirty = parents;
-        }
+        tree.set_many(&leaves, 1);
         tree
+    }
+
+    /// Sets many leaves at once (a later pair for the same vault wins) and rehashes every inner
+    /// node above them exactly once, level by level: the same tree as calling [`set`](Self::set)
+    /// for each pair in order, but an ancestor shared by `k` updated leaves is hashed once instead
+    /// of `k` times.
+    ///
+    /// Each level's dirty nodes depend only on the level below, so they are split across up to
+    /// `threads` scoped threads (the calling thread included) when there are enough of them; the
+    /// narrow top levels stay on the calling thread. `threads` of 0 or 1 means no other thread.
+    pub fn set_many(&mut self, leaves: &[(VaultId, Felt)], threads: usize) {
+        let indices: Vec<(u64, Felt)> =
+            leaves.iter().map(|(v, leaf)| (u64::from(v.get()), *leaf)).collect();
+        self.set_many_indices(&indices, threads);
+    }
+
+    pub(crate) fn set_many_indices(&mut self, leaves: &[(u64, Felt)], threads: usize) {
+        let mut dirty = Vec::with_capacity(leaves.len());
+        for &(i, leaf) in leaves {
+            self.put(0, i, leaf);
+            dirty.push(i);
+        }
+        dirty.sort_unstable();
+        dirty.dedup();
+        for level in 0..self.height {
+            // Sorted children give sorted parents, so consecutive duplicates are all of them.
+            dirty.iter_mut().for_each(|i| *i >>= 1);
+            dirty.dedup();
+            let hashes = self.parent_hashes(level, &dirty, threads);
+            for (&p, h) in dirty.iter().zip(hashes) {
+                self.put(level + 1, p, h);
+            }
+        }
+    }
+
+    /// The hashes of `parents` (nodes at `level + 1`) from their children at `level`.
+    fn parent_hashes(&self, level: usize, parents: &[u64], threads: usize) -> Vec<Felt> {
+        let hash =
+            |p: &u64| pedersen_hash(&self.node(level, p << 1), &self.node(level, (p << 1) | 1));
+        let threads = threads.min(parents.len() / MIN_NODES_PER_THREAD).max(1);
+        if threads == 1 {
+            return parents.iter().map(hash).collect();
+        }
+        let chunk = parents.len().div_ceil(threads);
+        std::thread::scope(|s| {
+            let mut parts = parents.chunks(chunk);
+            // The calling thread takes the first chunk; the others run meanwhile.
+            let first = parts.next().unwrap_or_default();
+            let others: Vec<_> =
+                parts.map(|c| s.spawn(move || c.iter().map(hash).collect::<Vec<_>>())).collect();
+            let mut out: Vec<Felt> = first.iter().map(hash).collect();
+            for h in others {
+                // A hashing thread cannot panic short of a bug; re-raise it here if it does.
+                out.extend(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
+            }
+            out
+        })
     }
 
     fn node(&self, level: usize, index: u64) -> Felt {
@@ -276,8 +325,92 @@ mod tests {
         layer[0]
     }
 
+    #[test]
+    fn set_many_shares_ancestors_and_uses_threads() {
+        // Enough leaves that the lower levels are split across threads (height 10 keeps the
+        // unoptimised test build quick; the code path is the same at 31).
+        let pairs: Vec<(u64, Felt)> =
+            (0..64u64).map(|n| (n * 2_654_435_761 % (1 << 10), leaf(n % 7))).collect();
+        let mut sequential = VaultTree::with_height(10);
+        for &(i, l) in &pairs {
+            sequential.set_index(i, l);
+        }
+        for threads in [0, 2, 3] {
+            let mut bulk = VaultTree::with_height(10);
+            bulk.set_many_indices(&pairs, threads);
+            assert_eq!(bulk.root(), sequential.root(), "{threads} threads");
+            assert_eq!(bulk.levels, sequential.levels, "{threads} threads: same stored nodes");
+        }
+        // Emptying everything in one call leaves nothing behind.
+        let empties: Vec<_> = pairs.iter().map(|(i, _)| (*i, EMPTY_VAULT_LEAF)).collect();
+        sequential.set_many_indices(&empties, 2);
+        assert_eq!(sequential.root(), VaultTree::with_height(10).root());
+        assert!(sequential.levels.iter().all(HashMap::is_empty));
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(32))]
+
+        #[test]
+        fn set_many_equals_sequential_sets(
+            initial in proptest::collection::vec((0u64..64, 0usize..4), 0..12),
+            updates in proptest::collection::vec((0u64..64, 0usize..4), 0..24),
+            threads in 0usize..4,
+        ) {
+            // Height 6, dense indices: duplicates, siblings, shared ancestors and emptied leaves.
+            let choices = [EMPTY_VAULT_LEAF, leaf(1), leaf(2), leaf(3)];
+            let leaf_of = |v: usize| choices[v];
+            let mut sequential = VaultTree::with_height(6);
+            for &(i, v) in &initial {
+                sequential.set_index(i, leaf_of(v));
+            }
+            let mut bulk = sequential.clone();
+            for &(i, v) in &updates {
+                sequential.set_index(i, leaf_of(v));
+            }
+            let pairs: Vec<(u64, Felt)> = updates.iter().map(|&(i, v)| (i, leaf_of(v))).collect();
+            bulk.set_many_indices(&pairs, threads);
+            prop_assert_eq!(bulk.root(), sequential.root());
+            prop_assert_eq!(&bulk.levels, &sequential.levels);
+        }
+
+    }
+
+    proptest! {
+        // Few cases: each costs ~1,500 Pedersen hashes, slow in the unoptimised test build.
+        #![proptest_config(ProptestConfig::with_cases(6))]
+
+        #[test]
+        fn set_many_equals_from_vaults_at_height_31(
+            initial in proptest::collection::vec((0u32..(1 << 31), 1u64..5), 0..6),
+            updates in proptest::collection::vec((0u32..(1 << 31), 0u64..5), 0..12),
+            threads in 1usize..4,
+        ) {
+            // Updates also hit the initial vaults (index reuse) and empty some of them.
+            let leaf_of = |v: u64| if v == 0 { EMPTY_VAULT_LEAF } else { leaf(v) };
+            let mut all: Vec<(VaultId, Felt)> =
+                initial.iter().map(|&(i, v)| (vid(i), leaf_of(v))).collect();
+            let mut bulk = VaultTree::from_vaults(all.clone());
+            let mut sequential = bulk.clone();
+            let pairs: Vec<(VaultId, Felt)> = updates
+                .iter()
+                .enumerate()
+                .map(|(n, &(i, v))| {
+                    let id = if n % 3 == 0 && !initial.is_empty() { initial[n % initial.len()].0 } else { i };
+                    (vid(id), leaf_of(v))
+                })
+                .collect();
+            for (v, l) in &pairs {
+                sequential.set(*v, *l);
+            }
+            bulk.set_many(&pairs, threads);
+            all.extend(pairs.iter().copied());
+            let rebuilt = VaultTree::from_vaults(all);
+            prop_assert_eq!(bulk.root(), sequential.root());
+            prop_assert_eq!(bulk.root(), rebuilt.root());
+            prop_assert_eq!(&bulk.levels, &sequential.levels);
+            prop_assert_eq!(&bulk.levels, &rebuilt.levels);
+        }
 
         #[test]
         fn matches_brute_force_at_height_4(entries in proptest::collection::vec((0u64..16, 0u64..5), 0..20)) {

@@ -19,8 +19,9 @@
 //! consumed by a posted batch (the L1 still counts those). Mints are reported by
 //! [`StarkExEngine::minted`].
 
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::{mpsc, Arc};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use alloy_primitives::U256;
 use starkroute_crypto::keys::recover_personal_sign;
@@ -77,8 +78,9 @@ pub struct StarkExConfig {
     pub deposit_confirmations: u64,
     /// Expiration offered by the signable-details endpoints ([`DEFAULT_ORDER_VALIDITY_HOURS`]).
     pub order_validity_hours: u64,
-    /// Threads a batch of transfers uses: with 2 or more, signatures are verified on other
-    /// threads while the calling thread applies the verified transfers in order.
+    /// Threads a batch of transfers uses (the calling thread included): its signatures are
+    /// verified in parallel, and the Merkle update of the vaults it touched is split across them
+    /// ([`VaultTree::set_many`]). Balance changes are applied in order on the calling thread.
     pub verify_threads: usize,
     /// The operator's Stark private key scalar, which signs `verification_signature`s.
     pub operator_secret: Felt,
@@ -496,6 +498,74 @@ fn add_to(map: &mut BTreeMap<AssetKey, U256>, key: AssetKey, v: U256) {
     *e = e.saturating_add(v);
 }
 
+/// Below this many items per thread, [`par_map`] and [`verify_all`] stay on the calling thread.
+const MIN_ITEMS_PER_THREAD: usize = 8;
+
+/// `items.iter().map(f)` split into contiguous chunks across up to `threads` scoped threads (the
+/// calling thread included), in order.
+fn par_map<T: Sync, R: Send>(items: &[T], threads: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = threads.min(items.len() / MIN_ITEMS_PER_THREAD).max(1);
+    if threads == 1 {
+        return items.iter().map(f).collect();
+    }
+    let f = &f;
+    let chunk = items.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let mut parts = items.chunks(chunk);
+        let first = parts.next().unwrap_or_default();
+        let others: Vec<_> =
+            parts.map(|c| s.spawn(move || c.iter().map(f).collect::<Vec<_>>())).collect();
+        let mut out: Vec<R> = first.iter().map(f).collect();
+        for h in others {
+            out.extend(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
+        }
+        out
+    })
+}
+
+/// [`verify_transfer`] for every request, on up to `threads` threads (the calling thread
+/// included), each taking every `threads`-th request so all of them work on the front of the
+/// batch first. Once a request is refused, later ones are skipped: the batch stops at the first
+/// refusal, so their verdicts are never read.
+fn verify_all(requests: &[TransferRequest], threads: usize) -> Vec<Result<()>> {
+    let threads = threads.min(requests.len() / MIN_ITEMS_PER_THREAD).max(1);
+    let first_refused = AtomicUsize::new(usize::MAX);
+    let share = |w: usize| {
+        let mut out = Vec::with_capacity(requests.len() / threads + 1);
+        for i in (w..requests.len()).step_by(threads) {
+            if i > first_refused.load(Ordering::Relaxed) {
+                break;
+            }
+            let verdict = verify_transfer(&requests[i]);
+            if verdict.is_err() {
+                first_refused.fetch_min(i, Ordering::Relaxed);
+            }
+            out.push((i, verdict));
+        }
+        out
+    };
+    let share = &share;
+    let shares = std::thread::scope(|s| {
+        let others: Vec<_> = (1..threads).map(|w| s.spawn(move || share(w))).collect();
+        let mut all = vec![share(0)];
+        for h in others {
+            all.push(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
+        }
+        all
+    });
+    let mut verdicts: Vec<Result<()>> = (0..requests.len())
+        .map(|_| {
+            Err(StarkExError::BadRequest(
+                "not verified: an earlier transfer of the batch was refused".into(),
+            ))
+        })
+        .collect();
+    for (i, verdict) in shares.into_iter().flatten() {
+        verdicts[i] = verdict;
+    }
+    verdicts
+}
+
 /// Range checks, the message hash and the signature of a transfer: everything that needs no
 /// state, so a batch can run it on other threads.
 fn verify_transfer(t: &TransferRequest) -> Result<()> {
@@ -734,17 +804,40 @@ impl StarkExEngine {
 
     /// Writes a vault and its leaf; a zero balance empties it.
     fn write_vault(&mut self, id: VaultId, vault: Option<Vault>) {
-        match vault.filter(|v| v.balance > 0) {
-            Some(v) => {
-                self.tree.set(id, v.leaf());
-                self.vaults.insert(id, v);
+        self.store_vault(id, vault, None);
+    }
+
+    /// Writes a vault. With `deferred` (a batch of transfers in progress) the tree is left alone
+    /// and the vault recorded there, for [`Self::flush_tree`] once the batch is accepted; the
+    /// deferral is a parameter, not engine state, so no path can leave the tree stale.
+    fn store_vault(
+        &mut self,
+        id: VaultId,
+        vault: Option<Vault>,
+        deferred: Option<&mut BTreeSet<VaultId>>,
+    ) {
+        let vault = vault.filter(|v| v.balance > 0);
+        match deferred {
+            Some(touched) => {
+                touched.insert(id);
             }
-            None => {
-                self.tree.set(id, EMPTY_VAULT_LEAF);
-                self.vaults.remove(&id);
-            }
+            None => self.tree.set(id, vault.map_or(EMPTY_VAULT_LEAF, |v| v.leaf())),
         }
+        match vault {
+            Some(v) => self.vaults.insert(id, v),
+            None => self.vaults.remove(&id),
+        };
         self.pending.changed = true;
+    }
+
+    /// Rehashes the leaves of `touched` vaults from their current contents, then their paths in
+    /// one [`VaultTree::set_many`], both split across `threads`.
+    fn flush_tree(&mut self, touched: BTreeSet<VaultId>, threads: usize) {
+        let vaults: Vec<(VaultId, Option<Vault>)> =
+            touched.into_iter().map(|id| (id, self.vaults.get(&id).copied())).collect();
+        let leaves =
+            par_map(&vaults, threads, |(id, v)| (*id, v.map_or(EMPTY_VAULT_LEAF, |v| v.leaf())));
+        self.tree.set_many(&leaves, threads);
     }
 
     fn learn_account(&mut self, eth: EthAddress, key: StarkKey) {
@@ -1015,9 +1108,9 @@ impl StarkExEngine {
         self.check_open(port)?;
         verify_transfer(request)?;
         let mut undo = Vec::new();
-        let r = self.apply_transfer(port, now, request, &mut undo);
+        let r = self.apply_transfer(port, now, request, &mut undo, None);
         if r.is_err() {
-            self.rollback(undo);
+            self.rollback(undo, None);
         }
         r
     }
@@ -1025,9 +1118,12 @@ impl StarkExEngine {
     /// Applies a batch of signed transfers, all or nothing (the `/v2/transfers` semantics): on the
     /// first refusal every transfer of the batch is undone and `(index, reason)` returned.
     ///
-    /// With [`StarkExConfig::verify_threads`] ≥ 2 the signatures are verified on
-    /// `verify_threads − 1` other threads while this thread applies the verified transfers in
-    /// order (the tree updates are sequential by nature), so verification and hashing overlap.
+    /// Three phases, with [`StarkExConfig::verify_threads`] threads: the signatures are verified
+    /// in parallel (stateless); the balance changes are applied in order on this thread, every
+    /// rule checked as in [`Self::transfer`], without touching the tree; if every transfer was
+    /// accepted, the touched vaults' leaves and paths are rehashed in one
+    /// [`VaultTree::set_many`]. A vault touched by several transfers (a busy sender) is hashed
+    /// once, and so is every ancestor shared by touched vaults; a refused batch hashes nothing.
     pub fn transfer_batch(
         &mut self,
         port: &dyn StarkExContractPort,
@@ -1035,49 +1131,31 @@ impl StarkExEngine {
         requests: &[TransferRequest],
     ) -> std::result::Result<Vec<u64>, (usize, StarkExError)> {
         self.check_open(port).map_err(|e| (0, e))?;
+        let threads = self.config.verify_threads.max(1);
+        let mut verdicts = if threads == 1 { Vec::new() } else { verify_all(requests, threads) };
         let (tx_mark, transfers_mark) = (self.next_tx, self.transfers.len());
         let mut undo = Vec::new();
         let mut ids = Vec::with_capacity(requests.len());
-        let workers = self.config.verify_threads.saturating_sub(1);
-        let outcome = if workers == 0 || requests.len() < 2 {
-            requests.iter().enumerate().try_for_each(|(i, t)| {
-                verify_transfer(t)
-                    .and_then(|()| self.apply_transfer(port, now, t, &mut undo))
-                    .map(|id| ids.push(id))
-                    .map_err(|e| (i, e))
-            })
-        } else {
-            std::thread::scope(|s| {
-                let mut verdicts = Vec::with_capacity(workers);
-                for w in 0..workers {
-                    let (tx, rx) = mpsc::sync_channel::<Result<()>>(4096);
-                    verdicts.push(rx);
-                    s.spawn(move || {
-                        for t in requests.iter().skip(w).step_by(workers) {
-                            if tx.send(verify_transfer(t)).is_err() {
-                                break;
-                            }
-                        }
-                    });
-                }
-                let r = requests.iter().enumerate().try_for_each(|(i, t)| {
-                    let verdict = verdicts[i % workers].recv().unwrap_or_else(|_| {
-                        Err(StarkExError::BadRequest("signature verifier stopped".into()))
-                    });
-                    verdict
-                        .and_then(|()| self.apply_transfer(port, now, t, &mut undo))
-                        .map(|id| ids.push(id))
-                        .map_err(|e| (i, e))
-                });
-                // Dropping the receivers stops the verifiers early on a refusal.
-                drop(verdicts);
-                r
-            })
-        };
+        let mut touched = BTreeSet::new();
+        let outcome = requests.iter().enumerate().try_for_each(|(i, t)| {
+            // On one thread, verify as we go so a refusal stops the work at once.
+            let verdict = match verdicts.get_mut(i) {
+                Some(v) => std::mem::replace(v, Ok(())),
+                None => verify_transfer(t),
+            };
+            verdict
+                .and_then(|()| self.apply_transfer(port, now, t, &mut undo, Some(&mut touched)))
+                .map(|id| ids.push(id))
+                .map_err(|e| (i, e))
+        });
         match outcome {
-            Ok(()) => Ok(ids),
+            Ok(()) => {
+                self.flush_tree(touched, threads);
+                Ok(ids)
+            }
             Err(e) => {
-                self.rollback(undo);
+                // The tree was never touched: restore the vaults only.
+                self.rollback(undo, Some(&mut touched));
                 self.transfers.truncate(transfers_mark);
                 self.next_tx = tx_mark;
                 Err(e)
@@ -1085,10 +1163,10 @@ impl StarkExEngine {
         }
     }
 
-    fn rollback(&mut self, undo: Vec<Undo>) {
+    fn rollback(&mut self, undo: Vec<Undo>, mut deferred: Option<&mut BTreeSet<VaultId>>) {
         for step in undo.into_iter().rev() {
             match step {
-                Undo::Vault(id, v) => self.write_vault(id, v),
+                Undo::Vault(id, v) => self.store_vault(id, v, deferred.as_deref_mut()),
                 Undo::Nonce(k, n) => {
                     self.nonces.remove(&(k, n));
                 }
@@ -1102,13 +1180,15 @@ impl StarkExEngine {
         }
     }
 
-    /// The stateful rules of a transfer whose signature is already verified; applies it.
+    /// The stateful rules of a transfer whose signature is already verified; applies it (with the
+    /// tree update deferred into `deferred` when given, see [`Self::store_vault`]).
     fn apply_transfer(
         &mut self,
         port: &dyn StarkExContractPort,
         now: u64,
         t: &TransferRequest,
         undo: &mut Vec<Undo>,
+        mut deferred: Option<&mut BTreeSet<VaultId>>,
     ) -> Result<u64> {
         let o = &t.order;
         if self.eth_of(port, &o.sender).is_none() {
@@ -1141,14 +1221,16 @@ impl StarkExEngine {
         self.nonces.insert((o.sender, o.nonce));
         undo.push(Undo::Nonce(o.sender, o.nonce));
         undo.push(Undo::Vault(o.sender_vault, Some(sender)));
-        self.write_vault(
+        self.store_vault(
             o.sender_vault,
             Some(Vault { balance: sender.balance - o.amount, ..sender }),
+            deferred.as_deref_mut(),
         );
         undo.push(Undo::Vault(o.receiver_vault, self.vaults.get(&o.receiver_vault).copied()));
-        self.write_vault(
+        self.store_vault(
             o.receiver_vault,
             Some(Vault { stark_key: o.receiver, asset_id: o.asset_id, balance: new_receiver }),
+            deferred,
         );
         if self.reserve(o.receiver_vault, o.receiver, o.asset_id) {
             undo.push(Undo::Reservation(o.receiver_vault, o.receiver, o.asset_id));

@@ -16,7 +16,8 @@ use starkroute_sandbox::interface::{
 };
 use starkroute_sandbox::starkex::engine::{DEFAULT_BATCH_INTERVAL_SECS, MAX_EXPIRATION_HOURS};
 use starkroute_sandbox::starkex::{
-    FaultSwitches, MintRequest, StarkExEngine, TransferOrder, WithdrawalOrder, WithdrawalReceiver,
+    FaultSwitches, MintRequest, StarkExEngine, TransferOrder, TransferRequest, WithdrawalOrder,
+    WithdrawalReceiver,
 };
 use starkroute_types::{
     AssetClass, EthAddress, Felt, Quantum, StarkExAssetType, StarkKey, TokenId, VaultId,
@@ -503,4 +504,95 @@ fn availability_proofs_verify_against_every_posted_root() {
         w.e.availability(vid(1), Some(&Felt::from(7u64))).unwrap_err().code(),
         "resource_not_found"
     );
+}
+
+/// A busy batch: one sender vault used by most transfers, new receiver vaults spread over the
+/// tree, a receiver vault credited twice, a self-transfer, and a vault drained to empty.
+fn busy_batch(w: &World, eth: Felt) -> Vec<TransferRequest> {
+    let (a, b) = (&w.alice, &w.bob);
+    let mut orders: Vec<TransferOrder> =
+        (0..24).map(|n| transfer(a, 1, b, spread(n), eth, 10 + n, n + 1)).collect();
+    orders.push(transfer(a, 1, b, spread(0), eth, 5, 100)); // credited again
+    orders.push(transfer(a, 1, a, 1, eth, 3, 101)); // to itself
+    orders.push(transfer(b, 5, a, 1, eth, 200, 1)); // drains Bob's vault 5 ...
+    orders.push(transfer(b, 5, b, 9, eth, 300, 2)); // ... to zero: its leaf is emptied
+    orders
+        .into_iter()
+        .map(|o| {
+            let key = if o.sender == a.pk() { &a.key } else { &b.key };
+            o.sign(key).unwrap()
+        })
+        .collect()
+}
+
+/// Vault ids spread over the whole tree.
+fn spread(n: u64) -> u64 {
+    2_654_435_761 * (n + 1) % (1 << 31)
+}
+
+fn funded_world(threads: usize) -> (World, Felt) {
+    let mut w = world();
+    let eth = w.c.register(AssetClass::Eth, None, 100_000_000);
+    w.c.deposit(w.alice.pk(), eth, vid(1), 10_000, None);
+    w.c.deposit(w.bob.pk(), eth, vid(5), 500, None);
+    w.e.tick(w.now, &mut w.c);
+    w.e.set_verify_threads(threads);
+    (w, eth)
+}
+
+#[test]
+fn batched_transfers_equal_one_by_one_on_any_thread_count() {
+    let (mut one_by_one, eth) = funded_world(1);
+    let batch = busy_batch(&one_by_one, eth);
+    for t in &batch {
+        one_by_one.e.transfer(&one_by_one.c, one_by_one.now, t).unwrap();
+    }
+    assert!(one_by_one.e.vault(vid(5)).is_none(), "drained to empty");
+    assert_root_is_independent(&one_by_one.e);
+    for threads in [1, 2, 3] {
+        let (mut w, _) = funded_world(threads);
+        let ids = w.e.transfer_batch(&w.c, w.now, &batch).unwrap();
+        assert_eq!(ids.len(), batch.len());
+        assert_eq!(w.e.vault_root(), one_by_one.e.vault_root(), "{threads} threads");
+        assert_eq!(w.e.vaults(), one_by_one.e.vaults(), "{threads} threads");
+        assert_root_is_independent(&w.e);
+        for id in [1, 5, spread(0)] {
+            let p = w.e.tree().proof(vid(id));
+            assert!(p.verify(&w.e.vault_root()), "vault {id}, {threads} threads");
+        }
+        assert_conserved(&w.e, &w.c);
+        w.next_batch().expect("the batch's root is posted");
+        assert_eq!(*w.c.roots.last().unwrap(), w.e.vault_root());
+    }
+}
+
+#[test]
+fn refused_batches_leave_vaults_and_tree_untouched_on_any_thread_count() {
+    for threads in [1, 2, 3] {
+        let (mut w, eth) = funded_world(threads);
+        let root = w.e.vault_root();
+        let vaults = w.e.vaults().clone();
+        let batch = busy_batch(&w, eth);
+        // Refused by the signature check (found by a verifier thread) …
+        let mut forged = batch.clone();
+        forged[19].order.amount += 1;
+        // … and by a stateful rule after every signature verified (Bob's vault 5 is empty by
+        // then).
+        let mut overdrawn = batch.clone();
+        overdrawn.push(transfer(&w.bob, 5, &w.alice, 1, eth, 1, 3).sign(&w.bob.key).unwrap());
+        for (bad, at, code) in
+            [(forged, 19, "invalid_signature"), (overdrawn, batch.len(), "insufficient_balance")]
+        {
+            let (i, err) = w.e.transfer_batch(&w.c, w.now, &bad).unwrap_err();
+            assert_eq!((i, err.code()), (at, code), "{threads} threads");
+            assert_eq!(w.e.vault_root(), root, "{code}, {threads} threads");
+            assert_eq!(w.e.vaults(), &vaults, "{code}, {threads} threads");
+            assert!(w.e.transfers().is_empty());
+            assert!(!w.e.nonce_used(&w.alice.pk(), 1));
+            assert_root_is_independent(&w.e);
+        }
+        // The same batch, untampered, still goes through.
+        w.e.transfer_batch(&w.c, w.now, &batch).unwrap();
+        assert_root_is_independent(&w.e);
+    }
 }
