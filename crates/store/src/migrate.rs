@@ -1,0 +1,50 @@
+//! The schema, embedded in the binary and applied on open (already-applied versions are skipped).
+
+use std::{borrow::Cow, future::Future, pin::Pin};
+
+use sqlx::{
+    error::BoxDynError,
+    migrate::{Migration, MigrationSource, MigrationType, Migrator},
+};
+
+use crate::Result;
+
+/// `(version, description, SQL)` of each migration, in order.
+type Steps = &'static [(i64, &'static str, &'static str)];
+
+pub(crate) const SQLITE: Steps =
+    &[(1, "routes", include_str!("../migrations/sqlite/0001_routes.sql"))];
+
+pub(crate) const POSTGRES: Steps =
+    &[(1, "routes", include_str!("../migrations/postgres/0001_routes.sql"))];
+
+/// The embedded SQL as a sqlx migration source (what `sqlx::migrate!` would build, without
+/// compiling sqlx's proc macros).
+#[derive(Debug)]
+struct Embedded(Steps);
+
+impl<'s> MigrationSource<'s> for Embedded {
+    fn resolve(
+        self,
+    ) -> Pin<Box<dyn Future<Output = std::result::Result<Vec<Migration>, BoxDynError>> + Send + 's>>
+    {
+        let migrations = self
+            .0
+            .iter()
+            .map(|(version, description, sql)| {
+                Migration::new(
+                    *version,
+                    Cow::Borrowed(*description),
+                    MigrationType::Simple,
+                    Cow::Borrowed(*sql),
+                    false,
+                )
+            })
+            .collect();
+        Box::pin(async move { Ok(migrations) })
+    }
+}
+
+pub(crate) async fn migrator(steps: Steps) -> Result<Migrator> {
+    Ok(Migrator::new(Embedded(steps)).await?)
+}

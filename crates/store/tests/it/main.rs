@@ -1,0 +1,120 @@
+//! The store conformance suite on SQLite (a temporary file per test), plus what only a file can
+//! show: the data survives closing and reopening, and migrations run once.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+#[path = "../conformance/mod.rs"]
+mod conformance;
+
+use std::sync::Arc;
+
+use conformance::{at, owner, sample_route, tenant, LEASE, T0};
+use serde_json::json;
+use sqlx::Connection as _;
+use starkroute_store::{Fence, LegChange, LegPatch, NewEvent, RouteStore, SqliteStore};
+use starkroute_types::LegStatus;
+
+async fn fresh() -> (tempfile::TempDir, SqliteStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open_dir(&dir.path().join("data")).await.unwrap();
+    (dir, store)
+}
+
+macro_rules! on_sqlite {
+    ($name:ident) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $name() {
+            let (_dir, store) = fresh().await;
+            conformance::$name(&store).await;
+            store.close().await;
+        }
+    };
+}
+
+conformance::for_each_behaviour!(on_sqlite);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_stores_on_one_file_never_share_a_route() {
+    let (dir, x) = fresh().await;
+    let y = SqliteStore::open_dir(&dir.path().join("data")).await.unwrap();
+    conformance::two_instances_never_share_a_route(&x, &y).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prepared_payload_survives_reopening() {
+    let (dir, store) = fresh().await;
+    let a = tenant("acme");
+    let me = owner("me");
+    let (rec, _) = store.create_route(&a, None, &sample_route(2), T0).await.unwrap();
+    store.lease(&me, LEASE, T0).await.unwrap().unwrap();
+    let payload = json!({"signed": "0xf86c", "hash": "0xdead", "nonce": 42});
+    store.save_prepared(&rec.id, 0, payload.clone(), &me, at(1)).await.unwrap();
+    let send = LegChange {
+        index: 0,
+        from: LegStatus::Prepared,
+        to: LegStatus::Submitted,
+        patch: LegPatch { submission: Some("0xdead".into()), ..LegPatch::default() },
+    };
+    let event = NewEvent::new("leg_submitted", json!({"leg": 0}));
+    store
+        .record_leg_transition(&rec.id, send, event, Fence::Lease(me.clone()), at(2))
+        .await
+        .unwrap();
+    let before = store.get_route(&a, &rec.id).await.unwrap().unwrap();
+    store.close().await;
+    drop(store);
+
+    let reopened = SqliteStore::open_dir(&dir.path().join("data")).await.unwrap();
+    let after = reopened.get_route(&a, &rec.id).await.unwrap().unwrap();
+    assert_eq!(after, before);
+    assert_eq!(after.legs[0].prepared, Some(payload));
+    assert_eq!(after.legs[0].status, LegStatus::Submitted);
+    assert_eq!(after.lease.as_ref().map(|l| &l.owner), Some(&me), "the lease survives too");
+    let events = reopened.events_since(&a, &rec.id, 0).await.unwrap();
+    assert_eq!(
+        events.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(),
+        ["route_created", "leg_prepared", "leg_submitted"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrations_are_idempotent_and_the_file_is_wal() {
+    let (dir, store) = fresh().await;
+    let a = tenant("acme");
+    let (rec, _) = store.create_route(&a, None, &sample_route(1), T0).await.unwrap();
+    // Open again while the first is open, then again after closing both.
+    let second = SqliteStore::open_dir(&dir.path().join("data")).await.unwrap();
+    assert!(second.get_route(&a, &rec.id).await.unwrap().is_some());
+    store.close().await;
+    second.close().await;
+    let third = SqliteStore::open_dir(&dir.path().join("data")).await.unwrap();
+    assert!(third.get_route(&a, &rec.id).await.unwrap().is_some());
+    let path = third.path().to_owned();
+    assert_eq!(path, dir.path().join("data").join(SqliteStore::FILE_NAME));
+    third.close().await;
+
+    let url = format!("sqlite://{}", path.display());
+    let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    let mode: String =
+        sqlx::query_scalar("PRAGMA journal_mode").fetch_one(&mut conn).await.unwrap();
+    assert_eq!(mode, "wal");
+    let applied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(applied, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn usable_as_a_shared_trait_object() {
+    let (_dir, store) = fresh().await;
+    let store: Arc<dyn RouteStore> = Arc::new(store);
+    let a = tenant("acme");
+    let spawned = {
+        let store = Arc::clone(&store);
+        let a = a.clone();
+        tokio::spawn(async move { store.create_route(&a, None, &sample_route(1), T0).await })
+    };
+    let (rec, created) = spawned.await.unwrap().unwrap();
+    assert!(created);
+    assert!(store.get_route(&a, &rec.id).await.unwrap().is_some());
+}
