@@ -4,7 +4,7 @@
 
 use std::hint::black_box;
 
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use starkroute_crypto::keys::recover_personal_sign;
 use starkroute_crypto::{
     pedersen, vault_leaf_hash, verify, EthPrivateKey, StarkPrivateKey, TransferMsg, VaultTree,
@@ -110,6 +110,28 @@ fn bench_vault_tree(c: &mut Criterion) {
             assert!(p.verify(&root));
         })
     });
+    g.finish();
+
+    // 256 leaves at once (a batch of transfers): one `set` each, against one `set_many` on one
+    // and two threads. Per-leaf throughput; `set_many` also hashes shared ancestors once.
+    let batch: Vec<(VaultId, Felt)> = (0..256u64)
+        .map(|n| {
+            let id = (n * 1_000_003 + 17) % (1 << 31);
+            (VaultId::new(id).unwrap(), leaf(n))
+        })
+        .collect();
+    let mut g = c.benchmark_group("vault_tree_h31_10k_batch256");
+    g.throughput(Throughput::Elements(batch.len() as u64));
+    g.bench_function("set_each", |bn| {
+        bn.iter(|| {
+            for (v, l) in &batch {
+                tree.set(*v, *l);
+            }
+        })
+    });
+    for (name, threads) in [("set_many_1_thread", 1), ("set_many_2_threads", 2)] {
+        g.bench_function(name, |bn| bn.iter(|| tree.set_many(black_box(&batch), threads)));
+    }
     g.finish();
 }
 
