@@ -59,6 +59,12 @@ pub struct LegIntent {
     pub from: Position,
     /// Where it is after.
     pub to: Position,
+    /// The identity ([`Prepared::hash`]) of the earlier leg whose result this one consumes, if
+    /// any — e.g. the StarkNet withdraw transaction before an L1 claim: an adapter that needs
+    /// data that leg produced (the NFT bridge request its L2→L1 message carries) reads it from
+    /// the layer by this hash instead of guessing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous: Option<String>,
 }
 
 /// Which kind of signature a paused leg needs.
