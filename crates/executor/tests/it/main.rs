@@ -1,0 +1,5 @@
+//! The executor's integration tests: the pure state machine, and the driver on a real SQLite
+//! store with an in-test settlement layer.
+#![allow(clippy::unwrap_used, missing_docs, unreachable_pub)]
+
+mod machine;
