@@ -14,6 +14,7 @@
 //! - [`starknet`]: accounts, tokens, the L2 bridges, transaction statuses and state updates.
 //! - [`world`]: everything together, advanced by the clock; the conservation check.
 
+pub mod adapters;
 pub mod clock;
 pub mod interface;
 pub mod l1;
