@@ -567,8 +567,10 @@ impl<'a> Ctx<'a> {
                     } else {
                         LegKind::StarkNetAccountDeployment
                     };
-                    let here = Position::owned(from_account);
-                    legs.push(self.leg(kind, here, here, Party::Recipient));
+                    // The leg is about the recipient's account, not the asset: both ends name the
+                    // account it registers or deploys, and the asset stays where it is.
+                    let account = Position::owned(to_account);
+                    legs.push(self.leg(kind, account, account, Party::Recipient));
                     needs_recipient_action = true;
                 }
                 (true, Some(false)) => {

@@ -88,10 +88,17 @@ proptest! {
             prop_assert!(!route.legs.is_empty());
             // Starts where the sender holds the asset.
             let start = Position::owned(req.sender.on(req.from).unwrap());
-            prop_assert_eq!(route.legs[0].from, start);
-            // Every leg starts where the previous one left the asset.
-            for w in route.legs.windows(2) {
+            // Every leg that moves the asset starts where the previous one left it; a leg that
+            // only prepares an account names that account at both ends.
+            let moving: Vec<_> = route.legs.iter().filter(|l| l.kind.moves_asset()).collect();
+            prop_assert!(!moving.is_empty());
+            prop_assert_eq!(moving[0].from, start);
+            for w in moving.windows(2) {
                 prop_assert_eq!(w[0].to, w[1].from, "{}", route.summary);
+            }
+            for l in route.legs.iter().filter(|l| !l.kind.moves_asset()) {
+                prop_assert_eq!(l.from, l.to);
+                prop_assert_eq!(Some(l.to.holder), req.recipient.on(l.to.layer));
             }
             // Ends at the recipient, owned, on an accepted destination.
             let end = route.legs.last().unwrap().to;
