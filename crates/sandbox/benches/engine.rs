@@ -8,6 +8,10 @@
 //! hashes the batch path really does for this pool (printed), so the batch figures can be read
 //! against both.
 //!
+//! The `…_2_threads` bounds run the same primitives on two threads at once: what this machine's
+//! two cores really deliver (on a shared or hyperthreaded host it is well short of 2×), so the
+//! two-thread batch figure can be read against the hardware as well as against 2× one core.
+//!
 //! `cargo bench -p starkroute-sandbox --bench engine -- --warm-up-time 1 --measurement-time 3`
 
 #![allow(missing_docs, clippy::unwrap_used)]
@@ -58,6 +62,8 @@ impl StarkExContractPort for Port {
 
 const NOW: u64 = 1_767_225_600;
 const POOL: u64 = 1024;
+/// Transfers per `/v2/transfers` call in the batch benches.
+const BATCH: usize = 256;
 
 struct Fixture {
     port: Port,
@@ -107,15 +113,19 @@ fn engine(f: &mut Fixture, threads: usize) -> StarkExEngine {
     e
 }
 
-/// Runs `iters` transfers through fresh engines (each takes at most the pool), timing only the
-/// transfers.
+/// Runs `iters` units through fresh engines (each takes at most the pool), timing only the
+/// transfers. A unit is one transfer (`batch` ≤ 1: one `transfer` call) or one whole batch of
+/// `batch` transfers (one `transfer_batch` call), so a batch figure is always for full batches,
+/// whatever iteration count criterion picks.
 fn run(f: &mut Fixture, iters: u64, threads: usize, batch: usize) -> Duration {
+    let per_unit = batch.max(1);
+    let units_per_engine = f.pool.len() / per_unit;
     let mut total = Duration::ZERO;
     let mut left = iters as usize;
     while left > 0 {
-        let n = left.min(f.pool.len());
+        let units = left.min(units_per_engine);
         let mut e = engine(f, threads);
-        let reqs = &f.pool[..n];
+        let reqs = &f.pool[..units * per_unit];
         let start = Instant::now();
         if batch <= 1 {
             for t in reqs {
@@ -127,7 +137,7 @@ fn run(f: &mut Fixture, iters: u64, threads: usize, batch: usize) -> Duration {
             }
         }
         total += start.elapsed();
-        left -= n;
+        left -= units;
     }
     total
 }
@@ -153,7 +163,7 @@ fn bulk_hashes_per_transfer(pool: &[TransferRequest], batch: usize) -> f64 {
 
 fn bench(c: &mut Criterion) {
     let mut f = fixture();
-    let bulk_hashes = bulk_hashes_per_transfer(&f.pool, 256);
+    let bulk_hashes = bulk_hashes_per_transfer(&f.pool, BATCH);
     println!(
         "batch path: {bulk_hashes:.1} Pedersen hashes per transfer (per-transfer bound: {})",
         2 * (2 + 31)
@@ -161,6 +171,32 @@ fn bench(c: &mut Criterion) {
     let t = f.pool[0];
     let hash = t.order.message_hash().unwrap();
     let leaf = Felt::from(12345u64);
+    // One transfer's primitives: one verify + `hashes` Pedersen hashes.
+    let primitives = move |hashes: usize| {
+        assert!(verify(&t.order.sender, black_box(&hash), &t.signature).unwrap());
+        let mut h = leaf;
+        for _ in 0..hashes {
+            h = pedersen(&h, black_box(&hash));
+        }
+        h
+    };
+    // `n` of them split over two threads, timed together.
+    let on_two_threads = move |n: u64, hashes: usize| {
+        let start = Instant::now();
+        std::thread::scope(|s| {
+            let other = s.spawn(move || {
+                (0..n / 2).for_each(|_| {
+                    black_box(primitives(hashes));
+                })
+            });
+            (0..n - n / 2).for_each(|_| {
+                black_box(primitives(hashes));
+            });
+            other.join().unwrap();
+        });
+        start.elapsed()
+    };
+    let bulk = bulk_hashes.round() as usize;
 
     let mut g = c.benchmark_group("primitives");
     g.throughput(Throughput::Elements(1));
@@ -169,35 +205,25 @@ fn bench(c: &mut Criterion) {
     });
     g.bench_function("pedersen", |bch| bch.iter(|| pedersen(black_box(&leaf), black_box(&hash))));
     // The bound per transfer: one verify + 2 × (2 leaf-hash + 31 path) Pedersen hashes.
-    g.bench_function("bound_per_transfer", |bch| {
-        bch.iter(|| {
-            assert!(verify(&t.order.sender, black_box(&hash), &t.signature).unwrap());
-            let mut h = leaf;
-            for _ in 0..2 * (2 + 31) {
-                h = pedersen(&h, black_box(&hash));
-            }
-            h
-        })
-    });
+    g.bench_function("bound_per_transfer", |bch| bch.iter(|| primitives(2 * (2 + 31))));
     // The same with the hashes the batch path does per transfer (shared work counted once).
-    let bulk = bulk_hashes.round() as usize;
-    g.bench_function("bound_per_transfer_bulk", |bch| {
-        bch.iter(|| {
-            assert!(verify(&t.order.sender, black_box(&hash), &t.signature).unwrap());
-            let mut h = leaf;
-            for _ in 0..bulk {
-                h = pedersen(&h, black_box(&hash));
-            }
-            h
-        })
+    g.bench_function("bound_per_transfer_bulk", |bch| bch.iter(|| primitives(bulk)));
+    g.bench_function("bound_per_transfer_2_threads", |bch| {
+        bch.iter_custom(|n| on_two_threads(n, 2 * (2 + 31)))
+    });
+    g.bench_function("bound_per_transfer_bulk_2_threads", |bch| {
+        bch.iter_custom(|n| on_two_threads(n, bulk))
     });
     g.finish();
 
     let mut g = c.benchmark_group("engine");
     g.throughput(Throughput::Elements(1));
     g.bench_function("transfer_1_thread", |bch| bch.iter_custom(|n| run(&mut f, n, 1, 1)));
-    g.bench_function("batch256_1_thread", |bch| bch.iter_custom(|n| run(&mut f, n, 1, 256)));
-    g.bench_function("batch256_2_threads", |bch| bch.iter_custom(|n| run(&mut f, n, 2, 256)));
+    // One iteration is a whole batch (about a second of work): few samples, per-transfer rate.
+    g.throughput(Throughput::Elements(BATCH as u64));
+    g.sample_size(10);
+    g.bench_function("batch256_1_thread", |bch| bch.iter_custom(|n| run(&mut f, n, 1, BATCH)));
+    g.bench_function("batch256_2_threads", |bch| bch.iter_custom(|n| run(&mut f, n, 2, BATCH)));
     g.finish();
 }
 
