@@ -5,3 +5,4 @@
 mod driver;
 mod fake;
 mod machine;
+mod sandbox;
