@@ -7,6 +7,7 @@
 //! the derived empty root (PROTOCOL.md B.4).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
 use starknet_crypto::pedersen_hash;
@@ -16,9 +17,31 @@ use starkroute_types::{Felt, VaultId};
 /// The height of ImmutableX's vault tree (`VaultId::TREE_HEIGHT`).
 pub const VAULT_TREE_HEIGHT: usize = VaultId::TREE_HEIGHT as usize;
 
-/// Below this many dirty nodes per thread, a level of [`VaultTree::set_many`] is hashed on the
-/// calling thread: spawning a scoped thread costs about as much as a handful of Pedersen hashes.
-const MIN_NODES_PER_THREAD: usize = 8;
+/// [`VaultTree::set_many`] aims for this many independent subtrees per thread, so that threads
+/// taking them in turn finish close together however the updated leaves are spread.
+const SUBTREES_PER_THREAD: usize = 8;
+
+/// The level at which [`VaultTree::set_many`] splits its work into independent subtrees: the
+/// highest level that still has `SUBTREES_PER_THREAD × threads` distinct dirty ancestors (or as
+/// many as there are dirty leaves), so the part above it, hashed on one thread, is small. 0 (no
+/// split) on one thread or for a single leaf.
+fn split_level(sorted_leaves: &[u64], threads: usize, height: usize) -> usize {
+    let target = (SUBTREES_PER_THREAD * threads).min(sorted_leaves.len());
+    if threads < 2 || target < 2 {
+        return 0;
+    }
+    let mut split = 0;
+    let mut nodes = sorted_leaves.to_vec();
+    for level in 1..=height {
+        nodes.iter_mut().for_each(|i| *i >>= 1);
+        nodes.dedup();
+        if nodes.len() < target {
+            break;
+        }
+        split = level;
+    }
+    split
+}
 
 /// The hash of an empty vault, `H(H(0, 0), 0)`.
 pub const EMPTY_VAULT_LEAF: Felt =
@@ -84,13 +107,15 @@ impl VaultTree {
     }
 
     /// Sets many leaves at once (a later pair for the same vault wins) and rehashes every inner
-    /// node above them exactly once, level by level: the same tree as calling [`set`](Self::set)
-    /// for each pair in order, but an ancestor shared by `k` updated leaves is hashed once instead
-    /// of `k` times.
+    /// node above them exactly once: the same tree as calling [`set`](Self::set) for each pair
+    /// in order, but an ancestor shared by `k` updated leaves is hashed once instead of `k` times.
     ///
-    /// Each level's dirty nodes depend only on the level below, so they are split across up to
-    /// `threads` scoped threads (the calling thread included) when there are enough of them; the
-    /// narrow top levels stay on the calling thread. `threads` of 0 or 1 means no other thread.
+    /// With `threads` ≥ 2 the updated leaves are grouped by their subtree at a *split level*
+    /// chosen so there are several groups per thread; the subtrees are independent, so each is
+    /// hashed up to the split level by whichever thread takes it next (one hand-off per subtree,
+    /// no barrier per level, so a thread the host preempts delays only the subtree it holds). The
+    /// few nodes above the split level are hashed on the calling thread. `threads` of 0 or 1
+    /// means no other thread.
     pub fn set_many(&mut self, leaves: &[(VaultId, Felt)], threads: usize) {
         let indices: Vec<(u64, Felt)> =
             leaves.iter().map(|(v, leaf)| (u64::from(v.get()), *leaf)).collect();
@@ -105,39 +130,81 @@ impl VaultTree {
         }
         dirty.sort_unstable();
         dirty.dedup();
-        for level in 0..self.height {
+        let split = split_level(&dirty, threads, self.height);
+        if split > 0 {
+            let groups: Vec<&[u64]> = dirty.chunk_by(|a, b| a >> split == b >> split).collect();
+            for (level, index, hash) in self.hash_subtrees(&groups, split, threads) {
+                self.put(level, index, hash);
+            }
+            dirty = groups.iter().map(|g| g[0] >> split).collect();
+        }
+        for level in split..self.height {
             // Sorted children give sorted parents, so consecutive duplicates are all of them.
             dirty.iter_mut().for_each(|i| *i >>= 1);
             dirty.dedup();
-            let hashes = self.parent_hashes(level, &dirty, threads);
-            for (&p, h) in dirty.iter().zip(hashes) {
+            for &p in &dirty {
+                let h = pedersen_hash(&self.node(level, p << 1), &self.node(level, (p << 1) | 1));
                 self.put(level + 1, p, h);
             }
         }
     }
 
-    /// The hashes of `parents` (nodes at `level + 1`) from their children at `level`.
-    fn parent_hashes(&self, level: usize, parents: &[u64], threads: usize) -> Vec<Felt> {
-        let hash =
-            |p: &u64| pedersen_hash(&self.node(level, p << 1), &self.node(level, (p << 1) | 1));
-        let threads = threads.min(parents.len() / MIN_NODES_PER_THREAD).max(1);
-        if threads == 1 {
-            return parents.iter().map(hash).collect();
-        }
-        let chunk = parents.len().div_ceil(threads);
+    /// The new inner nodes `(level, index, hash)` of every group's subtree up to level `split`,
+    /// the groups shared out dynamically across up to `threads` threads.
+    fn hash_subtrees(
+        &self,
+        groups: &[&[u64]],
+        split: usize,
+        threads: usize,
+    ) -> Vec<(usize, u64, Felt)> {
+        let next = AtomicUsize::new(0);
+        let work = || {
+            let mut out = Vec::new();
+            loop {
+                let g = next.fetch_add(1, Ordering::Relaxed);
+                let Some(group) = groups.get(g) else { break out };
+                self.hash_subtree(group, split, &mut out);
+            }
+        };
+        let work = &work;
         std::thread::scope(|s| {
-            let mut parts = parents.chunks(chunk);
-            // The calling thread takes the first chunk; the others run meanwhile.
-            let first = parts.next().unwrap_or_default();
-            let others: Vec<_> =
-                parts.map(|c| s.spawn(move || c.iter().map(hash).collect::<Vec<_>>())).collect();
-            let mut out: Vec<Felt> = first.iter().map(hash).collect();
+            let others: Vec<_> = (1..threads.min(groups.len())).map(|_| s.spawn(work)).collect();
+            let mut out = work();
             for h in others {
                 // A hashing thread cannot panic short of a bug; re-raise it here if it does.
                 out.extend(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
             }
             out
         })
+    }
+
+    /// Hashes the dirty nodes above the sorted leaf indices `leaves` (all in one subtree of
+    /// height `split`) up to level `split`, appending them to `out`. Reads only this subtree's
+    /// new nodes (kept locally) and unchanged siblings (from the tree).
+    fn hash_subtree(&self, leaves: &[u64], split: usize, out: &mut Vec<(usize, u64, Felt)>) {
+        let mut current: Vec<(u64, Felt)> = leaves.iter().map(|&i| (i, self.node(0, i))).collect();
+        for level in 0..split {
+            let mut parents = Vec::with_capacity(current.len());
+            let mut k = 0;
+            while k < current.len() {
+                let (i, h) = current[k];
+                let (left, right) = if i & 1 == 1 {
+                    (self.node(level, i ^ 1), h)
+                } else if let Some(&(_, sibling)) = current.get(k + 1).filter(|(j, _)| *j == i | 1)
+                {
+                    // Both children are dirty: take the right one too.
+                    k += 1;
+                    (h, sibling)
+                } else {
+                    (h, self.node(level, i | 1))
+                };
+                k += 1;
+                let p = (i >> 1, pedersen_hash(&left, &right));
+                parents.push(p);
+                out.push((level + 1, p.0, p.1));
+            }
+            current = parents;
+        }
     }
 
     fn node(&self, level: usize, index: u64) -> Felt {
@@ -341,6 +408,12 @@ mod tests {
             assert_eq!(bulk.root(), sequential.root(), "{threads} threads");
             assert_eq!(bulk.levels, sequential.levels, "{threads} threads: same stored nodes");
         }
+        // The split level leaves several subtrees per thread, and none on one thread.
+        let dense: Vec<u64> = (0..256).collect();
+        assert_eq!(split_level(&dense, 2, 31), 4, "256 >> 4 = 16 = 8 subtrees × 2 threads");
+        assert_eq!(split_level(&dense, 1, 31), 0);
+        assert_eq!(split_level(&[5], 4, 31), 0);
+        assert_eq!(split_level(&[0, 1 << 30], 2, 31), 30, "two leaves: one subtree each");
         // Emptying everything in one call leaves nothing behind.
         let empties: Vec<_> = pairs.iter().map(|(i, _)| (*i, EMPTY_VAULT_LEAF)).collect();
         sequential.set_many_indices(&empties, 2);

@@ -498,72 +498,61 @@ fn add_to(map: &mut BTreeMap<AssetKey, U256>, key: AssetKey, v: U256) {
     *e = e.saturating_add(v);
 }
 
-/// Below this many items per thread, [`par_map`] and [`verify_all`] stay on the calling thread.
-const MIN_ITEMS_PER_THREAD: usize = 8;
-
-/// `items.iter().map(f)` split into contiguous chunks across up to `threads` scoped threads (the
-/// calling thread included), in order.
-fn par_map<T: Sync, R: Send>(items: &[T], threads: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let threads = threads.min(items.len() / MIN_ITEMS_PER_THREAD).max(1);
+/// `f(i)` for every `i < n`, in index order, on up to `threads` threads (the calling thread
+/// included). Each thread takes the next `chunk` indices whenever it is free, so a thread the
+/// host preempts holds up at most one chunk instead of a fixed share.
+fn par_indexed<R: Send>(
+    n: usize,
+    threads: usize,
+    chunk: usize,
+    f: impl Fn(usize) -> R + Sync,
+) -> Vec<R> {
+    let chunk = chunk.max(1);
+    let threads = threads.min(n.div_ceil(chunk)).max(1);
     if threads == 1 {
-        return items.iter().map(f).collect();
+        return (0..n).map(f).collect();
     }
-    let f = &f;
-    let chunk = items.len().div_ceil(threads);
-    std::thread::scope(|s| {
-        let mut parts = items.chunks(chunk);
-        let first = parts.next().unwrap_or_default();
-        let others: Vec<_> =
-            parts.map(|c| s.spawn(move || c.iter().map(f).collect::<Vec<_>>())).collect();
-        let mut out: Vec<R> = first.iter().map(f).collect();
-        for h in others {
-            out.extend(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
-        }
-        out
-    })
-}
-
-/// [`verify_transfer`] for every request, on up to `threads` threads (the calling thread
-/// included), each taking every `threads`-th request so all of them work on the front of the
-/// batch first. Once a request is refused, later ones are skipped: the batch stops at the first
-/// refusal, so their verdicts are never read.
-fn verify_all(requests: &[TransferRequest], threads: usize) -> Vec<Result<Stateless>> {
-    let threads = threads.min(requests.len() / MIN_ITEMS_PER_THREAD).max(1);
-    let first_refused = AtomicUsize::new(usize::MAX);
-    let share = |w: usize| {
-        let mut out = Vec::with_capacity(requests.len() / threads + 1);
-        for i in (w..requests.len()).step_by(threads) {
-            if i > first_refused.load(Ordering::Relaxed) {
-                break;
+    let next = AtomicUsize::new(0);
+    let work = || {
+        let mut out = Vec::new();
+        loop {
+            let start = next.fetch_add(chunk, Ordering::Relaxed);
+            if start >= n {
+                break out;
             }
-            let verdict = verify_transfer(&requests[i]);
-            if verdict.is_err() {
-                first_refused.fetch_min(i, Ordering::Relaxed);
-            }
-            out.push((i, verdict));
+            out.extend((start..n.min(start + chunk)).map(|i| (i, f(i))));
         }
-        out
     };
-    let share = &share;
-    let shares = std::thread::scope(|s| {
-        let others: Vec<_> = (1..threads).map(|w| s.spawn(move || share(w))).collect();
-        let mut all = vec![share(0)];
+    let work = &work;
+    let mut all = std::thread::scope(|s| {
+        let others: Vec<_> = (1..threads).map(|_| s.spawn(work)).collect();
+        let mut all = work();
         for h in others {
-            all.push(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
+            // A worker cannot panic short of a bug; re-raise it here if it does.
+            all.extend(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
         }
         all
     });
-    let mut verdicts: Vec<Result<Stateless>> = (0..requests.len())
-        .map(|_| {
-            Err(StarkExError::BadRequest(
+    all.sort_unstable_by_key(|(i, _)| *i);
+    all.into_iter().map(|(_, r)| r).collect()
+}
+
+/// [`verify_transfer`] for every request, on up to `threads` threads. Once a request is refused,
+/// later ones are skipped: the batch stops at the first refusal, so their verdicts are never read.
+fn verify_all(requests: &[TransferRequest], threads: usize) -> Vec<Result<Stateless>> {
+    let first_refused = AtomicUsize::new(usize::MAX);
+    par_indexed(requests.len(), threads, 1, |i| {
+        if i > first_refused.load(Ordering::Relaxed) {
+            return Err(StarkExError::BadRequest(
                 "not verified: an earlier transfer of the batch was refused".into(),
-            ))
-        })
-        .collect();
-    for (i, verdict) in shares.into_iter().flatten() {
-        verdicts[i] = verdict;
-    }
-    verdicts
+            ));
+        }
+        let verdict = verify_transfer(&requests[i]);
+        if verdict.is_err() {
+            first_refused.fetch_min(i, Ordering::Relaxed);
+        }
+        verdict
+    })
 }
 
 /// What [`verify_transfer`] computed for [`StarkExEngine::apply_transfer`].
@@ -845,8 +834,11 @@ impl StarkExEngine {
     fn flush_tree(&mut self, touched: BTreeSet<VaultId>, threads: usize) {
         let vaults: Vec<(VaultId, Option<Vault>)> =
             touched.into_iter().map(|id| (id, self.vaults.get(&id).copied())).collect();
-        let leaves =
-            par_map(&vaults, threads, |(id, v)| (*id, v.map_or(EMPTY_VAULT_LEAF, |v| v.leaf())));
+        // Two Pedersen hashes a leaf: shared out in chunks.
+        let leaves = par_indexed(vaults.len(), threads, 16, |i| {
+            let (id, v) = vaults[i];
+            (id, v.map_or(EMPTY_VAULT_LEAF, |v| v.leaf()))
+        });
         self.tree.set_many(&leaves, threads);
     }
 
