@@ -225,6 +225,53 @@ fn bench(c: &mut Criterion) {
     g.bench_function("batch256_1_thread", |bch| bch.iter_custom(|n| run(&mut f, n, 1, BATCH)));
     g.bench_function("batch256_2_threads", |bch| bch.iter_custom(|n| run(&mut f, n, 2, BATCH)));
     g.finish();
+
+    // The same comparisons timed back to back, one batch's worth each, round after round: on a
+    // shared host whose speed drifts between criterion's groups, the ratio within a round is the
+    // figure to trust. Throughput ratios (bound time / engine time), median over the rounds.
+    const ROUNDS: usize = 5;
+    let per_transfer = 2 * (2 + 31);
+    let n = BATCH as u64;
+    let on_one_thread = |hashes: usize| {
+        let start = Instant::now();
+        (0..n).for_each(|_| {
+            black_box(primitives(hashes));
+        });
+        start.elapsed().as_secs_f64()
+    };
+    let mut rows: Vec<[f64; 5]> = Vec::with_capacity(ROUNDS);
+    for _ in 0..ROUNDS {
+        let bound = on_one_thread(per_transfer);
+        let bound_bulk = on_one_thread(bulk);
+        let engine_1 = run(&mut f, 1, 1, BATCH).as_secs_f64();
+        let bound_bulk_2 = on_two_threads(n, bulk).as_secs_f64();
+        let engine_2 = run(&mut f, 1, 2, BATCH).as_secs_f64();
+        rows.push([
+            bound / engine_1,
+            bound_bulk / engine_1,
+            bound / 2.0 / engine_2,
+            bound_bulk / 2.0 / engine_2,
+            bound_bulk_2 / engine_2,
+        ]);
+    }
+    let median = |k: usize| {
+        let mut v: Vec<f64> = rows.iter().map(|r| r[k]).collect();
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2] * 100.0
+    };
+    println!("interleaved, {ROUNDS} rounds of {BATCH} transfers (median, % of the bound):");
+    println!(
+        "  1 thread : {:5.1}% of the per-transfer bound, {:5.1}% of the bulk bound",
+        median(0),
+        median(1)
+    );
+    println!(
+        "  2 threads: {:5.1}% of 2× the per-transfer bound, {:5.1}% of 2× the bulk bound, \
+         {:5.1}% of the bulk bound run on two threads",
+        median(2),
+        median(3),
+        median(4)
+    );
 }
 
 criterion_group!(benches, bench);

@@ -539,7 +539,11 @@ fn par_indexed<R: Send>(
 
 /// [`verify_transfer`] for every request, on up to `threads` threads. Once a request is refused,
 /// later ones are skipped: the batch stops at the first refusal, so their verdicts are never read.
-fn verify_all(requests: &[TransferRequest], threads: usize) -> Vec<Result<Stateless>> {
+fn verify_all(
+    requests: &[TransferRequest],
+    registered_receivers: &[bool],
+    threads: usize,
+) -> Vec<Result<Stateless>> {
     let first_refused = AtomicUsize::new(usize::MAX);
     par_indexed(requests.len(), threads, 1, |i| {
         if i > first_refused.load(Ordering::Relaxed) {
@@ -547,7 +551,7 @@ fn verify_all(requests: &[TransferRequest], threads: usize) -> Vec<Result<Statel
                 "not verified: an earlier transfer of the batch was refused".into(),
             ));
         }
-        let verdict = verify_transfer(&requests[i]);
+        let verdict = verify_transfer(&requests[i], registered_receivers[i]);
         if verdict.is_err() {
             first_refused.fetch_min(i, Ordering::Relaxed);
         }
@@ -566,13 +570,20 @@ struct Stateless {
 
 /// Range checks, the message hash and the signature of a transfer, and the receiver key's
 /// validity: everything that needs no state, so a batch can run it on other threads.
-fn verify_transfer(t: &TransferRequest) -> Result<Stateless> {
+///
+/// `receiver_registered`: the receiver is a registered user, whose key was checked to be on the
+/// curve when it registered (off-chain by [`StarkExEngine::register_user`], on L1 by
+/// `registerEthAddress`), so the square-root test is not repeated for it. ImmutableX only
+/// transfers to registered users, so this is the common case.
+fn verify_transfer(t: &TransferRequest, receiver_registered: bool) -> Result<Stateless> {
     if t.order.amount == 0 {
         return Err(StarkExError::InvalidAmount("the amount must be positive".into()));
     }
     let hash = t.order.message_hash()?;
     check_signature(&t.order.sender, &hash, &t.signature)?;
-    Ok(Stateless { receiver_valid: is_valid_stark_key(&t.order.receiver.felt()) })
+    Ok(Stateless {
+        receiver_valid: receiver_registered || is_valid_stark_key(&t.order.receiver.felt()),
+    })
 }
 
 fn check_signature(key: &StarkKey, hash: &Felt, sig: &StarkSignature) -> Result<()> {
@@ -1108,7 +1119,8 @@ impl StarkExEngine {
         request: &TransferRequest,
     ) -> Result<u64> {
         self.check_open(port)?;
-        let checked = verify_transfer(request)?;
+        let registered = self.eth_of(port, &request.order.receiver).is_some();
+        let checked = verify_transfer(request, registered)?;
         let mut undo = Vec::new();
         let r = self.apply_transfer(port, now, request, checked, &mut undo, None);
         if r.is_err() {
@@ -1134,7 +1146,10 @@ impl StarkExEngine {
     ) -> std::result::Result<Vec<u64>, (usize, StarkExError)> {
         self.check_open(port).map_err(|e| (0, e))?;
         let threads = self.config.verify_threads.max(1);
-        let verdicts = if threads == 1 { Vec::new() } else { verify_all(requests, threads) };
+        let registered: Vec<bool> =
+            requests.iter().map(|t| self.eth_of(port, &t.order.receiver).is_some()).collect();
+        let verdicts =
+            if threads == 1 { Vec::new() } else { verify_all(requests, &registered, threads) };
         let mut verdicts = verdicts.into_iter();
         let (tx_mark, transfers_mark) = (self.next_tx, self.transfers.len());
         let mut undo = Vec::new();
@@ -1142,7 +1157,7 @@ impl StarkExEngine {
         let mut touched = BTreeSet::new();
         let outcome = requests.iter().enumerate().try_for_each(|(i, t)| {
             // On one thread, verify as we go so a refusal stops the work at once.
-            let verdict = verdicts.next().unwrap_or_else(|| verify_transfer(t));
+            let verdict = verdicts.next().unwrap_or_else(|| verify_transfer(t, registered[i]));
             verdict
                 .and_then(|checked| {
                     self.apply_transfer(port, now, t, checked, &mut undo, Some(&mut touched))

@@ -434,6 +434,9 @@ fn every_refusal_leaves_the_root_unchanged() {
     expired.expiration_hours = w.now / 3600;
     let unregistered =
         TransferOrder { sender: mallory.public_key(), ..transfer(a, 1, b, 3, eth, 1, 4) };
+    // 5³ + 5 + β is not a square: no curve point has x = 5 (and nobody registered it).
+    let off_curve = StarkKey::new(Felt::from(5u8)).unwrap();
+    let to_off_curve = TransferOrder { receiver: off_curve, ..transfer(a, 1, b, 4, eth, 1, 9) };
     let cases = [
         (forged, "invalid_signature"),
         (ok, "nonce_already_used"),
@@ -443,6 +446,7 @@ fn every_refusal_leaves_the_root_unchanged() {
         (unregistered.sign(&mallory).unwrap(), "account_not_found"),
         (transfer(a, 1, b, 3, erc20, 1, 7).sign(&a.key).unwrap(), "asset_mismatch"),
         (transfer(a, 1, b, 2, eth, 1, 8).sign(&a.key).unwrap(), "invalid_receiver_vault"),
+        (to_off_curve.sign(&a.key).unwrap(), "bad_request"),
     ];
     for (t, code) in cases {
         assert_eq!(w.e.transfer(&w.c, w.now, &t).unwrap_err().code(), code);
