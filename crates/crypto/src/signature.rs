@@ -254,34 +254,86 @@ impl<'de> Deserialize<'de> for StarkSignature {
 /// Variable-time, which is fine: it is applied to `s`, a public part of a signature. The generic
 /// big-integer inverses cost a third of a signature; this is a few microseconds.
 fn inv_mod_order(a: U256) -> Option<U256> {
-    let n = EC_ORDER_U256;
-    let a = a % n;
+    let n = *EC_ORDER_U256.as_limbs();
+    let a = a % EC_ORDER_U256;
     if a.is_zero() {
         return None;
     }
-    // Invariants: x1·a ≡ u and x2·a ≡ v (mod n), with x1, x2 in [0, n).
-    let (mut u, mut v) = (a, n);
-    let (mut x1, mut x2) = (U256::from(1u8), U256::ZERO);
-    let half = |x: U256| if x.bit(0) { (x + n) >> 1 } else { x >> 1 };
-    let one = U256::from(1u8);
+    // Invariants: x1·a ≡ u and x2·a ≡ v (mod n), with x1, x2 in [0, n). Plain little-endian u64
+    // limbs: every value stays below 2^253, so sums never overflow 256 bits.
+    let (mut u, mut v) = (*a.as_limbs(), n);
+    let (mut x1, mut x2) = ([1u64, 0, 0, 0], [0u64; 4]);
+    let one = [1u64, 0, 0, 0];
     while u != one && v != one {
-        while !u.bit(0) {
-            u >>= 1;
-            x1 = half(x1);
+        while u[0] & 1 == 0 {
+            shr1(&mut u);
+            half_mod(&mut x1, &n);
         }
-        while !v.bit(0) {
-            v >>= 1;
-            x2 = half(x2);
+        while v[0] & 1 == 0 {
+            shr1(&mut v);
+            half_mod(&mut x2, &n);
         }
-        if u >= v {
-            u -= v;
-            x1 = if x1 >= x2 { x1 - x2 } else { x1 + n - x2 };
+        if ge(&u, &v) {
+            sub_in(&mut u, &v);
+            sub_mod(&mut x1, &x2, &n);
         } else {
-            v -= u;
-            x2 = if x2 >= x1 { x2 - x1 } else { x2 + n - x1 };
+            sub_in(&mut v, &u);
+            sub_mod(&mut x2, &x1, &n);
         }
     }
-    Some(if u == one { x1 } else { x2 })
+    Some(U256::from_limbs(if u == one { x1 } else { x2 }))
+}
+
+fn shr1(x: &mut [u64; 4]) {
+    x[0] = (x[0] >> 1) | (x[1] << 63);
+    x[1] = (x[1] >> 1) | (x[2] << 63);
+    x[2] = (x[2] >> 1) | (x[3] << 63);
+    x[3] >>= 1;
+}
+
+fn ge(a: &[u64; 4], b: &[u64; 4]) -> bool {
+    for i in (0..4).rev() {
+        if a[i] != b[i] {
+            return a[i] > b[i];
+        }
+    }
+    true
+}
+
+fn add_in(a: &mut [u64; 4], b: &[u64; 4]) {
+    let mut carry = 0u64;
+    for i in 0..4 {
+        let (s1, c1) = a[i].overflowing_add(b[i]);
+        let (s2, c2) = s1.overflowing_add(carry);
+        a[i] = s2;
+        carry = u64::from(c1) + u64::from(c2);
+    }
+}
+
+fn sub_in(a: &mut [u64; 4], b: &[u64; 4]) {
+    let mut borrow = 0u64;
+    for i in 0..4 {
+        let (d1, b1) = a[i].overflowing_sub(b[i]);
+        let (d2, b2) = d1.overflowing_sub(borrow);
+        a[i] = d2;
+        borrow = u64::from(b1) + u64::from(b2);
+    }
+}
+
+/// `x = x / 2 mod n` for odd `n`.
+fn half_mod(x: &mut [u64; 4], n: &[u64; 4]) {
+    if x[0] & 1 == 1 {
+        add_in(x, n);
+    }
+    shr1(x);
+}
+
+/// `x = x - y mod n` for `x, y < n`.
+fn sub_mod(x: &mut [u64; 4], y: &[u64; 4], n: &[u64; 4]) {
+    if !ge(x, y) {
+        add_in(x, n);
+    }
+    sub_in(x, y);
 }
 
 /// Verifies a signature over a message hash.
