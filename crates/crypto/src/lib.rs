@@ -13,7 +13,8 @@ pub use asset::{
 };
 pub use error::{CryptoError, Result};
 pub use keys::{
-    derive_imx_stark_private_key, derive_imx_stark_private_key_with, grind_key, grind_key_with,
+    derive_imx_stark_private_key, derive_imx_stark_private_key_with,
+    derive_stark_private_key_from_seed, eip2645_index, eip2645_path, grind_key, grind_key_with,
     EthPrivateKey, GrindVariant,
 };
 pub use message::{
