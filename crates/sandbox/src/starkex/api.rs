@@ -596,6 +596,21 @@ fn keep(v: &Value, q: &HashMap<String, String>, fields: &[(&str, &str)]) -> Resu
     Ok(true)
 }
 
+/// Keeps the rendered records that match the query's filters and pages them.
+fn filtered_page(
+    records: impl Iterator<Item = Value>,
+    q: &HashMap<String, String>,
+    fields: &[(&str, &str)],
+) -> Result<Value> {
+    let mut items = Vec::new();
+    for v in records {
+        if keep(&v, q, fields)? {
+            items.push(v);
+        }
+    }
+    page(items, q, true)
+}
+
 fn parse_id(s: &str) -> Result<u64> {
     s.parse().map_err(|_| bad(format!("{s:?} is not a transaction id")))
 }
@@ -723,24 +738,18 @@ async fn list_deposits<H: StarkExHost>(
 ) -> ApiResult {
     let q = query(q)?;
     host.with(|e, _, _| {
-        let mut items = Vec::new();
-        for d in e.deposits() {
-            let v = deposit_json(e, d);
-            if keep(
-                &v,
-                &q,
-                &[
-                    ("user", "user"),
-                    ("status", "status"),
-                    ("token_type", "token.type"),
-                    ("token_address", "token.token_address"),
-                    ("token_id", "token.token_id"),
-                ],
-            )? {
-                items.push(v);
-            }
-        }
-        Ok(Json(page(items, &q, true)?))
+        let records = e.deposits().iter().map(|d| deposit_json(e, d));
+        Ok(Json(filtered_page(
+            records,
+            &q,
+            &[
+                ("user", "user"),
+                ("status", "status"),
+                ("token_type", "token.type"),
+                ("token_address", "token.token_address"),
+                ("token_id", "token.token_id"),
+            ],
+        )?))
     })
 }
 
@@ -939,26 +948,20 @@ async fn list_withdrawals<H: StarkExHost>(
 ) -> ApiResult {
     let q = query(q)?;
     host.with(|e, port, _| {
-        let mut items = Vec::new();
-        for w in e.withdrawals() {
-            let v = withdrawal_json(e, port, w);
-            if keep(
-                &v,
-                &q,
-                &[
-                    ("user", "sender"),
-                    ("status", "status"),
-                    ("rollup_status", "rollup_status"),
-                    ("withdrawn_to_wallet", "withdrawn_to_wallet"),
-                    ("token_type", "token.type"),
-                    ("token_address", "token.token_address"),
-                    ("token_id", "token.token_id"),
-                ],
-            )? {
-                items.push(v);
-            }
-        }
-        Ok(Json(page(items, &q, true)?))
+        let records = e.withdrawals().iter().map(|w| withdrawal_json(e, port, w));
+        Ok(Json(filtered_page(
+            records,
+            &q,
+            &[
+                ("user", "sender"),
+                ("status", "status"),
+                ("rollup_status", "rollup_status"),
+                ("withdrawn_to_wallet", "withdrawn_to_wallet"),
+                ("token_type", "token.type"),
+                ("token_address", "token.token_address"),
+                ("token_id", "token.token_id"),
+            ],
+        )?))
     })
 }
 
@@ -1223,25 +1226,19 @@ async fn list_transfers<H: StarkExHost>(
 ) -> ApiResult {
     let q = query(q)?;
     host.with(|e, port, _| {
-        let mut items = Vec::new();
-        for t in e.transfers() {
-            let v = transfer_json(e, port, t);
-            if keep(
-                &v,
-                &q,
-                &[
-                    ("user", "user"),
-                    ("receiver", "receiver"),
-                    ("status", "status"),
-                    ("token_type", "token.type"),
-                    ("token_address", "token.token_address"),
-                    ("token_id", "token.token_id"),
-                ],
-            )? {
-                items.push(v);
-            }
-        }
-        Ok(Json(page(items, &q, true)?))
+        let records = e.transfers().iter().map(|t| transfer_json(e, port, t));
+        Ok(Json(filtered_page(
+            records,
+            &q,
+            &[
+                ("user", "user"),
+                ("receiver", "receiver"),
+                ("status", "status"),
+                ("token_type", "token.type"),
+                ("token_address", "token.token_address"),
+                ("token_id", "token.token_id"),
+            ],
+        )?))
     })
 }
 
