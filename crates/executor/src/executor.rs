@@ -218,8 +218,10 @@ impl Executor {
             let status = route_on_event(rec.status, RouteEvent::Resumed)?;
             let prepared = decode_prepared(&rec, record)?;
             let layer = self.layer(prepared.layer)?;
-            let signed =
-                layer.attach_signature(&prepared, signature).map_err(Error::SignatureRefused)?;
+            let signed = layer
+                .attach_signature(&prepared, signature)
+                .await
+                .map_err(Error::SignatureRefused)?;
             if signed.hash != prepared.hash || signed.needs_signature.is_some() {
                 return Err(Error::SignatureRefused(AdapterError::permanent(
                     "the adapter returned another payload or one still unsigned",

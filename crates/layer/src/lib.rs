@@ -158,7 +158,7 @@ pub trait SettlementLayer: Send + Sync {
 
     /// Adds a signature the router did not hold, after checking it against the payload; a
     /// wrong signature is refused and the payload stays unsigned.
-    fn attach_signature(&self, prepared: &Prepared, signature: &str) -> Result<Prepared>;
+    async fn attach_signature(&self, prepared: &Prepared, signature: &str) -> Result<Prepared>;
 
     /// Sends exactly the prepared payload. Sending it again never executes it twice.
     async fn send(&self, prepared: &Prepared) -> Result<()>;

@@ -716,7 +716,7 @@ impl SettlementLayer for StarkExLayer {
         })
     }
 
-    fn attach_signature(
+    async fn attach_signature(
         &self,
         prepared: &Prepared,
         signature: &str,

@@ -187,7 +187,7 @@ impl SettlementLayer for FakeLayer {
         out
     }
 
-    fn attach_signature(
+    async fn attach_signature(
         &self,
         prepared: &Prepared,
         signature: &str,

@@ -494,7 +494,7 @@ impl SettlementLayer for SandboxL1 {
         self.finish(intent.kind, payload)
     }
 
-    fn attach_signature(&self, prepared: &Prepared, signature: &str) -> Result<Prepared> {
+    async fn attach_signature(&self, prepared: &Prepared, signature: &str) -> Result<Prepared> {
         let mut p = Self::parse(prepared)?;
         let from = p.from;
         let tx = p

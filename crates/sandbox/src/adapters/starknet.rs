@@ -295,7 +295,7 @@ impl SettlementLayer for SandboxStarkNet {
         self.finish(intent.kind, payload)
     }
 
-    fn attach_signature(&self, prepared: &Prepared, signature: &str) -> Result<Prepared> {
+    async fn attach_signature(&self, prepared: &Prepared, signature: &str) -> Result<Prepared> {
         let mut p = Self::parse(prepared)?;
         if p.signature().is_some() {
             return Err(permanent("the payload needs no signature"));

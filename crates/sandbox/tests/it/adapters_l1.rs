@@ -50,13 +50,13 @@ async fn a_wrong_signature_is_refused_and_nothing_is_sent() {
 
     let hash = hex::decode(need.hash.trim_start_matches("0x")).unwrap();
     let wrong = env.bob.eth.personal_sign(&hash).unwrap();
-    let err = layer.attach_signature(&p, &format!("0x{}", hex::encode(wrong))).unwrap_err();
+    let err = layer.attach_signature(&p, &format!("0x{}", hex::encode(wrong))).await.unwrap_err();
     assert!(!err.retryable, "{err}");
-    assert!(layer.attach_signature(&p, "0xdead").is_err());
+    assert!(layer.attach_signature(&p, "0xdead").await.is_err());
     assert_eq!(env.world.lock().l1.nonce(&env.alice.l1()), nonce, "nothing sent");
 
     let right = env.alice.eth.personal_sign(&hash).unwrap();
-    let signed = layer.attach_signature(&p, &format!("0x{}", hex::encode(right))).unwrap();
+    let signed = layer.attach_signature(&p, &format!("0x{}", hex::encode(right))).await.unwrap();
     assert_eq!(signed.needs_signature, None);
     layer.send(&signed).await.unwrap();
     assert_eq!(env.world.lock().l1.nonce(&env.alice.l1()), nonce + 1);

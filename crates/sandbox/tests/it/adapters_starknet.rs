@@ -78,10 +78,10 @@ async fn a_wrong_account_signature_is_refused_and_nothing_is_sent() {
 
     let h = parse_felt(&need.hash).unwrap();
     let wrong = env.bob.stark.sign(&h).unwrap().to_hex();
-    assert!(!l2.attach_signature(&p, &wrong).unwrap_err().retryable);
+    assert!(!l2.attach_signature(&p, &wrong).await.unwrap_err().retryable);
     assert_eq!(l2.status(&p).await.unwrap(), LegProgress::NotFound, "nothing sent");
 
-    let right = l2.attach_signature(&p, &env.alice.stark.sign(&h).unwrap().to_hex()).unwrap();
+    let right = l2.attach_signature(&p, &env.alice.stark.sign(&h).unwrap().to_hex()).await.unwrap();
     assert_eq!(right.needs_signature, None);
     l2.send(&right).await.unwrap();
     assert_eq!(l2.status(&right).await.unwrap(), LegProgress::Pending);

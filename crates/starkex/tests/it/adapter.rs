@@ -78,13 +78,13 @@ async fn a_wrong_stark_signature_is_refused_and_nothing_is_sent() {
 
     let hash = starkroute_types::parse_felt(&p.hash).unwrap();
     let wrong = h.bob.stark.sign(&hash).unwrap().to_hex();
-    let err = layer.attach_signature(&p, &wrong).unwrap_err();
+    let err = layer.attach_signature(&p, &wrong).await.unwrap_err();
     assert!(!err.retryable, "{err}");
-    assert!(layer.attach_signature(&p, "0x1234").is_err());
+    assert!(layer.attach_signature(&p, "0x1234").await.is_err());
     assert_eq!(h.transfer_count(), before);
 
     let right = h.alice.stark.sign(&hash).unwrap().to_hex();
-    let signed = layer.attach_signature(&p, &right).unwrap();
+    let signed = layer.attach_signature(&p, &right).await.unwrap();
     assert_eq!(signed.needs_signature, None);
     assert_eq!(signed.hash, p.hash);
     layer.send(&signed).await.unwrap();
@@ -97,7 +97,7 @@ async fn without_any_key_the_stark_then_the_ethereum_signature_is_asked_for() {
     let layer = h.layer(&[], &[]);
     let p = layer.prepare(&transfer_intent(&h)).await.unwrap();
     let hash = starkroute_types::parse_felt(&p.hash).unwrap();
-    let p = layer.attach_signature(&p, &h.alice.stark.sign(&hash).unwrap().to_hex()).unwrap();
+    let p = layer.attach_signature(&p, &h.alice.stark.sign(&hash).unwrap().to_hex()).await.unwrap();
     let need = p.needs_signature.clone().unwrap();
     assert_eq!(need.scheme, SignatureScheme::Ethereum);
     assert_eq!(need.signer, Account::L1(h.alice.l1()));
@@ -105,9 +105,9 @@ async fn without_any_key_the_stark_then_the_ethereum_signature_is_asked_for() {
     assert_eq!(need.hash, format!("{:#x}", alloy_primitives::eip191_hash_message(&message)));
 
     let wrong = h.bob.eth.personal_sign_imx(message.as_bytes()).unwrap();
-    assert!(layer.attach_signature(&p, &format!("0x{}", hex::encode(wrong))).is_err());
+    assert!(layer.attach_signature(&p, &format!("0x{}", hex::encode(wrong))).await.is_err());
     let right = h.alice.eth.personal_sign(message.as_bytes()).unwrap();
-    let p = layer.attach_signature(&p, &format!("0x{}", hex::encode(right))).unwrap();
+    let p = layer.attach_signature(&p, &format!("0x{}", hex::encode(right))).await.unwrap();
     assert_eq!(p.needs_signature, None);
     layer.send(&p).await.unwrap();
     assert_eq!(layer.status(&p).await.unwrap(), LegProgress::AcceptedOnL2);
