@@ -1,0 +1,134 @@
+//! A settlement layer reached over HTTP.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::{de::DeserializeOwned, Serialize};
+use starkroute_layer::{
+    AdapterError, LegIntent, LegProgress, Prepared, Readiness, Result, SettlementLayer,
+};
+use starkroute_types::{Account, Amount, Asset, Layer};
+
+use crate::{AttachSignatureRequest, BalanceRequest, ReadinessRequest, WORKER_HEADER};
+
+/// A [`SettlementLayer`] served by another process's [`router`](crate::router).
+#[derive(Debug, Clone)]
+pub struct RemoteLayer {
+    http: reqwest::Client,
+    base: String,
+    layer: Layer,
+    worker: String,
+}
+
+impl RemoteLayer {
+    /// How long one call may take before it counts as lost (retryable).
+    pub const TIMEOUT: Duration = Duration::from_secs(30);
+
+    /// The adapter for `layer` served at `base_url` (e.g. `http://127.0.0.1:7070`), called as
+    /// `worker`.
+    pub fn new(base_url: &str, layer: Layer, worker: &str) -> Result<Self> {
+        let http = reqwest::Client::builder()
+            .timeout(Self::TIMEOUT)
+            .build()
+            .map_err(|e| AdapterError::permanent(format!("cannot build an HTTP client: {e}")))?;
+        Ok(Self::with_http(http, base_url, layer, worker))
+    }
+
+    /// The same over a configured client.
+    pub fn with_http(http: reqwest::Client, base_url: &str, layer: Layer, worker: &str) -> Self {
+        Self {
+            http,
+            base: base_url.trim_end_matches('/').to_owned(),
+            layer,
+            worker: worker.to_owned(),
+        }
+    }
+
+    /// The layers served at `base_url`.
+    pub async fn served(base_url: &str) -> Result<Vec<Layer>> {
+        let url = format!("{}/v1/layers", base_url.trim_end_matches('/'));
+        let resp = reqwest::get(&url).await.map_err(|e| lost(&url, &e))?;
+        decode(&url, resp).await
+    }
+
+    async fn call<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        call: &str,
+        body: &B,
+    ) -> Result<T> {
+        let url = format!("{}/v1/layers/{}/{call}", self.base, self.layer);
+        let resp = self
+            .http
+            .post(&url)
+            .header(WORKER_HEADER, &self.worker)
+            .json(body)
+            .send()
+            .await
+            .map_err(|e| lost(&url, &e))?;
+        decode(&url, resp).await
+    }
+}
+
+/// The call may or may not have reached the layer.
+fn lost(url: &str, e: &reqwest::Error) -> AdapterError {
+    AdapterError::retryable(format!("{url}: {e}"))
+}
+
+async fn decode<T: DeserializeOwned>(url: &str, resp: reqwest::Response) -> Result<T> {
+    let status = resp.status();
+    let bytes = resp.bytes().await.map_err(|e| lost(url, &e))?;
+    if status.is_success() {
+        return serde_json::from_slice(&bytes).map_err(|e| {
+            AdapterError::retryable(format!("{url}: an answer that is not the expected JSON: {e}"))
+        });
+    }
+    match serde_json::from_slice::<AdapterError>(&bytes) {
+        // The server's own classification.
+        Ok(e) => Err(e),
+        // A proxy or a server in trouble: a 5xx may clear, a 4xx will not.
+        Err(_) => {
+            let text = String::from_utf8_lossy(&bytes);
+            let message =
+                format!("{url}: HTTP {status}: {}", text.chars().take(200).collect::<String>());
+            Err(if status.is_server_error() || status.as_u16() == 429 {
+                AdapterError::retryable(message)
+            } else {
+                AdapterError::permanent(message)
+            })
+        }
+    }
+}
+
+#[async_trait]
+impl SettlementLayer for RemoteLayer {
+    fn layer(&self) -> Layer {
+        self.layer
+    }
+
+    async fn balance(&self, account: &Account, asset: &Asset) -> Result<Amount> {
+        let body = BalanceRequest { account: *account, asset: asset.clone() };
+        self.call("balance", &body).await
+    }
+
+    async fn readiness(&self, account: &Account) -> Result<Readiness> {
+        self.call("readiness", &ReadinessRequest { account: *account }).await
+    }
+
+    async fn prepare(&self, intent: &LegIntent) -> Result<Prepared> {
+        self.call("prepare", intent).await
+    }
+
+    async fn attach_signature(&self, prepared: &Prepared, signature: &str) -> Result<Prepared> {
+        let body =
+            AttachSignatureRequest { prepared: prepared.clone(), signature: signature.to_owned() };
+        self.call("attach-signature", &body).await
+    }
+
+    async fn send(&self, prepared: &Prepared) -> Result<()> {
+        self.call("send", prepared).await
+    }
+
+    async fn status(&self, prepared: &Prepared) -> Result<LegProgress> {
+        self.call("status", prepared).await
+    }
+}

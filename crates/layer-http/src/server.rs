@@ -1,0 +1,99 @@
+//! Serving adapters over HTTP.
+
+use std::{collections::BTreeMap, sync::Arc};
+
+use axum::{
+    body::Bytes,
+    extract::{Path, State},
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    routing::{get, post},
+    Json, Router,
+};
+use serde::de::DeserializeOwned;
+use starkroute_layer::{AdapterError, LegIntent, Prepared, SettlementLayer};
+use starkroute_types::Layer;
+
+use crate::{AttachSignatureRequest, BalanceRequest, ReadinessRequest};
+
+type Layers = Arc<BTreeMap<Layer, Arc<dyn SettlementLayer>>>;
+
+/// An axum router serving `layers` (one adapter per layer; a later one for the same layer
+/// replaces an earlier one) under `/v1/layers`.
+pub fn router(layers: impl IntoIterator<Item = Arc<dyn SettlementLayer>>) -> Router {
+    let layers: Layers = Arc::new(layers.into_iter().map(|l| (l.layer(), l)).collect());
+    Router::new()
+        .route("/v1/layers", get(list))
+        .route("/v1/layers/{layer}/{call}", post(call))
+        .with_state(layers)
+}
+
+async fn list(State(layers): State<Layers>) -> Json<Vec<Layer>> {
+    Json(layers.keys().copied().collect())
+}
+
+fn refuse(status: StatusCode, message: String) -> Response {
+    (status, Json(AdapterError::permanent(message))).into_response()
+}
+
+fn adapter_error(e: AdapterError) -> Response {
+    let status = if e.retryable {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    (status, Json(e)).into_response()
+}
+
+fn answer<T: serde::Serialize>(r: Result<T, AdapterError>) -> Response {
+    match r {
+        Ok(v) => Json(v).into_response(),
+        Err(e) => adapter_error(e),
+    }
+}
+
+fn body<T: DeserializeOwned>(call: &str, bytes: &Bytes) -> Result<T, Response> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        refuse(StatusCode::BAD_REQUEST, format!("the body of a `{call}` call is invalid: {e}"))
+    })
+}
+
+async fn call(
+    State(layers): State<Layers>,
+    Path((layer, call)): Path<(String, String)>,
+    bytes: Bytes,
+) -> Response {
+    let Ok(layer) = layer.parse::<Layer>() else {
+        return refuse(StatusCode::NOT_FOUND, format!("`{layer}` is not a layer"));
+    };
+    let Some(adapter) = layers.get(&layer) else {
+        return refuse(StatusCode::NOT_FOUND, format!("layer {layer} is not served here"));
+    };
+    match call.as_str() {
+        "balance" => match body::<BalanceRequest>(&call, &bytes) {
+            Ok(b) => answer(adapter.balance(&b.account, &b.asset).await),
+            Err(r) => r,
+        },
+        "readiness" => match body::<ReadinessRequest>(&call, &bytes) {
+            Ok(b) => answer(adapter.readiness(&b.account).await),
+            Err(r) => r,
+        },
+        "prepare" => match body::<LegIntent>(&call, &bytes) {
+            Ok(intent) => answer(adapter.prepare(&intent).await),
+            Err(r) => r,
+        },
+        "attach-signature" => match body::<AttachSignatureRequest>(&call, &bytes) {
+            Ok(b) => answer(adapter.attach_signature(&b.prepared, &b.signature).await),
+            Err(r) => r,
+        },
+        "send" => match body::<Prepared>(&call, &bytes) {
+            Ok(p) => answer(adapter.send(&p).await),
+            Err(r) => r,
+        },
+        "status" => match body::<Prepared>(&call, &bytes) {
+            Ok(p) => answer(adapter.status(&p).await),
+            Err(r) => r,
+        },
+        other => refuse(StatusCode::NOT_FOUND, format!("`{other}` is not a layer call")),
+    }
+}
