@@ -52,10 +52,10 @@ fn answer<T: serde::Serialize>(r: Result<T, AdapterError>) -> Response {
     }
 }
 
-fn body<T: DeserializeOwned>(call: &str, bytes: &Bytes) -> Result<T, Response> {
-    serde_json::from_slice(bytes).map_err(|e| {
-        refuse(StatusCode::BAD_REQUEST, format!("the body of a `{call}` call is invalid: {e}"))
-    })
+/// The call's body, or why it is not one (a 400).
+fn body<T: DeserializeOwned>(call: &str, bytes: &Bytes) -> Result<T, String> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| format!("the body of a `{call}` call is invalid: {e}"))
 }
 
 async fn call(
@@ -72,27 +72,27 @@ async fn call(
     match call.as_str() {
         "balance" => match body::<BalanceRequest>(&call, &bytes) {
             Ok(b) => answer(adapter.balance(&b.account, &b.asset).await),
-            Err(r) => r,
+            Err(m) => refuse(StatusCode::BAD_REQUEST, m),
         },
         "readiness" => match body::<ReadinessRequest>(&call, &bytes) {
             Ok(b) => answer(adapter.readiness(&b.account).await),
-            Err(r) => r,
+            Err(m) => refuse(StatusCode::BAD_REQUEST, m),
         },
         "prepare" => match body::<LegIntent>(&call, &bytes) {
             Ok(intent) => answer(adapter.prepare(&intent).await),
-            Err(r) => r,
+            Err(m) => refuse(StatusCode::BAD_REQUEST, m),
         },
         "attach-signature" => match body::<AttachSignatureRequest>(&call, &bytes) {
             Ok(b) => answer(adapter.attach_signature(&b.prepared, &b.signature).await),
-            Err(r) => r,
+            Err(m) => refuse(StatusCode::BAD_REQUEST, m),
         },
         "send" => match body::<Prepared>(&call, &bytes) {
             Ok(p) => answer(adapter.send(&p).await),
-            Err(r) => r,
+            Err(m) => refuse(StatusCode::BAD_REQUEST, m),
         },
         "status" => match body::<Prepared>(&call, &bytes) {
             Ok(p) => answer(adapter.status(&p).await),
-            Err(r) => r,
+            Err(m) => refuse(StatusCode::BAD_REQUEST, m),
         },
         other => refuse(StatusCode::NOT_FOUND, format!("`{other}` is not a layer call")),
     }
