@@ -33,6 +33,9 @@ enum Command {
     /// Run the embedded sandbox (L1, StarkEx, StarkNet on a virtual clock) and serve the StarkEx
     /// REST API.
     Sandbox(crate::sandbox_cmd::SandboxArgs),
+    /// Run one executor instance: drive the routes of a store through the settlement-layer
+    /// adapters another process serves over HTTP (several instances share a PostgreSQL store).
+    Worker(crate::worker::WorkerArgs),
     /// Compute what the router computes: asset ids, message hashes, signatures, keys, proofs.
     /// Each prints one JSON object.
     #[command(subcommand)]
@@ -172,6 +175,7 @@ fn execute(command: Command) -> Result<String, CliError> {
         Command::Demo(args) => demo(&args),
         Command::Util(u) => crate::util::run(u),
         Command::Sandbox(args) => crate::sandbox_cmd::run(&args),
+        Command::Worker(args) => crate::worker::run(&args),
     }
 }
 

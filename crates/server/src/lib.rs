@@ -8,3 +8,4 @@ pub mod cli;
 pub mod config;
 pub mod sandbox_cmd;
 pub mod util;
+pub mod worker;

@@ -118,3 +118,29 @@ async fn usable_as_a_shared_trait_object() {
     assert!(created);
     assert!(store.get_route(&a, &rec.id).await.unwrap().is_some());
 }
+
+#[tokio::test]
+async fn connect_opens_sqlite_from_a_url_a_path_or_a_directory_and_refuses_other_schemes() {
+    use starkroute_store::{RouteId, TenantId};
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("nested/a.db");
+    for url in [
+        format!("sqlite://{}", file.display()),
+        format!("sqlite:{}", file.display()),
+        file.display().to_string(),
+    ] {
+        let store = starkroute_store::connect(&url, 2).await.unwrap();
+        assert!(store
+            .get_route(&TenantId::new("t").unwrap(), &RouteId::new())
+            .await
+            .unwrap()
+            .is_none());
+    }
+    assert!(file.is_file());
+    starkroute_store::connect(&format!("{}/", dir.path().display()), 2).await.unwrap();
+    assert!(dir.path().join(SqliteStore::FILE_NAME).is_file());
+    for bad in ["", "mysql://x/y", "sqlite://"] {
+        let err = starkroute_store::connect(bad, 2).await.err().unwrap();
+        assert!(err.to_string().contains("database"), "{bad}: {err}");
+    }
+}

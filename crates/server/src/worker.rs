@@ -1,0 +1,111 @@
+//! `starkroute worker`: one executor instance, holding no keys — it drives the routes of a
+//! store through the settlement-layer adapters another process serves over HTTP
+//! (`starkroute_layer_http`). Several workers (on a PostgreSQL store) share the routes by
+//! leasing them; a worker killed at any point leaves every route resumable by the next one.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Args;
+use serde_json::json;
+use starkroute_executor::{Backoff, Executor, ExecutorConfig, SystemClock};
+use starkroute_layer::SettlementLayer;
+use starkroute_layer_http::RemoteLayer;
+use starkroute_store::LeaseOwner;
+
+use crate::cli::CliError;
+
+/// Arguments of `starkroute worker`.
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    /// The route store: `postgres://…`, `sqlite://PATH` or a file path.
+    #[arg(long, env = "STARKROUTE_DATABASE_URL", default_value = ".starkroute/starkroute.db")]
+    database: String,
+    /// Base URL of the server of the settlement-layer adapters (e.g. `http://127.0.0.1:7070`).
+    #[arg(long, value_name = "URL")]
+    layers: String,
+    /// This instance's name in route leases; unique among running instances.
+    #[arg(long)]
+    owner: String,
+    /// Milliseconds between status polls of a submitted leg, and between idle looks for work.
+    #[arg(long, default_value_t = 5_000, value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
+    poll_interval_ms: u64,
+    /// Milliseconds a lease on a route lasts before another instance may take the route over.
+    #[arg(long, default_value_t = 60_000, value_parser = clap::value_parser!(u64).range(100..=86_400_000))]
+    lease_ms: u64,
+    /// First retry delay after a retryable error, in milliseconds (doubling up to the cap).
+    #[arg(long, default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
+    backoff_initial_ms: u64,
+    /// Cap of the retry delay, in milliseconds.
+    #[arg(long, default_value_t = 300_000, value_parser = clap::value_parser!(u64).range(1..=86_400_000))]
+    backoff_max_ms: u64,
+    /// Connections in the PostgreSQL pool.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=256))]
+    max_connections: u32,
+}
+
+/// Runs the worker until Ctrl-C or SIGTERM.
+pub(crate) fn run(args: &WorkerArgs) -> Result<String, CliError> {
+    let owner =
+        LeaseOwner::new(args.owner.clone()).map_err(|e| CliError(format!("--owner: {e}")))?;
+    if args.backoff_max_ms < args.backoff_initial_ms {
+        return Err(CliError("--backoff-max-ms: smaller than --backoff-initial-ms".into()));
+    }
+    let config = ExecutorConfig {
+        lease_duration: Duration::from_millis(args.lease_ms),
+        poll_interval: Duration::from_millis(args.poll_interval_ms),
+        backoff: Backoff {
+            initial: Duration::from_millis(args.backoff_initial_ms),
+            max: Duration::from_millis(args.backoff_max_ms),
+            ..Backoff::default()
+        },
+        ..ExecutorConfig::default()
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| CliError(format!("tokio runtime: {e}")))?;
+    runtime.block_on(async move {
+        let store = starkroute_store::connect(&args.database, args.max_connections)
+            .await
+            .map_err(|e| CliError(format!("--database: {e}")))?;
+        let served = RemoteLayer::served(&args.layers)
+            .await
+            .map_err(|e| CliError(format!("--layers: {e}")))?;
+        let mut layers: Vec<Arc<dyn SettlementLayer>> = Vec::with_capacity(served.len());
+        for layer in &served {
+            let remote = RemoteLayer::new(&args.layers, *layer, owner.as_str())
+                .map_err(|e| CliError(format!("--layers: {e}")))?;
+            layers.push(Arc::new(remote));
+        }
+        let executor = Executor::new(store, layers, owner.clone(), config, Arc::new(SystemClock));
+        println!("{}", json!({ "worker": owner.as_str(), "layers": served }));
+        executor.run(shutdown_signal()).await;
+        Ok::<_, CliError>(())
+    })?;
+    Ok(json!({ "stopped": args.owner }).to_string())
+}
+
+/// Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
