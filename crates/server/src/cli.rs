@@ -30,6 +30,9 @@ enum Command {
     Quote(QuoteArgs),
     /// Quote the Alice→Bob gift on the embedded sandbox and print the plan.
     Demo(DemoArgs),
+    /// Serve the HTTP API over the embedded sandbox, a SQLite store and an executor: one
+    /// command, no set-up. Prints the sandbox's demo API key.
+    Serve(crate::serve::ServeArgs),
     /// Run the embedded sandbox (L1, StarkEx, StarkNet on a virtual clock) and serve the StarkEx
     /// REST API.
     Sandbox(crate::sandbox_cmd::SandboxArgs),
@@ -175,6 +178,7 @@ fn execute(command: Command) -> Result<String, CliError> {
         Command::Demo(args) => demo(&args),
         Command::Util(u) => crate::util::run(u),
         Command::Sandbox(args) => crate::sandbox_cmd::run(&args),
+        Command::Serve(args) => crate::serve::run(&args),
         Command::Worker(args) => crate::worker::run(&args),
     }
 }

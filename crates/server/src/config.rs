@@ -1,9 +1,17 @@
-//! Configuration files: `config/*.toml`.
+//! Configuration: typed and layered.
 //!
-//! The sandbox configuration is compiled in, so `starkroute` works from any directory with no
-//! set-up; `--config FILE` replaces it.
+//! Layers, each overriding the one before: the defaults in these structs; a configuration file
+//! (`config/*.toml`; the sandbox one is compiled in, so `starkroute` works from any directory with
+//! no set-up, and `--config FILE` replaces it); `STARKROUTE_` environment variables, with `__`
+//! between the parts of a key (`STARKROUTE_API__LISTEN=127.0.0.1:9000` sets `api.listen`; the value
+//! is read as a TOML value when it is one — `3600`, `true`, `[{ name = "acme", key_sha256 = "…" }]`
+//! — and as a string otherwise); and command-line flags. The result is checked once
+//! ([`Config::validate`]); every error names the key, and the layer that set it when it was not
+//! the file.
 
-use std::path::Path;
+use std::collections::{BTreeMap, HashSet};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use starkroute_planner::{CostModel, Topology};
@@ -11,14 +19,143 @@ use starkroute_planner::{CostModel, Topology};
 /// The embedded default configuration (`config/sandbox.toml`).
 pub const SANDBOX_TOML: &str = include_str!("../../../config/sandbox.toml");
 
-/// The parts of a configuration file the planner needs.
+/// The prefix of configuration environment variables.
+pub const ENV_PREFIX: &str = "STARKROUTE_";
+
+/// A whole configuration.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Config {
     /// Layers, tokens, bridges, policies, readiness facts.
     pub topology: Topology,
     /// Fees and latencies.
     #[serde(default)]
     pub costs: CostModel,
+    /// The HTTP API.
+    #[serde(default)]
+    pub api: ApiConfig,
+    /// Where routes are stored.
+    #[serde(default)]
+    pub store: StoreConfig,
+    /// How the executor drives routes.
+    #[serde(default)]
+    pub executor: ExecutorSettings,
+    /// The embedded sandbox that `starkroute serve` runs.
+    #[serde(default)]
+    pub sandbox: SandboxSettings,
+}
+
+/// `[api]`: the HTTP API.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApiConfig {
+    /// Address the API listens on.
+    pub listen: SocketAddr,
+    /// Largest request body accepted, in bytes (larger ones get 413).
+    pub body_limit_bytes: usize,
+    /// How long a quote can start a route, in seconds.
+    pub quote_ttl_secs: u64,
+    /// How long an expired quote is still remembered (so it is refused as expired, 410, rather
+    /// than unknown), in seconds.
+    pub quote_retention_secs: u64,
+    /// Most quotes kept at once.
+    pub quote_cache_capacity: u64,
+    /// How long an account-readiness answer is reused, in seconds.
+    pub readiness_cache_secs: u64,
+    /// Largest page of `GET /v1/routes`.
+    pub max_page: u32,
+    /// The API keys: each maps to a tenant. Only SHA-256 hashes are kept.
+    pub tenants: Vec<TenantKey>,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            body_limit_bytes: 64 * 1024,
+            quote_ttl_secs: 300,
+            quote_retention_secs: 3600,
+            quote_cache_capacity: 100_000,
+            readiness_cache_secs: 5,
+            max_page: 100,
+            tenants: Vec::new(),
+        }
+    }
+}
+
+/// One API key: the tenant it belongs to and the SHA-256 of the key (hex).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantKey {
+    /// The tenant's name (its routes are stored under it).
+    pub name: String,
+    /// `sha256(key)` as 64 hex digits; the key itself is never stored.
+    pub key_sha256: String,
+}
+
+/// `[store]`: where routes are stored.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    /// Directory of the SQLite database (`starkroute.db`), created if missing.
+    pub data_dir: PathBuf,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self { data_dir: PathBuf::from(".starkroute") }
+    }
+}
+
+/// `[executor]`: how routes are driven.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ExecutorSettings {
+    /// This instance's name in route leases; unique among instances sharing a store.
+    pub owner: String,
+    /// Milliseconds between status polls of a submitted leg, and between idle looks for work.
+    pub poll_interval_ms: u64,
+    /// Milliseconds a lease lasts before another instance may take the route over.
+    pub lease_ms: u64,
+    /// First retry delay after a retryable error, in milliseconds (doubling up to the cap).
+    pub backoff_initial_ms: u64,
+    /// Cap of the retry delay, in milliseconds.
+    pub backoff_max_ms: u64,
+}
+
+impl Default for ExecutorSettings {
+    fn default() -> Self {
+        Self {
+            owner: "starkroute-serve".into(),
+            poll_interval_ms: 1_000,
+            lease_ms: 60_000,
+            backoff_initial_ms: 1_000,
+            backoff_max_ms: 300_000,
+        }
+    }
+}
+
+/// `[sandbox]`: the embedded sandbox `starkroute serve` runs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SandboxSettings {
+    /// Simulated seconds per real second.
+    pub speed: u64,
+    /// Address of the sandbox's StarkEx REST API (port 0: any free port on loopback).
+    pub starkex_listen: SocketAddr,
+    /// The adapters hold Alice's demo keys (Ethereum, Stark, StarkNet) and sign her legs; any
+    /// other sender's legs pause for a signature.
+    pub custodial_alice: bool,
+}
+
+impl Default for SandboxSettings {
+    fn default() -> Self {
+        Self {
+            speed: 3600,
+            starkex_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            custodial_alice: true,
+        }
+    }
 }
 
 /// Errors loading a configuration.
@@ -32,14 +169,57 @@ pub enum ConfigError {
         /// The IO error.
         source: std::io::Error,
     },
-    /// The file is not valid TOML for the schema; the message names the key.
+    /// The configuration is not valid; the message names the key.
     #[error("config {path}: {message}")]
     Invalid {
-        /// The path.
+        /// The file (or the layer) it came from.
         path: String,
         /// What is wrong, with the key.
         message: String,
     },
+}
+
+/// Values set above the file: environment variables and flags, by dotted key.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    values: BTreeMap<String, (toml::Value, String)>,
+}
+
+impl Overrides {
+    /// No overrides.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The `STARKROUTE_A__B=…` variables among `vars` (others, like `STARKROUTE_CONFIG`, are not
+    /// configuration keys and are left alone).
+    #[must_use]
+    pub fn with_env(mut self, vars: impl IntoIterator<Item = (String, String)>) -> Self {
+        for (name, raw) in vars {
+            let Some(rest) = name.strip_prefix(ENV_PREFIX) else { continue };
+            if !rest.contains("__") {
+                continue;
+            }
+            let key = rest.split("__").map(str::to_ascii_lowercase).collect::<Vec<_>>().join(".");
+            self.values.insert(key, (env_value(&raw), name));
+        }
+        self
+    }
+
+    /// Sets `key` (dotted) from a flag.
+    #[must_use]
+    pub fn with_flag(mut self, key: &str, value: toml::Value, flag: &str) -> Self {
+        self.values.insert(key.to_owned(), (value, flag.to_owned()));
+        self
+    }
+}
+
+/// An environment value: a TOML value when it parses as one, a string otherwise.
+fn env_value(raw: &str) -> toml::Value {
+    toml::from_str::<toml::Table>(&format!("v = {raw}"))
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(raw.to_owned()))
 }
 
 impl Config {
@@ -50,25 +230,163 @@ impl Config {
 
     /// Loads a configuration file, or the embedded sandbox one when `path` is `None`.
     pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::layered(path, &Overrides::new())
+    }
+
+    /// Parses configuration text (no overrides).
+    pub fn parse(path: &str, text: &str) -> Result<Self, ConfigError> {
+        Self::parse_layered(path, text, &Overrides::new())
+    }
+
+    /// The file (or the embedded sandbox configuration) with the overrides on top, validated.
+    pub fn layered(path: Option<&Path>, overrides: &Overrides) -> Result<Self, ConfigError> {
         match path {
-            None => Self::sandbox(),
+            None => Self::parse_layered("config/sandbox.toml (embedded)", SANDBOX_TOML, overrides),
             Some(p) => {
                 let text = std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
                     path: p.display().to_string(),
                     source,
                 })?;
-                Self::parse(&p.display().to_string(), &text)
+                Self::parse_layered(&p.display().to_string(), &text, overrides)
             }
         }
     }
 
-    /// Parses configuration text.
-    pub fn parse(path: &str, text: &str) -> Result<Self, ConfigError> {
-        toml::from_str(text).map_err(|e| ConfigError::Invalid {
-            path: path.to_owned(),
+    /// Parses configuration text with overrides on top, then validates it.
+    pub fn parse_layered(
+        path: &str,
+        text: &str,
+        overrides: &Overrides,
+    ) -> Result<Self, ConfigError> {
+        let invalid = |message: String| ConfigError::Invalid { path: path.to_owned(), message };
+        let mut table: toml::Table = toml::from_str(text).map_err(|e| {
             // toml's message already names the key and the line; keep it on one line.
-            message: e.to_string().split_whitespace().collect::<Vec<_>>().join(" "),
-        })
+            invalid(e.to_string().split_whitespace().collect::<Vec<_>>().join(" "))
+        })?;
+        for (key, (value, source)) in &overrides.values {
+            set_path(&mut table, key, value.clone())
+                .map_err(|m| invalid(format!("{key} (from {source}): {m}")))?;
+        }
+        let config: Config =
+            serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
+                let key = error_key(&e.path().to_string(), &e.inner().to_string());
+                let from = overrides
+                    .values
+                    .iter()
+                    .find(|(k, _)| key == **k || key.starts_with(&format!("{k}.")))
+                    .map(|(_, (_, source))| format!(" (from {source})"))
+                    .unwrap_or_default();
+                invalid(format!("{key}{from}: {}", e.inner()))
+            })?;
+        config.validate().map_err(invalid)?;
+        Ok(config)
+    }
+
+    /// Checks what the types cannot: ranges, formats, uniqueness. Names the key.
+    pub fn validate(&self) -> Result<(), String> {
+        let api = &self.api;
+        range("api.body_limit_bytes", api.body_limit_bytes as u64, 1024, 64 << 20)?;
+        range("api.quote_ttl_secs", api.quote_ttl_secs, 1, 86_400)?;
+        range("api.quote_retention_secs", api.quote_retention_secs, 0, 7 * 86_400)?;
+        range("api.quote_cache_capacity", api.quote_cache_capacity, 1, 10_000_000)?;
+        range("api.readiness_cache_secs", api.readiness_cache_secs, 0, 3600)?;
+        range(
+            "api.max_page",
+            u64::from(api.max_page),
+            1,
+            u64::from(starkroute_store::ListQuery::MAX_LIMIT),
+        )?;
+        let mut names = HashSet::new();
+        let mut hashes = HashSet::new();
+        for (i, t) in api.tenants.iter().enumerate() {
+            starkroute_store::TenantId::new(t.name.clone())
+                .map_err(|e| format!("api.tenants[{i}].name: {e}"))?;
+            if !names.insert(t.name.as_str()) {
+                return Err(format!("api.tenants[{i}].name: tenant {:?} is listed twice", t.name));
+            }
+            let h = parse_sha256(&t.key_sha256).ok_or_else(|| {
+                format!(
+                    "api.tenants[{i}].key_sha256: expected 64 hex digits (the SHA-256 of the key)"
+                )
+            })?;
+            if !hashes.insert(h) {
+                return Err(format!("api.tenants[{i}].key_sha256: the same key is listed twice"));
+            }
+        }
+        if self.data_dir().as_os_str().is_empty() {
+            return Err("store.data_dir: empty".into());
+        }
+        let ex = &self.executor;
+        starkroute_store::LeaseOwner::new(ex.owner.clone())
+            .map_err(|e| format!("executor.owner: {e}"))?;
+        range("executor.poll_interval_ms", ex.poll_interval_ms, 1, 3_600_000)?;
+        range("executor.lease_ms", ex.lease_ms, 100, 86_400_000)?;
+        range("executor.backoff_initial_ms", ex.backoff_initial_ms, 1, 3_600_000)?;
+        range("executor.backoff_max_ms", ex.backoff_max_ms, ex.backoff_initial_ms, 86_400_000)
+            .map_err(|e| format!("{e} (and at least executor.backoff_initial_ms)"))?;
+        range("sandbox.speed", self.sandbox.speed, 1, 7 * 86_400)?;
+        Ok(())
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> &Path {
+        &self.store.data_dir
+    }
+}
+
+fn range(key: &str, v: u64, min: u64, max: u64) -> Result<(), String> {
+    if v < min || v > max {
+        return Err(format!("{key}: {v} is out of range ({min} to {max})"));
+    }
+    Ok(())
+}
+
+/// A SHA-256 hash from 64 hex digits.
+pub fn parse_sha256(s: &str) -> Option<[u8; 32]> {
+    let mut out = [0u8; 32];
+    hex::decode_to_slice(s.strip_prefix("0x").unwrap_or(s), &mut out).ok()?;
+    Some(out)
+}
+
+/// Sets a dotted key in a table, creating the tables on the way.
+fn set_path(table: &mut toml::Table, key: &str, value: toml::Value) -> Result<(), String> {
+    let mut parts = key.split('.').peekable();
+    let mut at = table;
+    while let Some(part) = parts.next() {
+        if part.is_empty() {
+            return Err("empty key part".into());
+        }
+        if parts.peek().is_none() {
+            at.insert(part.to_owned(), value);
+            return Ok(());
+        }
+        let next =
+            at.entry(part.to_owned()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        at = match next {
+            toml::Value::Table(t) => t,
+            _ => return Err(format!("{part} is not a table")),
+        };
+    }
+    Ok(())
+}
+
+/// The full key of a deserialization error: serde names a missing or unknown field in its
+/// message, not in the path of the table that lacks (or has) it.
+pub(crate) fn error_key(path: &str, message: &str) -> String {
+    let field = ["missing field `", "unknown field `"]
+        .iter()
+        .find_map(|p| message.strip_prefix(p))
+        .and_then(|rest| rest.split('`').next());
+    let path = if path == "." { "" } else { path };
+    match field {
+        Some(f) if !path.ends_with(f) => {
+            if path.is_empty() {
+                f.to_owned()
+            } else {
+                format!("{path}.{f}")
+            }
+        }
+        _ => path.to_owned(),
     }
 }
 
@@ -80,6 +398,7 @@ mod tests {
     fn embedded_sandbox_parses() {
         let c = Config::sandbox().expect("sandbox.toml must parse");
         assert!(c.topology.find_token("ART").is_some());
+        assert!(!c.api.tenants.is_empty(), "the sandbox has its documented demo key");
     }
 
     #[test]
@@ -90,5 +409,52 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("nft_deposit"), "{e}");
+    }
+
+    #[test]
+    fn env_and_flags_override_the_file_and_errors_name_the_source() {
+        let env = [
+            ("STARKROUTE_API__LISTEN".to_owned(), "127.0.0.1:9999".to_owned()),
+            ("STARKROUTE_SANDBOX__SPEED".to_owned(), "60".to_owned()),
+            ("STARKROUTE_CONFIG".to_owned(), "ignored.toml".to_owned()),
+        ];
+        let o = Overrides::new().with_env(env);
+        let c = Config::parse_layered("x", SANDBOX_TOML, &o).unwrap();
+        assert_eq!(c.api.listen.port(), 9999);
+        assert_eq!(c.sandbox.speed, 60);
+        let o = o.with_flag("api.listen", toml::Value::String("127.0.0.1:1".into()), "--listen");
+        assert_eq!(Config::parse_layered("x", SANDBOX_TOML, &o).unwrap().api.listen.port(), 1);
+
+        let bad = Overrides::new()
+            .with_env([("STARKROUTE_API__LISTEN".to_owned(), "nowhere".to_owned())]);
+        let e = Config::parse_layered("x", SANDBOX_TOML, &bad).unwrap_err().to_string();
+        assert!(e.contains("api.listen") && e.contains("STARKROUTE_API__LISTEN"), "{e}");
+        let bad =
+            Overrides::new().with_env([("STARKROUTE_API__QUOTE_TTL".to_owned(), "5".to_owned())]);
+        let e = Config::parse_layered("x", SANDBOX_TOML, &bad).unwrap_err().to_string();
+        assert!(e.contains("api.quote_ttl"), "{e}");
+        let bad =
+            Overrides::new().with_env([("STARKROUTE_SANDBOX__SPEED".to_owned(), "0".to_owned())]);
+        let e = Config::parse_layered("x", SANDBOX_TOML, &bad).unwrap_err().to_string();
+        assert!(e.contains("sandbox.speed"), "{e}");
+    }
+
+    #[test]
+    fn tenants_are_validated() {
+        let t = |name: &str, h: &str| {
+            format!("[topology]\n[[api.tenants]]\nname = \"{name}\"\nkey_sha256 = \"{h}\"\n")
+        };
+        let h = "a".repeat(64);
+        assert!(Config::parse("x", &t("acme", &h)).is_ok());
+        let e = Config::parse("x", &t("acme", "abc")).unwrap_err().to_string();
+        assert!(e.contains("api.tenants[0].key_sha256"), "{e}");
+        let e = Config::parse("x", &t("a b", &h)).unwrap_err().to_string();
+        assert!(e.contains("api.tenants[0].name"), "{e}");
+        let env = Overrides::new().with_env([(
+            "STARKROUTE_API__TENANTS".to_owned(),
+            format!("[{{ name = \"env\", key_sha256 = \"{h}\" }}]"),
+        )]);
+        let c = Config::parse_layered("x", "[topology]\n", &env).unwrap();
+        assert_eq!(c.api.tenants[0].name, "env");
     }
 }

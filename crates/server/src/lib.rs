@@ -1,11 +1,17 @@
 //! The starkroute service and its command-line interface.
 //!
-//! Today this crate holds the `starkroute` CLI: the planner's `quote`, a `demo` that quotes the
-//! Alice→Bob gift on the embedded sandbox topology, and the `util` commands that expose the
-//! protocol cryptography. The HTTP API lands here too.
+//! - [`api`]: the HTTP API (axum) — quotes, routes, signatures, cancel, SSE progress, assets,
+//!   account readiness, health, metrics, the OpenAPI document; API keys per tenant.
+//! - [`serve`]: `starkroute serve`, the API over the embedded sandbox, SQLite and an executor.
+//! - [`cli`]: the `starkroute` CLI: `serve`, the planner's `quote`, a `demo` that quotes and walks
+//!   the Alice→Bob gift, `sandbox`, `worker`, and the `util` commands that expose the protocol
+//!   cryptography.
+//! - [`config`]: typed, layered configuration (defaults, `config/*.toml`, `STARKROUTE_*`, flags).
 
+pub mod api;
 pub mod cli;
 pub mod config;
 pub mod sandbox_cmd;
+pub mod serve;
 pub mod util;
 pub mod worker;

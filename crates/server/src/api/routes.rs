@@ -1,0 +1,241 @@
+//! Routes: start one from a quote (idempotently), read, list, sign a paused leg, cancel.
+
+use axum::body::Body;
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use starkroute_executor::RouteOrder;
+use starkroute_store::{IdempotencyKey, ListQuery, RouteId, TenantId};
+use starkroute_types::RouteStatus;
+
+use super::body::read_json;
+use super::error::{ApiError, ApiResult};
+use super::quotes::is_live;
+use super::{view, AppState, IdempotentStart};
+
+/// The header naming a create request for retries.
+const IDEMPOTENCY_HEADER: &str = "idempotency-key";
+
+/// `POST /v1/routes`.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StartRoute {
+    /// The quote's id.
+    quote_id: String,
+    /// Which of its routes (0 = the first, best ranked).
+    route_index: u16,
+}
+
+/// `POST /v1/routes/{id}/legs/{n}/signature`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SignatureBody {
+    /// `0x`-prefixed hex.
+    signature: String,
+}
+
+/// `POST /v1/routes/{id}/cancel`: no fields (an empty body or `{}`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CancelBody {}
+
+fn path_error(e: &PathRejection) -> ApiError {
+    ApiError::invalid("path", format!("bad path parameter: {e}"))
+}
+
+fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
+    let Some(v) = headers.get(IDEMPOTENCY_HEADER) else { return Ok(None) };
+    let key = v
+        .to_str()
+        .ok()
+        .filter(|k| !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic()))
+        .ok_or_else(|| {
+            ApiError::invalid(
+                IDEMPOTENCY_HEADER,
+                "an idempotency key is 1 to 255 printable ASCII characters without spaces",
+            )
+        })?;
+    Ok(Some(key.to_owned()))
+}
+
+async fn load(state: &AppState, tenant: &TenantId, id: &RouteId) -> ApiResult<Response> {
+    let rec = state
+        .inner()
+        .store
+        .get_route(tenant, id)
+        .await?
+        .ok_or_else(|| ApiError::route_not_found(&id.to_string()))?;
+    Ok(Json(view::route(&rec)).into_response())
+}
+
+pub(crate) async fn create(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Response> {
+    let s = state.inner();
+    let tenant = s.tenants.authenticate(&headers)?;
+    let key = idempotency_key(&headers)?;
+    let start: StartRoute = read_json(&headers, body, s.body_limit, false).await?;
+    // The fingerprint of the request is its canonical form, so formatting does not matter.
+    let canonical =
+        serde_json::to_vec(&start).map_err(|e| ApiError::internal("fingerprinting", &e))?;
+    let fingerprint = hex::encode(Sha256::digest(&canonical));
+    if let Some(k) = &key {
+        if let Some(prev) = s.starts.get(&(tenant.clone(), k.clone())).await {
+            if prev.fingerprint != fingerprint {
+                return Err(idempotency_conflict());
+            }
+            return load(&state, &tenant, &prev.route).await;
+        }
+    }
+    let quote =
+        s.quotes.get(&start.quote_id).await.filter(|q| q.tenant == tenant).ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "quote_not_found",
+                "no such quote (or it is long gone)",
+            )
+            .field("quote_id")
+        })?;
+    let route = quote.plans.routes.get(usize::from(start.route_index)).ok_or_else(|| {
+        ApiError::invalid(
+            "route_index",
+            format!(
+                "the quote has {} routes (0 to {})",
+                quote.plans.routes.len(),
+                quote.plans.routes.len().saturating_sub(1)
+            ),
+        )
+    })?;
+    if !is_live(&quote, s.clock.now()) {
+        return Err(ApiError::new(
+            StatusCode::GONE,
+            "quote_expired",
+            format!("the quote expired at {} ms; ask for a new one", quote.expires_at.as_millis()),
+        )
+        .field("quote_id"));
+    }
+    let idem = match &key {
+        Some(k) => Some(
+            IdempotencyKey::new(k.clone(), fingerprint.clone())
+                .map_err(|e| ApiError::invalid(IDEMPOTENCY_HEADER, e.to_string()))?,
+        ),
+        None => None,
+    };
+    let order = RouteOrder { asset: quote.plans.asset.clone(), amount: quote.plans.amount };
+    let rec = s.executor.create_route(&tenant, idem.as_ref(), route, &order).await?;
+    if let Some(k) = key {
+        s.starts.insert((tenant, k), IdempotentStart { fingerprint, route: rec.id }).await;
+    }
+    Ok((StatusCode::CREATED, Json(view::route(&rec))).into_response())
+}
+
+fn idempotency_conflict() -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "idempotency_conflict",
+        "this Idempotency-Key was already used with a different request body",
+    )
+    .field(IDEMPOTENCY_HEADER)
+}
+
+pub(crate) async fn get(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    id: Result<Path<String>, PathRejection>,
+) -> ApiResult<Response> {
+    let tenant = state.inner().tenants.authenticate(&headers)?;
+    let Path(id) = id.map_err(|e| path_error(&e))?;
+    load(&state, &tenant, &view::route_id(&id)?).await
+}
+
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> ApiResult<Response> {
+    let s = state.inner();
+    let tenant = s.tenants.authenticate(&headers)?;
+    let Query(params) =
+        query.map_err(|e| ApiError::invalid("query", format!("bad query string: {e}")))?;
+    let mut q = ListQuery::first(s.max_page.min(50));
+    for (name, value) in params {
+        match name.as_str() {
+            "status" => {
+                q.status = Some(
+                    serde_json::from_value::<RouteStatus>(json!(value)).map_err(|_| {
+                        ApiError::invalid(
+                            "status",
+                            "expected pending, running, awaiting_signature, completed, failed or cancelled",
+                        )
+                    })?,
+                );
+            }
+            "limit" => {
+                q.limit =
+                    value.parse::<u32>().ok().filter(|n| (1..=s.max_page).contains(n)).ok_or_else(
+                        || ApiError::invalid("limit", format!("expected 1 to {}", s.max_page)),
+                    )?;
+            }
+            "cursor" => {
+                q.cursor = Some(value.parse().map_err(|_| {
+                    ApiError::invalid("cursor", "not a cursor from a previous page's `next`")
+                })?);
+            }
+            other => {
+                return Err(ApiError::invalid(
+                    other,
+                    "unknown query parameter (status, limit and cursor are)",
+                ))
+            }
+        }
+    }
+    let page = s.store.list_routes(&tenant, &q).await?;
+    let routes: Vec<_> = page.routes.iter().map(view::route).collect();
+    Ok(Json(json!({ "routes": routes, "next": page.next })).into_response())
+}
+
+pub(crate) async fn signature(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    params: Result<Path<(String, String)>, PathRejection>,
+    body: Body,
+) -> ApiResult<Response> {
+    let s = state.inner();
+    let tenant = s.tenants.authenticate(&headers)?;
+    let Path((id, n)) = params.map_err(|e| path_error(&e))?;
+    let id = view::route_id(&id)?;
+    let leg: u16 =
+        n.parse().map_err(|_| ApiError::invalid("n", format!("{n:?} is not a leg index")))?;
+    let body: SignatureBody = read_json(&headers, body, s.body_limit, false).await?;
+    let sig = body.signature.trim();
+    let hex_ok = sig.strip_prefix("0x").is_some_and(|h| {
+        !h.is_empty() && h.len() <= 1024 && h.bytes().all(|b| b.is_ascii_hexdigit())
+    });
+    if !hex_ok {
+        return Err(ApiError::invalid("signature", "expected 0x-prefixed hex"));
+    }
+    s.executor.submit_signature(&tenant, &id, leg, sig).await?;
+    load(&state, &tenant, &id).await
+}
+
+pub(crate) async fn cancel(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    id: Result<Path<String>, PathRejection>,
+    body: Body,
+) -> ApiResult<Response> {
+    let s = state.inner();
+    let tenant = s.tenants.authenticate(&headers)?;
+    let Path(id) = id.map_err(|e| path_error(&e))?;
+    let id = view::route_id(&id)?;
+    let CancelBody {} = read_json(&headers, body, s.body_limit, true).await?;
+    s.executor.cancel(&tenant, &id).await?;
+    load(&state, &tenant, &id).await
+}
