@@ -160,13 +160,17 @@ impl Executor {
         };
         let id = rec.id;
         let lease_until = rec.lease.as_ref().map_or(now, |l| l.expires_at);
-        let mut drive = Drive { ex: self, rec, order: None, lease_until, fresh: None };
+        let mut drive =
+            Drive { ex: self, rec, order: None, lease_until, fresh: None, deferred_wake: None };
         let result = drive.run().await;
         match result {
             // Someone else holds the route now: it is not ours to release.
             Err(Error::Store(StoreError::LeaseLost { .. })) => Ok(Some(id)),
             other => {
-                let released = self.store.release(&id, &self.owner).await;
+                let released = match drive.deferred_wake {
+                    Some(at) => self.store.release_until(&id, &self.owner, at).await,
+                    None => self.store.release(&id, &self.owner).await,
+                };
                 other?;
                 released?;
                 Ok(Some(id))
@@ -196,6 +200,26 @@ impl Executor {
                 }
             }
         }
+    }
+
+    /// Runs `drivers` run loops side by side until `stop` completes, each driving its own leased
+    /// route: while one waits on a layer or on a commit, the others go on. Over a
+    /// [`GroupCommit`](starkroute_store::GroupCommit) store their writes share durable commits.
+    /// Each loop finishes the step it is in before returning.
+    pub async fn run_concurrently(&self, drivers: usize, stop: impl Future<Output = ()>) {
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        let loops = (0..drivers.max(1)).map(|_| {
+            let mut rx = rx.clone();
+            self.run(async move {
+                // A closed channel means stop as well.
+                let _ = rx.wait_for(|stop| *stop).await;
+            })
+        });
+        let stopper = async move {
+            stop.await;
+            let _ = tx.send(true);
+        };
+        tokio::join!(stopper, futures_util::future::join_all(loops));
     }
 
     /// Attaches a user's signature to a leg paused on it and resumes the route.
@@ -371,6 +395,9 @@ struct Drive<'a> {
     /// A leg this drive stored the payload of and has not tried to send yet: it can be sent
     /// without asking its layer first.
     fresh: Option<u16>,
+    /// A wake-up time not committed yet (a poll that found nothing new): written with the
+    /// release instead of a commit of its own.
+    deferred_wake: Option<Timestamp>,
 }
 
 impl Drive<'_> {
@@ -441,6 +468,10 @@ impl Drive<'_> {
         };
         let applied = self.ex.store.apply(t.clone(), now).await?;
         apply_local(&mut self.rec, &t, &applied, now);
+        // The store set the route's wake-up from this transition; release with the record's.
+        if self.deferred_wake.is_some() {
+            self.deferred_wake = Some(self.rec.wake_at);
+        }
         self.ex.publish(&applied);
         Ok(())
     }
@@ -636,10 +667,14 @@ impl Drive<'_> {
             Err(r) => return Err(r.into()),
         };
         match transition {
+            // Nothing new: no commit; the release carries the next wake-up. (Should this
+            // instance die first, its lease lapses and the route is simply polled again.)
             Transition::Stay => {
-                let patch =
-                    LegPatch { next_attempt_at: Some(Some(poll_at)), ..LegPatch::default() };
-                self.commit(Some(same(i, leg.status, patch)), None, vec![]).await?;
+                if let Some(l) = self.rec.legs.get_mut(usize::from(i)) {
+                    l.next_attempt_at = Some(poll_at);
+                }
+                self.rec.wake_at = poll_at;
+                self.deferred_wake = Some(poll_at);
                 Ok(Flow::Continue)
             }
             Transition::SendAgain => self.send(i).await,

@@ -2,6 +2,7 @@
 
 mod codec;
 mod error;
+mod group;
 mod migrate;
 mod model;
 mod postgres;
@@ -10,13 +11,14 @@ mod sqlite;
 mod store;
 
 pub use error::{BoxError, Result, StoreError};
+pub use group::GroupCommit;
 pub use model::{
     Applied, Event, Fence, IdempotencyKey, Lease, LeaseOwner, LegChange, LegPatch, LegRecord,
     ListQuery, NewEvent, Page, RouteChange, RouteId, RouteRecord, TenantId, Timestamp, Transition,
 };
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
-pub use store::RouteStore;
+pub use store::{Op, OpResult, RouteStore};
 
 /// Opens the store a URL names, migrated and ready:
 /// - `postgres://…` or `postgresql://…`: PostgreSQL, through a pool of up to `max_connections`;

@@ -348,21 +348,29 @@ macro_rules! sql_backend {
             now: Timestamp,
         ) -> Result<Option<RouteRecord>> {
             let mut tx = begin_write(pool).await?;
+            let record = lease_in(&mut tx, owner, duration, now).await?;
+            tx.commit().await?;
+            Ok(record)
+        }
+
+        async fn lease_in(
+            tx: &mut Tx,
+            owner: &LeaseOwner,
+            duration: std::time::Duration,
+            now: Timestamp,
+        ) -> Result<Option<RouteRecord>> {
             let leased = sqlx::query($lease_sql)
                 .bind(owner.as_str())
                 .bind(now.saturating_add(duration).as_millis())
                 .bind(now.as_millis())
-                .fetch_optional(&mut *tx)
+                .fetch_optional(&mut **tx)
                 .await?;
             let Some(row) = leased else {
-                tx.rollback().await?;
                 return Ok(None);
             };
             let id: RouteId =
                 row.try_get::<String, _>("id")?.parse().map_err(StoreError::corrupt)?;
-            let record = load_route(&mut tx, &id, None).await?;
-            tx.commit().await?;
-            Ok(record)
+            load_route(tx, &id, None).await
         }
 
         pub(crate) async fn renew_lease(
@@ -399,18 +407,24 @@ macro_rules! sql_backend {
             }
         }
 
-        pub(crate) async fn release(
-            pool: &Pool,
+        pub(crate) async fn release<'e, E>(
+            db: E,
             route: &RouteId,
             owner: &LeaseOwner,
-        ) -> Result<bool> {
+            wake_at: Option<Timestamp>,
+        ) -> Result<bool>
+        where
+            E: sqlx::Executor<'e, Database = $db>,
+        {
             let released = sqlx::query(
-                "UPDATE routes SET lease_owner = NULL, lease_expires_at = NULL \
+                "UPDATE routes SET lease_owner = NULL, lease_expires_at = NULL, \
+                     wake_at = COALESCE($3, wake_at) \
                  WHERE id = $1 AND lease_owner = $2",
             )
             .bind(route.to_string())
             .bind(owner.as_str())
-            .execute(pool)
+            .bind(wake_at.map(Timestamp::as_millis))
+            .execute(db)
             .await?
             .rows_affected();
             Ok(released > 0)
@@ -439,6 +453,47 @@ macro_rules! sql_backend {
                     Err(refused) => {
                         sp.rollback().await?;
                         out.push(Err(refused));
+                    }
+                }
+            }
+            tx.commit().await?;
+            Ok(out)
+        }
+
+        pub(crate) async fn batch(
+            pool: &Pool,
+            ops: Vec<crate::Op>,
+            now: Timestamp,
+        ) -> Result<Vec<crate::OpResult>> {
+            use crate::{Op, OpResult};
+            let mut out = Vec::with_capacity(ops.len());
+            if ops.is_empty() {
+                return Ok(out);
+            }
+            let mut tx = begin_write(pool).await?;
+            for op in ops {
+                match op {
+                    Op::Apply(t) => {
+                        let mut sp = (&mut tx).begin().await?;
+                        match apply_one(&mut sp, &t, now).await {
+                            Ok(applied) => {
+                                sp.commit().await?;
+                                out.push(OpResult::Applied(Ok(applied)));
+                            }
+                            Err(e @ StoreError::Backend { .. }) => return Err(e),
+                            Err(refused) => {
+                                sp.rollback().await?;
+                                out.push(OpResult::Applied(Err(refused)));
+                            }
+                        }
+                    }
+                    Op::Lease { owner, duration } => {
+                        let leased = lease_in(&mut tx, &owner, duration, now).await?;
+                        out.push(OpResult::Leased(leased.map(Box::new)));
+                    }
+                    Op::Release { route, owner, wake_at } => {
+                        let released = release(&mut *tx, &route, &owner, wake_at).await?;
+                        out.push(OpResult::Released(released));
                     }
                 }
             }
@@ -684,7 +739,16 @@ macro_rules! sql_backend {
             }
 
             async fn release(&self, route: &RouteId, owner: &LeaseOwner) -> Result<bool> {
-                release(&self.pool, route, owner).await
+                release(&self.pool, route, owner, None).await
+            }
+
+            async fn release_until(
+                &self,
+                route: &RouteId,
+                owner: &LeaseOwner,
+                wake_at: Timestamp,
+            ) -> Result<bool> {
+                release(&self.pool, route, owner, Some(wake_at)).await
             }
 
             async fn apply_batch(
@@ -693,6 +757,14 @@ macro_rules! sql_backend {
                 now: Timestamp,
             ) -> Result<Vec<Result<Applied>>> {
                 apply_batch(&self.pool, batch, now).await
+            }
+
+            async fn batch(
+                &self,
+                ops: Vec<crate::Op>,
+                now: Timestamp,
+            ) -> Result<Vec<crate::OpResult>> {
+                batch(&self.pool, ops, now).await
             }
 
             async fn events_since(

@@ -11,6 +11,40 @@ use crate::{
     Page, Result, RouteChange, RouteId, RouteRecord, StoreError, TenantId, Timestamp, Transition,
 };
 
+/// One operation of a [`RouteStore::batch`].
+#[derive(Debug, Clone)]
+pub enum Op {
+    /// [`RouteStore::apply`].
+    Apply(Transition),
+    /// [`RouteStore::lease`].
+    Lease {
+        /// The leaser.
+        owner: LeaseOwner,
+        /// For how long.
+        duration: Duration,
+    },
+    /// [`RouteStore::release`], or [`RouteStore::release_until`] with a wake-up time.
+    Release {
+        /// The route.
+        route: RouteId,
+        /// Its holder.
+        owner: LeaseOwner,
+        /// The route's next wake-up, if it changes.
+        wake_at: Option<Timestamp>,
+    },
+}
+
+/// The result of one [`Op`].
+#[derive(Debug)]
+pub enum OpResult {
+    /// Of an [`Op::Apply`]: applied, or refused.
+    Applied(Result<Applied>),
+    /// Of an [`Op::Lease`]: the route leased, if one was due.
+    Leased(Option<Box<RouteRecord>>),
+    /// Of an [`Op::Release`]: whether the lease was held.
+    Released(bool),
+}
+
 /// Durable storage of routes, their legs and prepared payloads, their event logs and the
 /// idempotency keys that created them.
 ///
@@ -66,6 +100,16 @@ pub trait RouteStore: Send + Sync {
     /// Gives up `owner`'s lease on the route; `false` if it did not hold it (any more).
     async fn release(&self, route: &RouteId, owner: &LeaseOwner) -> Result<bool>;
 
+    /// Gives up `owner`'s lease and sets the route's next wake-up to `wake_at`, in one write: a
+    /// status poll that found nothing new needs no commit of its own (if the instance dies
+    /// before releasing, the lease lapses and the route is simply polled again).
+    async fn release_until(
+        &self,
+        route: &RouteId,
+        owner: &LeaseOwner,
+        wake_at: Timestamp,
+    ) -> Result<bool>;
+
     /// Applies many transitions in one database transaction (one durable commit).
     ///
     /// Each transition is atomic on its own: one that is refused (lease lost, conflict, not found)
@@ -85,6 +129,29 @@ pub trait RouteStore: Send + Sync {
         route: &RouteId,
         after_seq: u64,
     ) -> Result<Vec<Event>>;
+
+    /// Runs leases, releases and transitions in one durable commit, in order; each succeeds or
+    /// is refused on its own (a lease finding nothing due is `Leased(None)`). The outer error means
+    /// the commit failed and nothing was applied. The SQL stores make this one transaction; the
+    /// default runs the operations one by one.
+    async fn batch(&self, ops: Vec<Op>, now: Timestamp) -> Result<Vec<OpResult>> {
+        let mut out = Vec::with_capacity(ops.len());
+        for op in ops {
+            out.push(match op {
+                Op::Apply(t) => OpResult::Applied(self.apply(t, now).await),
+                Op::Lease { owner, duration } => {
+                    OpResult::Leased(self.lease(&owner, duration, now).await?.map(Box::new))
+                }
+                Op::Release { route, owner, wake_at: None } => {
+                    OpResult::Released(self.release(&route, &owner).await?)
+                }
+                Op::Release { route, owner, wake_at: Some(at) } => {
+                    OpResult::Released(self.release_until(&route, &owner, at).await?)
+                }
+            });
+        }
+        Ok(out)
+    }
 
     /// Applies one transition in its own durable commit.
     async fn apply(&self, transition: Transition, now: Timestamp) -> Result<Applied> {

@@ -28,6 +28,7 @@ macro_rules! for_each_behaviour {
         $m!(version_fenced_writes_wait_for_the_lease $(, $arg)*);
         $m!(lease_takes_only_due_active_routes $(, $arg)*);
         $m!(renew_and_release $(, $arg)*);
+        $m!(release_until_defers_the_route $(, $arg)*);
     };
 }
 pub(crate) use for_each_behaviour;
@@ -595,4 +596,19 @@ pub(crate) async fn renew_and_release(store: &dyn RouteStore) {
     assert!(rec.lease.is_none());
     let next = store.lease(&owner("other"), LEASE, at(19)).await.unwrap().expect("released");
     assert_eq!(next.id, id);
+}
+
+pub(crate) async fn release_until_defers_the_route(store: &dyn RouteStore) {
+    let a = tenant("acme");
+    let id = create(store, &a).await;
+    let me = owner("me");
+    store.lease(&me, LEASE, T0).await.unwrap().unwrap();
+    let before = store.get_route(&a, &id).await.unwrap().unwrap();
+    assert!(store.release_until(&id, &me, at(30)).await.unwrap());
+    assert!(!store.release_until(&id, &me, at(40)).await.unwrap(), "not held any more");
+    let rec = store.get_route(&a, &id).await.unwrap().unwrap();
+    assert_eq!((rec.wake_at, rec.version), (at(30), before.version), "no transition");
+    assert!(rec.lease.is_none());
+    assert!(store.lease(&me, LEASE, at(29)).await.unwrap().is_none(), "not due before its wake-up");
+    assert_eq!(store.lease(&me, LEASE, at(30)).await.unwrap().unwrap().id, id);
 }

@@ -144,3 +144,68 @@ async fn connect_opens_sqlite_from_a_url_a_path_or_a_directory_and_refuses_other
         assert!(err.to_string().contains("database"), "{bad}: {err}");
     }
 }
+
+/// The same suite through the group committer: it is a faithful `RouteStore`.
+mod group_commit {
+    use super::*;
+    use starkroute_store::GroupCommit;
+
+    async fn fresh_group() -> (tempfile::TempDir, GroupCommit) {
+        let (dir, store) = fresh().await;
+        (dir, GroupCommit::new(Arc::new(store), GroupCommit::MAX_BATCH))
+    }
+
+    macro_rules! on_group {
+        ($name:ident) => {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let (_dir, store) = fresh_group().await;
+                conformance::$name(&store).await;
+            }
+        };
+    }
+
+    conformance::for_each_behaviour!(on_group);
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_applies_share_commits_and_are_refused_one_by_one() {
+        let (_dir, store) = fresh_group().await;
+        let a = tenant("acme");
+        let mut recs = Vec::new();
+        for i in 0..64 {
+            recs.push(store.create_route(&a, None, &sample_route(1 + i % 3), T0).await.unwrap().0);
+        }
+        let tasks: Vec<_> = recs
+            .iter()
+            .enumerate()
+            .map(|(i, rec)| {
+                let store = store.clone();
+                // Every 8th is fenced on a version the route does not have: refused alone.
+                let version = if i % 8 == 0 { rec.version + 5 } else { rec.version };
+                let t = starkroute_store::Transition {
+                    route: rec.id,
+                    fence: Fence::Version(version),
+                    leg: Some(LegChange {
+                        index: 0,
+                        from: LegStatus::Planned,
+                        to: LegStatus::Planned,
+                        patch: LegPatch { attempts: Some(1), ..LegPatch::default() },
+                    }),
+                    status: None,
+                    events: vec![NewEvent::new("touched", json!({ "i": i }))],
+                };
+                tokio::spawn(async move { store.apply(t, at(1)).await })
+            })
+            .collect();
+        for (i, task) in tasks.into_iter().enumerate() {
+            let result = task.await.unwrap();
+            assert_eq!(result.is_ok(), i % 8 != 0, "{i}: {result:?}");
+        }
+        for (i, rec) in recs.iter().enumerate() {
+            let now = store.get_route(&a, &rec.id).await.unwrap().unwrap();
+            assert_eq!(now.legs[0].attempts, u32::from(i % 8 != 0), "{i}");
+            let events = store.events_since(&a, &rec.id, 0).await.unwrap();
+            assert_eq!(events.iter().any(|e| e.kind == "touched"), i % 8 != 0, "{i}");
+        }
+    }
+}
