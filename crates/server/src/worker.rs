@@ -11,7 +11,7 @@ use serde_json::json;
 use starkroute_executor::{Backoff, Executor, ExecutorConfig, SystemClock};
 use starkroute_layer::SettlementLayer;
 use starkroute_layer_http::RemoteLayer;
-use starkroute_store::LeaseOwner;
+use starkroute_store::{GroupCommit, LeaseOwner};
 
 use crate::cli::CliError;
 
@@ -39,6 +39,9 @@ pub struct WorkerArgs {
     /// Cap of the retry delay, in milliseconds.
     #[arg(long, default_value_t = 300_000, value_parser = clap::value_parser!(u64).range(1..=86_400_000))]
     backoff_max_ms: u64,
+    /// Routes driven side by side; their store writes share durable commits (group commit).
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    drivers: u32,
     /// Connections in the PostgreSQL pool.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=256))]
     max_connections: u32,
@@ -70,6 +73,7 @@ pub(crate) fn run(args: &WorkerArgs) -> Result<String, CliError> {
         let store = starkroute_store::connect(&args.database, args.max_connections)
             .await
             .map_err(|e| CliError(format!("--database: {e}")))?;
+        let store = Arc::new(GroupCommit::new(store, GroupCommit::MAX_BATCH));
         let served = RemoteLayer::served(&args.layers)
             .await
             .map_err(|e| CliError(format!("--layers: {e}")))?;
@@ -81,7 +85,7 @@ pub(crate) fn run(args: &WorkerArgs) -> Result<String, CliError> {
         }
         let executor = Executor::new(store, layers, owner.clone(), config, Arc::new(SystemClock));
         println!("{}", json!({ "worker": owner.as_str(), "layers": served }));
-        executor.run(shutdown_signal()).await;
+        executor.run_concurrently(args.drivers as usize, shutdown_signal()).await;
         Ok::<_, CliError>(())
     })?;
     Ok(json!({ "stopped": args.owner }).to_string())
