@@ -246,12 +246,52 @@ impl Executor {
                 .attach_signature(&prepared, signature)
                 .await
                 .map_err(Error::SignatureRefused)?;
-            if signed.hash != prepared.hash || signed.needs_signature.is_some() {
+            if signed.hash != prepared.hash || signed.needs_signature == prepared.needs_signature {
                 return Err(Error::SignatureRefused(AdapterError::permanent(
-                    "the adapter returned another payload or one still unsigned",
+                    "the adapter returned another payload, or one no nearer to signed",
                 )));
             }
             let payload = serde_json::to_value(&signed).map_err(|e| corrupt(rec.id, e))?;
+            // A payload with several signatures (an L1 approve and its deposit; a StarkEx
+            // transfer's Stark then Ethereum signature): this one is kept, the leg stays paused
+            // on the next.
+            if let Some(next) = &signed.needs_signature {
+                let t = StoreTransition {
+                    route: rec.id,
+                    fence: Fence::Version(rec.version),
+                    leg: Some(LegChange {
+                        index: leg,
+                        from: record.status,
+                        to: record.status,
+                        patch: LegPatch { prepared: Some(payload.clone()), ..LegPatch::default() },
+                    }),
+                    status: None,
+                    events: vec![NewEvent::new(
+                        "leg_awaiting_signature",
+                        json!({
+                            "leg": leg,
+                            "kind": record.kind,
+                            "hash": signed.hash,
+                            "nonce": signed.nonce,
+                            "scheme": next.scheme,
+                            "signer": next.signer,
+                            "sign": next.hash,
+                            "payload": payload,
+                        }),
+                    )],
+                };
+                match self.store.apply(t, self.clock.now()).await {
+                    Ok(applied) => {
+                        self.publish(&applied);
+                        return Ok(());
+                    }
+                    Err(StoreError::Conflict { .. } | StoreError::Leased { .. }) => {
+                        tokio::time::sleep(API_RETRY_WAIT).await;
+                        continue;
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
             let t = StoreTransition {
                 route: rec.id,
                 fence: Fence::Version(rec.version),

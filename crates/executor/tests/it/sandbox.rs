@@ -118,3 +118,90 @@ async fn alice_to_bob_gift_through_the_sandbox_adapters() {
     );
     w.check_conservation().unwrap();
 }
+
+/// A leg with two signatures the router does not hold (an ERC-20 approve, then the StarkGate
+/// deposit): each is asked for in turn, the route resumes after the last, and a signature that
+/// brings the payload no nearer to signed is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leg_with_two_signatures_asks_for_each_in_turn() {
+    let Demo { world, alice, tokens, .. } = Demo::new().unwrap();
+    let world = SharedWorld::new(world);
+    let alice_sn = StarknetAddress::new(alice.starknet).unwrap();
+    // No key held: Alice signs herself.
+    let l1: Arc<dyn SettlementLayer> = Arc::new(SandboxL1::new(world.clone(), HashMap::new()));
+    let usdc = Asset::fungible(Token {
+        symbol: "USDC".into(),
+        class: AssetClass::Erc20,
+        decimals: 6,
+        home: Layer::L1,
+        l1: Some(tokens.usdc),
+        starknet: Some(StarknetAddress::new(tokens.usdc_l2).unwrap()),
+        starkex: None,
+    })
+    .unwrap();
+    let from = Position::owned(Account::L1(alice.l1()));
+    let to = Position::owned(Account::StarkNet(alice_sn));
+    let route = Route {
+        summary: "USDC to StarkNet".into(),
+        legs: vec![leg(0, LegKind::L1DepositToStarkGate, from, to)],
+        total_fee_wei: Wei::ZERO,
+        eta: EtaRange::new(1, 2),
+        destination: to,
+        needs_recipient_action: false,
+        assumptions: vec![],
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(&dir.path().join("starkroute.db")).await.unwrap());
+    let clock_world = world.clone();
+    let clock = move || {
+        let secs = clock_world.lock().now();
+        Timestamp::from_millis(i64::try_from(secs).unwrap() * 1000)
+    };
+    let ex = Executor::new(
+        store.clone(),
+        [l1],
+        LeaseOwner::new("sandbox").unwrap(),
+        config(),
+        Arc::new(clock),
+    );
+    let tenant = TenantId::new("demo").unwrap();
+    let order = RouteOrder { asset: usdc, amount: Amount::from_u128(5_000_000) };
+    let id = ex.create_route(&tenant, None, &route, &order).await.unwrap().id;
+    while ex.run_once().await.unwrap().is_some() {}
+
+    let mut asked = Vec::new();
+    for _ in 0..2 {
+        let rec = store.get_route(&tenant, &id).await.unwrap().unwrap();
+        assert_eq!(rec.status, RouteStatus::AwaitingSignature);
+        let events = store.events_since(&tenant, &id, 0).await.unwrap();
+        let request = events.iter().rev().find(|e| e.kind == "leg_awaiting_signature").unwrap();
+        let hash = request.data["sign"].as_str().unwrap().to_owned();
+        assert!(!asked.contains(&hash), "a new hash each time");
+        let raw = hex::decode(hash.trim_start_matches("0x")).unwrap();
+        let sig = format!("0x{}", hex::encode(alice.eth.personal_sign(&raw).unwrap()));
+        ex.submit_signature(&tenant, &id, 0, &sig).await.unwrap();
+        // The same signature again brings nothing: refused, nothing changes.
+        if asked.is_empty() {
+            let before = store.get_route(&tenant, &id).await.unwrap().unwrap().version;
+            assert!(ex.submit_signature(&tenant, &id, 0, &sig).await.is_err());
+            assert_eq!(store.get_route(&tenant, &id).await.unwrap().unwrap().version, before);
+        }
+        asked.push(hash);
+    }
+    let mut rec = store.get_route(&tenant, &id).await.unwrap().unwrap();
+    for _ in 0..500 {
+        while ex.run_once().await.unwrap().is_some() {}
+        rec = store.get_route(&tenant, &id).await.unwrap().unwrap();
+        if rec.status.is_terminal() {
+            break;
+        }
+        world.lock().advance(12);
+    }
+    assert_eq!(rec.status, RouteStatus::Completed, "{rec:#?}");
+    let w = world.lock();
+    assert_eq!(
+        w.starknet.erc20_balance(&tokens.usdc_l2, &alice.starknet),
+        U256::from(5_000_000u64)
+    );
+    w.check_conservation().unwrap();
+}
