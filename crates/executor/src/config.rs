@@ -88,6 +88,14 @@ pub struct ExecutorConfig {
     /// Steps taken on one route per lease before it is released for others (a guard, not a
     /// schedule: a route normally stops at the first thing it must wait for).
     pub max_steps_per_lease: u32,
+    /// The keeper's escape hatch: a StarkEx withdrawal request the operator has still not
+    /// accepted this long after it was submitted ends its route `failed` (the asset is still in
+    /// its vault) and starts an escape route for the vault — `fullWithdrawalRequest`, then
+    /// `freezeRequest` once the 7-day grace period has passed, `escape` with the availability
+    /// proof, and the L1 claim. Freezing stops the exchange for everyone, so this is off
+    /// (`None`) unless configured.
+    #[serde(default)]
+    pub escape_after: Option<Duration>,
 }
 
 impl Default for ExecutorConfig {
@@ -98,6 +106,7 @@ impl Default for ExecutorConfig {
             backoff: Backoff::default(),
             max_prepare_attempts: 10,
             max_steps_per_lease: 64,
+            escape_after: None,
         }
     }
 }

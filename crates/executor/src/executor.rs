@@ -3,13 +3,15 @@
 use std::{collections::HashMap, future::Future, sync::Arc, time::Duration};
 
 use serde_json::{json, Value};
-use starkroute_layer::{AdapterError, LegIntent, Prepared, SettlementLayer};
+use starkroute_layer::{AdapterError, LegIntent, LegProgress, Prepared, SettlementLayer};
 use starkroute_store::{
     Applied, Event, Fence, IdempotencyKey, LeaseOwner, LegChange, LegPatch, LegRecord, NewEvent,
     RouteChange, RouteId, RouteRecord, RouteStore, StoreError, TenantId, Timestamp,
     Transition as StoreTransition,
 };
-use starkroute_types::{Layer, LegStatus, Route, RouteStatus};
+use starkroute_types::{
+    EtaRange, Holding, Layer, Leg, LegKind, LegStatus, Party, Position, Route, RouteStatus, Wei,
+};
 use tokio::sync::{broadcast, Notify};
 
 use crate::{
@@ -616,6 +618,22 @@ impl Drive<'_> {
     }
 
     async fn prepare_failed(&mut self, leg: &LegRecord, e: AdapterError) -> Result<Flow> {
+        // A rule's waiting period (a freeze grace period): wait it out, it is not a failure.
+        if let (true, Some(at)) = (e.retryable, e.not_before) {
+            let at = Timestamp::from_millis(at)
+                .max(self.ex.clock.now().saturating_add(self.ex.config.poll_interval));
+            let patch = LegPatch {
+                next_attempt_at: Some(Some(at)),
+                last_error: Some(Some(e.message.clone())),
+                ..LegPatch::default()
+            };
+            let event = NewEvent::new(
+                "leg_waiting",
+                json!({ "leg": leg.index, "until": at, "reason": e.message }),
+            );
+            self.commit(Some(same(leg.index, leg.status, patch)), None, vec![event]).await?;
+            return Ok(Flow::Continue);
+        }
         let attempts = leg.attempts.saturating_add(1);
         if e.retryable && attempts < self.ex.config.max_prepare_attempts {
             self.back_off(leg, attempts, &e.message).await
@@ -700,6 +718,9 @@ impl Drive<'_> {
             Err(e) => return self.back_off(&leg, leg.attempts.saturating_add(1), &e.message).await,
         };
         let poll_at = self.ex.clock.now().saturating_add(self.ex.config.poll_interval);
+        if self.unserved_withdrawal(&leg, &progress) {
+            return self.escape(i, &leg).await;
+        }
         let transition = match on_event(leg.status, &LegEvent::Observed(progress.clone())) {
             Ok(t) => t,
             // A node behind reports an older state: keep what we know, ask again later.
@@ -765,6 +786,72 @@ impl Drive<'_> {
                 self.fail(i, leg.status, reason, landed).await
             }
         }
+    }
+
+    /// A StarkEx withdrawal request the operator has left unserved past `escape_after`.
+    fn unserved_withdrawal(&self, leg: &LegRecord, progress: &LegProgress) -> bool {
+        let Some(after) = self.ex.config.escape_after else { return false };
+        leg.kind == LegKind::StarkExWithdrawalRequest
+            && leg.status == LegStatus::Submitted
+            && matches!(progress, LegProgress::Pending)
+            && self.ex.clock.now() >= leg.updated_at.saturating_add(after)
+    }
+
+    /// Gives up on an unserved StarkEx withdrawal: starts the escape route for its vault (once:
+    /// idempotent by this route's id) and fails this route, pointing at it.
+    async fn escape(&mut self, i: u16, leg: &LegRecord) -> Result<Flow> {
+        let Some(order) = self.order().await? else {
+            return Err(corrupt(self.rec.id, "no order: the escape cannot name the asset"));
+        };
+        let plan = &self.rec.route.legs[usize::from(i)];
+        let vault = Position::owned(plan.from.holder);
+        let escaped = Position { holding: Holding::Claimable, ..vault };
+        let paid = Position::owned(plan.to.holder);
+        let leg_of = |index: u16, kind: LegKind, from: Position, to: Position| Leg {
+            index,
+            kind,
+            from,
+            to,
+            signer: Party::Sender,
+            fees: vec![],
+            eta: EtaRange::new(0, 0),
+            description: kind.to_string(),
+        };
+        let route = Route {
+            summary: format!(
+                "escape hatch for route {}: full withdrawal → freeze → escape → claim",
+                self.rec.id
+            ),
+            legs: vec![
+                leg_of(0, LegKind::FullWithdrawalRequest, vault, vault),
+                leg_of(1, LegKind::FreezeRequest, vault, vault),
+                leg_of(2, LegKind::Escape, vault, escaped),
+                leg_of(3, LegKind::L1ClaimFromStarkEx, escaped, paid),
+            ],
+            total_fee_wei: Wei::ZERO,
+            // The grace period is 7 days; the rest is a few L1 blocks.
+            eta: EtaRange::new(7 * 86_400, 8 * 86_400),
+            destination: paid,
+            needs_recipient_action: false,
+            assumptions: vec![],
+        };
+        let key = IdempotencyKey::new(format!("escape-{}", self.rec.id), self.rec.id.to_string())
+            .map_err(|e| corrupt(self.rec.id, e))?;
+        let tenant = self.rec.tenant.clone();
+        let escape = self.ex.create_route(&tenant, Some(&key), &route, &order).await?;
+        let after = self.ex.config.escape_after.unwrap_or_default();
+        let reason = format!(
+            "the operator did not serve the withdrawal within {}s; escape route {} started",
+            after.as_secs(),
+            escape.id
+        );
+        self.commit(
+            None,
+            None,
+            vec![NewEvent::new("escape_started", json!({ "leg": i, "route": escape.id }))],
+        )
+        .await?;
+        self.fail(i, leg.status, reason, false).await
     }
 
     async fn outcome_failed(&mut self, i: u16, reason: &str, landed: bool) -> Result<Value> {

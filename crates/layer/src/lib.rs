@@ -25,17 +25,28 @@ pub struct AdapterError {
     /// What happened, with the layer's own reason where there is one (a revert string, an API
     /// error code).
     pub message: String,
+    /// For a retryable error: the layer's time (milliseconds since the Unix epoch) before which
+    /// the call cannot succeed — a rule's waiting period, such as StarkEx's 7-day freeze grace.
+    /// The executor waits until then instead of counting retries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_before: Option<i64>,
 }
 
 impl AdapterError {
     /// A transient failure.
     pub fn retryable(message: impl Into<String>) -> Self {
-        Self { retryable: true, message: message.into() }
+        Self { retryable: true, message: message.into(), not_before: None }
+    }
+
+    /// A call that will succeed once the layer's clock reaches `at_ms` (milliseconds since the
+    /// Unix epoch), not before.
+    pub fn not_before(message: impl Into<String>, at_ms: i64) -> Self {
+        Self { retryable: true, message: message.into(), not_before: Some(at_ms) }
     }
 
     /// A refusal that retrying will not change.
     pub fn permanent(message: impl Into<String>) -> Self {
-        Self { retryable: false, message: message.into() }
+        Self { retryable: false, message: message.into(), not_before: None }
     }
 }
 

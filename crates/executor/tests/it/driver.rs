@@ -10,7 +10,8 @@ use starkroute_executor::{
 };
 use starkroute_layer::{AdapterError, SettlementLayer};
 use starkroute_store::{
-    Event, LeaseOwner, RouteId, RouteRecord, RouteStore, SqliteStore, TenantId, Timestamp,
+    Event, LeaseOwner, ListQuery, RouteId, RouteRecord, RouteStore, SqliteStore, TenantId,
+    Timestamp,
 };
 use starkroute_types::{
     Account, Amount, Asset, AssetClass, EtaRange, Holding, Layer, Leg, LegKind, LegStatus, Party,
@@ -34,6 +35,7 @@ pub fn config() -> ExecutorConfig {
         },
         max_prepare_attempts: 4,
         max_steps_per_lease: 64,
+        escape_after: None,
     }
 }
 
@@ -648,4 +650,89 @@ async fn the_run_loop_drives_routes_until_stopped() {
     for id in &ids {
         assert_eq!(h.get(id).await.status, RouteStatus::Completed);
     }
+}
+
+/// The keeper: a StarkEx withdrawal the operator leaves unserved past `escape_after` fails its
+/// route (asset still in the vault, recovery: escape) and starts one escape route for the vault;
+/// driving the failed route again starts no second one. Without `escape_after` it just waits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unserved_withdrawal_starts_one_escape_route_when_configured() {
+    let h = Harness::new().await;
+    h.starkex.script(|s| {
+        s.pending_forever.insert(LegKind::StarkExWithdrawalRequest);
+    });
+    let bob = Position::owned(bob_starkex());
+    let claimable = Position { holding: Holding::Claimable, ..Position::owned(alice_l1()) };
+    let r = route(vec![
+        leg(0, LegKind::StarkExWithdrawalRequest, bob, claimable),
+        leg(1, LegKind::L1ClaimFromStarkEx, claimable, Position::owned(alice_l1())),
+    ]);
+
+    // Off by default: the route keeps waiting.
+    let patient = h.executor("patient");
+    let waiting = create(&h, &patient, &r).await;
+    for _ in 0..30 {
+        while patient.run_once().await.unwrap().is_some() {}
+        h.clock.advance(Duration::from_secs(600));
+    }
+    assert_eq!(h.get(&waiting).await.status, RouteStatus::Running);
+
+    let keeper = Arc::new(Executor::new(
+        h.store.clone(),
+        [h.l1.clone() as Arc<dyn SettlementLayer>, h.starkex.clone(), h.starknet.clone()],
+        LeaseOwner::new("keeper").unwrap(),
+        ExecutorConfig { escape_after: Some(Duration::from_secs(3600)), ..config() },
+        h.clock.clone(),
+    ));
+    let id = create(&h, &keeper, &r).await;
+    while keeper.run_once().await.unwrap().is_some() {}
+    assert_eq!(h.get(&id).await.legs[0].status, LegStatus::Submitted);
+    h.clock.advance(Duration::from_secs(1800));
+    while keeper.run_once().await.unwrap().is_some() {}
+    assert_eq!(h.get(&id).await.status, RouteStatus::Running, "not yet an hour");
+    h.clock.advance(Duration::from_secs(1800));
+    while keeper.run_once().await.unwrap().is_some() {}
+
+    let rec = h.get(&id).await;
+    assert_eq!(rec.status, RouteStatus::Failed);
+    let o = outcome(&rec);
+    assert_eq!(o.recovery, Recovery::Escape);
+    assert_eq!(o.asset_at.position, bob, "still in the vault");
+    let events = h.events(&id).await;
+    let started = events.iter().find(|e| e.kind == "escape_started").expect("escape_started");
+    let escape_id: RouteId = started.data["route"].as_str().unwrap().parse().unwrap();
+    let escape = h.get(&escape_id).await;
+    let kinds: Vec<LegKind> = escape.route.legs.iter().map(|l| l.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            LegKind::FullWithdrawalRequest,
+            LegKind::FreezeRequest,
+            LegKind::Escape,
+            LegKind::L1ClaimFromStarkEx
+        ]
+    );
+    assert_eq!(escape.route.legs[0].from, bob);
+    assert_eq!(escape.route.destination, Position::owned(alice_l1()));
+    // The keeper drives every route of the store: the patient executor's route, unserved as
+    // long, is escaped too. Each failed route has exactly one escape route, however often the
+    // keeper runs.
+    for _ in 0..5 {
+        while keeper.run_once().await.unwrap().is_some() {}
+        h.clock.advance(Duration::from_secs(600));
+    }
+    let list = h
+        .store
+        .list_routes(&h.tenant, &ListQuery { status: None, cursor: None, limit: 100 })
+        .await
+        .unwrap();
+    let escapes = list.routes.iter().filter(|r| r.route.summary.starts_with("escape hatch"));
+    assert_eq!(
+        escapes.count(),
+        2,
+        "{:#?}",
+        list.routes.iter().map(|r| &r.route.summary).collect::<Vec<_>>()
+    );
+    assert_eq!(list.routes.len(), 4);
+    assert_eq!(h.get(&waiting).await.status, RouteStatus::Failed);
 }

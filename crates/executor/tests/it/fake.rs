@@ -38,6 +38,8 @@ pub struct Script {
     pub fails_on_layer: HashMap<LegKind, (String, bool)>,
     /// The next send hangs there.
     pub hang: Option<Hang>,
+    /// Kinds whose landed payloads stay pending (an operator that does not serve them).
+    pub pending_forever: HashSet<LegKind>,
 }
 
 #[derive(Default)]
@@ -258,6 +260,7 @@ impl SettlementLayer for FakeLayer {
             } else {
                 let steps = s.script.steps_to_final.max(1);
                 let failure = s.script.fails_on_layer.get(&prepared.kind).cloned();
+                let stuck = s.script.pending_forever.contains(&prepared.kind);
                 match s.landed.get_mut(&prepared.hash) {
                     None => Ok(LegProgress::NotFound),
                     Some(n) => {
@@ -266,6 +269,7 @@ impl SettlementLayer for FakeLayer {
                             (_, Some((reason, retryable))) => {
                                 LegProgress::Failed { reason, retryable }
                             }
+                            (_, None) if stuck => LegProgress::Pending,
                             (n, None) if n >= steps => LegProgress::FinalOnL1,
                             (1, None) => LegProgress::Pending,
                             _ => LegProgress::AcceptedOnL2,

@@ -205,3 +205,108 @@ async fn a_leg_with_two_signatures_asks_for_each_in_turn() {
     );
     w.check_conservation().unwrap();
 }
+
+/// The escape hatch as a route the executor drives: the operator ignores Alice's full
+/// withdrawal; the freeze waits out the 7-day grace period (one `leg_waiting`, no retries
+/// spent), the escape carries the availability proof against the frozen root, and the claim
+/// pays Alice on L1.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn escape_route_full_withdrawal_freeze_escape_claim() {
+    use starkroute_sandbox::l1::L1Call;
+    use starkroute_sandbox::starkex::engine::FaultSwitches;
+    use starkroute_sandbox::world::starkex_asset_type;
+
+    let Demo { mut world, alice, .. } = Demo::new().unwrap();
+    let ether = 1_000_000_000_000_000_000u128;
+    let key = alice.stark_key();
+    let eth_type = starkex_asset_type(AssetClass::Eth, None, 100_000_000).unwrap();
+    let vault = world.starkex.vault_for(key, eth_type).unwrap();
+    world
+        .l1
+        .send_and_check(
+            alice.l1(),
+            U256::from(ether),
+            L1Call::DepositEth {
+                stark_key: key.to_u256(),
+                asset_type: eth_type,
+                vault_id: u64::from(vault.get()),
+            },
+        )
+        .unwrap();
+    world.advance(6 * 3600);
+    world.starkex.set_faults(FaultSwitches {
+        ignore_full_withdrawals: true,
+        refuse_withdrawals: true,
+        ..Default::default()
+    });
+    let world = SharedWorld::new(world);
+    let l1: Arc<dyn SettlementLayer> =
+        Arc::new(SandboxL1::new(world.clone(), HashMap::from([(alice.l1(), alice.eth.clone())])));
+    let eth = Asset::fungible(Token {
+        symbol: "ETH".into(),
+        class: AssetClass::Eth,
+        decimals: 18,
+        home: Layer::L1,
+        l1: None,
+        starknet: None,
+        starkex: Some(StarkExListing {
+            quantum: Quantum::new(100_000_000).unwrap(),
+            minted_on_starkex: false,
+        }),
+    })
+    .unwrap();
+    let vault_pos = Position::owned(Account::StarkEx(key));
+    let escaped = Position { holding: Holding::Claimable, ..vault_pos };
+    let on_l1 = Position::owned(Account::L1(alice.l1()));
+    let route = Route {
+        summary: "escape: full withdrawal → freeze → escape → claim".into(),
+        legs: vec![
+            leg(0, LegKind::FullWithdrawalRequest, vault_pos, vault_pos),
+            leg(1, LegKind::FreezeRequest, vault_pos, vault_pos),
+            leg(2, LegKind::Escape, vault_pos, escaped),
+            leg(3, LegKind::L1ClaimFromStarkEx, escaped, on_l1),
+        ],
+        total_fee_wei: Wei::ZERO,
+        eta: EtaRange::new(7 * 86_400, 8 * 86_400),
+        destination: on_l1,
+        needs_recipient_action: false,
+        assumptions: vec![],
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(&dir.path().join("starkroute.db")).await.unwrap());
+    let clock_world = world.clone();
+    let clock = move || {
+        let secs = clock_world.lock().now();
+        Timestamp::from_millis(i64::try_from(secs).unwrap() * 1000)
+    };
+    let ex = Executor::new(
+        store.clone(),
+        [l1],
+        LeaseOwner::new("keeper").unwrap(),
+        config(),
+        Arc::new(clock),
+    );
+    let tenant = TenantId::new("demo").unwrap();
+    let order = RouteOrder { asset: eth, amount: Amount::from_u128(ether) };
+    let id = ex.create_route(&tenant, None, &route, &order).await.unwrap().id;
+    let before = world.lock().l1.ledger().eth_balance(&alice.l1());
+
+    let mut rec = store.get_route(&tenant, &id).await.unwrap().unwrap();
+    for _ in 0..2_000 {
+        while ex.run_once().await.unwrap().is_some() {}
+        rec = store.get_route(&tenant, &id).await.unwrap().unwrap();
+        if rec.status.is_terminal() {
+            break;
+        }
+        world.lock().advance(600);
+    }
+    assert_eq!(rec.status, RouteStatus::Completed, "{rec:#?}");
+    let events = store.events_since(&tenant, &id, 0).await.unwrap();
+    let waits = events.iter().filter(|e| e.kind == "leg_waiting").count();
+    assert!(waits >= 1, "the freeze waited for its grace period");
+    assert!(events.iter().all(|e| e.kind != "leg_retry" || e.data["leg"] != 1), "no retry spent");
+    let w = world.lock();
+    assert!(w.l1.state().starkex.is_frozen());
+    assert_eq!(w.l1.ledger().eth_balance(&alice.l1()) - before, U256::from(ether));
+    w.check_conservation().unwrap();
+}

@@ -17,6 +17,7 @@ use starkroute_types::{
 };
 
 use super::{decode_hex65, l1_account, permanent, starknet_account, wrong_kind};
+use crate::l1::starkex_core::FREEZE_GRACE_PERIOD;
 use crate::l1::starkgate::withdrawal_payload;
 use crate::l1::{starkgate_eth_token, L1Call, MessageToL1, TxHash, TxStatus};
 use crate::starknet::Execution;
@@ -140,6 +141,41 @@ impl SandboxL1 {
         self
     }
 
+    /// Who sends a leg's transactions: the L1 holder, or for the StarkEx contract's forced
+    /// actions on a vault (full withdrawal, freeze, escape, and the claim after an escape) the
+    /// address the vault's Stark key is registered to.
+    fn sender(w: &World, intent: &LegIntent) -> Result<EthAddress> {
+        match intent.from.holder {
+            Account::StarkEx(key)
+                if matches!(
+                    intent.kind,
+                    LegKind::FullWithdrawalRequest
+                        | LegKind::FreezeRequest
+                        | LegKind::Escape
+                        | LegKind::L1ClaimFromStarkEx
+                ) =>
+            {
+                w.l1.state().starkex.get_eth_key(&key.to_u256()).ok_or_else(|| {
+                    permanent(format!("{key} is not registered to an L1 address on StarkEx"))
+                })
+            }
+            _ => l1_account(&intent.from.holder, "sender"),
+        }
+    }
+
+    /// The vault of a forced action: the operator's vault of the Stark key for the asset.
+    fn forced_vault(w: &World, intent: &LegIntent) -> Result<(StarkKey, VaultId, Felt)> {
+        let Account::StarkEx(key) = intent.from.holder else {
+            return Err(permanent(format!("{} acts on a StarkEx vault", intent.kind)));
+        };
+        let sx = starkex_asset(&intent.asset).map_err(permanent)?;
+        let vault = w
+            .starkex
+            .allocated_vault(&key, &sx.asset_id.0)
+            .ok_or_else(|| permanent(format!("{key} has no vault of {}", intent.asset.label())))?;
+        Ok((key, vault, sx.asset_id.0))
+    }
+
     fn calls(w: &mut World, intent: &LegIntent, from: EthAddress) -> Result<Calls> {
         let a = &intent.asset;
         let amount = intent.amount.0;
@@ -213,10 +249,69 @@ impl SandboxL1 {
                 };
                 (txs, Some(target))
             }
+            LegKind::FullWithdrawalRequest => {
+                let (key, vault, _) = Self::forced_vault(w, intent)?;
+                let call = L1Call::FullWithdrawalRequest {
+                    owner_key: key.to_u256(),
+                    vault_id: u64::from(vault.get()),
+                };
+                (vec![(U256::ZERO, call)], None)
+            }
+            LegKind::FreezeRequest => {
+                let (key, vault, _) = Self::forced_vault(w, intent)?;
+                let (owner_key, vault_id) = (key.to_u256(), u64::from(vault.get()));
+                let core = &w.l1.state().starkex;
+                if core.is_frozen() {
+                    return Err(permanent("the exchange is frozen already: escape"));
+                }
+                let requested = core.get_full_withdrawal_request(&owner_key, vault_id);
+                if requested == 0 {
+                    return Err(permanent(
+                        "no full withdrawal is pending for this vault: the operator served it; \
+                         claim the withdrawal on L1",
+                    ));
+                }
+                let freezable = requested + FREEZE_GRACE_PERIOD;
+                if w.l1.pending_timestamp() < freezable {
+                    let at = i64::try_from(freezable).unwrap_or(i64::MAX).saturating_mul(1000);
+                    return Err(AdapterError::not_before(
+                        format!(
+                            "the freeze grace period ends at {freezable} (FORCED_ACTION_PENDING)"
+                        ),
+                        at,
+                    ));
+                }
+                (vec![(U256::ZERO, L1Call::FreezeRequest { owner_key, vault_id })], None)
+            }
+            LegKind::Escape => {
+                let (key, vault, asset_id) = Self::forced_vault(w, intent)?;
+                let core = &w.l1.state().starkex;
+                if !core.is_frozen() {
+                    return Err(not_yet("the exchange is not frozen: no escape yet".into()));
+                }
+                // The data-availability committee's path for the vault against the frozen root.
+                let root = core.get_vault_root();
+                let p = w.starkex.availability(vault, Some(&root)).map_err(permanent)?;
+                if p.asset_id != asset_id {
+                    return Err(permanent("the vault's asset is not the leg's"));
+                }
+                let call = L1Call::Escape {
+                    owner_key: key.to_u256(),
+                    vault_id: u64::from(vault.get()),
+                    asset_id: p.asset_id,
+                    quantized_amount: p.quantized_balance,
+                    proof: p.proof.siblings.clone(),
+                };
+                (vec![(U256::ZERO, call)], None)
+            }
             LegKind::L1ClaimFromStarkEx => {
-                // `/v2/withdrawals` credit the owner's Ethereum address.
-                let owner = l1_account(&intent.to.holder, "recipient")?;
-                let owner_key = owner.to_u256();
+                // `/v2/withdrawals` credit the owner's Ethereum address; an escape credits the
+                // vault's Stark key.
+                let owner_key = match intent.from.holder {
+                    Account::StarkEx(key) => key.to_u256(),
+                    _ => l1_account(&intent.to.holder, "recipient")?.to_u256(),
+                };
+                let owner = &intent.to.holder;
                 let sx = starkex_asset(a).map_err(permanent)?;
                 let asset_type = sx.asset_type.0;
                 let balance =
@@ -473,9 +568,9 @@ impl SettlementLayer for SandboxL1 {
         if intent.kind.layer() != Layer::L1 {
             return Err(wrong_kind(intent.kind, "L1"));
         }
-        let from = l1_account(&intent.from.holder, "sender")?;
         let payload = {
             let mut w = self.world.lock();
+            let from = Self::sender(&w, intent)?;
             let (calls, starkex_deposit) = Self::calls(&mut w, intent, from)?;
             let first = w.l1.nonce(&from);
             let txs = calls
