@@ -446,10 +446,20 @@ fn sandbox_serves_the_starkex_api_on_a_socket() {
     write!(s, "GET /v1/tokens HTTP/1.1\r\nHost: {url}\r\nConnection: close\r\n\r\n").unwrap();
     let mut resp = String::new();
     s.read_to_string(&mut resp).unwrap();
+    // The same socket serves the L1 and StarkNet adapters to `starkroute worker`s.
+    let mut s = std::net::TcpStream::connect(&url).unwrap();
+    write!(s, "GET /v1/layers HTTP/1.1\r\nHost: {url}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut layers = String::new();
+    s.read_to_string(&mut layers).unwrap();
     child.kill().ok();
     child.wait().ok();
     assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
     assert!(resp.contains("\"quantum\":\"100000000\""), "{resp}");
+    assert!(
+        layers.starts_with("HTTP/1.1 200") && layers.ends_with("[\"l1\",\"starknet\"]"),
+        "{layers}"
+    );
+    assert!(banner["layers"].as_str().unwrap().ends_with("/v1/layers"));
     assert_eq!(
         banner["bob"]["starkex"],
         "0x0790436373c1d5b7a88ce4fd7ac96591a385b2b6392d1ea44a165f75115b82ac"

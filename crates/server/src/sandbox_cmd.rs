@@ -1,11 +1,18 @@
-//! `starkroute sandbox`: the embedded sandbox as a process — its clock running at a chosen speed
-//! and the StarkEx engine's ImmutableX-style REST API on a socket.
+//! `starkroute sandbox`: the embedded sandbox as a process — its clock running at a chosen speed,
+//! the StarkEx engine's ImmutableX-style REST API, and the sandbox's L1 and StarkNet adapters
+//! (holding Alice's demo keys) served over HTTP for `starkroute worker`s (`/v1/layers/…`), on
+//! one socket.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use clap::Args;
 use serde_json::json;
+use starkroute_layer::SettlementLayer;
+use starkroute_sandbox::adapters::{SandboxL1, SandboxStarkNet};
 use starkroute_sandbox::world::{run_clock, starkex_router, Demo, SandboxConfig, SharedWorld};
 
 use crate::cli::CliError;
@@ -50,7 +57,18 @@ pub(crate) fn run(args: &SandboxArgs) -> Result<String, CliError> {
             "starknet": demo.bob.starknet.to_fixed_hex_string(),
         },
     });
+    let alice_sn = starkroute_types::StarknetAddress::new(demo.alice.starknet)
+        .map_err(|e| CliError(format!("demo account: {e}")))?;
     let world = SharedWorld::new(demo.world);
+    let l1: Arc<dyn SettlementLayer> = Arc::new(SandboxL1::new(
+        world.clone(),
+        HashMap::from([(demo.alice.l1(), demo.alice.eth.clone())]),
+    ));
+    let starknet: Arc<dyn SettlementLayer> = Arc::new(SandboxStarkNet::new(
+        world.clone(),
+        HashMap::from([(alice_sn, demo.alice.stark.clone())]),
+    ));
+    let app = starkex_router(&world).merge(starkroute_layer_http::router([l1, starknet]));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -62,6 +80,7 @@ pub(crate) fn run(args: &SandboxArgs) -> Result<String, CliError> {
             .map_err(|e| CliError(format!("--listen: {}: {e}", args.listen)))?;
         let bound = listener.local_addr().map_err(|e| CliError(format!("--listen: {e}")))?;
         banner["starkex_api"] = format!("http://{bound}").into();
+        banner["layers"] = format!("http://{bound}/v1/layers").into();
         println!("{banner}");
         let (tx, rx) = tokio::sync::watch::channel(false);
         let mut clock_rx = rx.clone();
@@ -74,10 +93,9 @@ pub(crate) fn run(args: &SandboxArgs) -> Result<String, CliError> {
             },
         ));
         let mut server_rx = rx;
-        let server =
-            axum::serve(listener, starkex_router(&world)).with_graceful_shutdown(async move {
-                let _ = server_rx.changed().await;
-            });
+        let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+            let _ = server_rx.changed().await;
+        });
         let shutdown = async move {
             let _ = tokio::signal::ctrl_c().await;
             let _ = tx.send(true);

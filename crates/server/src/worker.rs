@@ -39,6 +39,11 @@ pub struct WorkerArgs {
     /// Cap of the retry delay, in milliseconds.
     #[arg(long, default_value_t = 300_000, value_parser = clap::value_parser!(u64).range(1..=86_400_000))]
     backoff_max_ms: u64,
+    /// The keeper's escape hatch: seconds after which a StarkEx withdrawal the operator has not
+    /// served ends its route and starts `fullWithdrawalRequest` → `freezeRequest` → `escape`
+    /// for the vault. Freezing stops the exchange for everyone: off unless given.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(60..))]
+    escape_after_secs: Option<u64>,
     /// Routes driven side by side; their store writes share durable commits (group commit).
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=1024))]
     drivers: u32,
@@ -62,6 +67,7 @@ pub(crate) fn run(args: &WorkerArgs) -> Result<String, CliError> {
             max: Duration::from_millis(args.backoff_max_ms),
             ..Backoff::default()
         },
+        escape_after: args.escape_after_secs.map(Duration::from_secs),
         ..ExecutorConfig::default()
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()

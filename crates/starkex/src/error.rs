@@ -68,7 +68,7 @@ impl From<reqwest::Error> for Error {
 
 impl From<Error> for AdapterError {
     fn from(e: Error) -> Self {
-        Self { retryable: e.is_retryable(), message: e.to_string() }
+        Self { retryable: e.is_retryable(), message: e.to_string(), not_before: None }
     }
 }
 
