@@ -9,7 +9,9 @@ use starkroute_executor::{Executor, Outcome, RouteOrder};
 use starkroute_layer::SettlementLayer;
 use starkroute_sandbox::adapters::{SandboxL1, SandboxStarkNet};
 use starkroute_sandbox::world::{Demo, SharedWorld};
-use starkroute_store::{LeaseOwner, RouteStore, SqliteStore, TenantId, Timestamp};
+use starkroute_store::{
+    LeaseOwner, RouteId, RouteRecord, RouteStore, SqliteStore, TenantId, Timestamp,
+};
 use starkroute_types::{
     Account, Amount, Asset, AssetClass, EtaRange, Holding, Layer, Leg, LegKind, LegStatus, Party,
     Position, Quantum, Route, RouteStatus, StarkExListing, StarknetAddress, Token, TokenId, Wei,
@@ -28,6 +30,59 @@ fn leg(index: u16, kind: LegKind, from: Position, to: Position) -> Leg {
         fees: vec![],
         eta: EtaRange::new(1, 2),
         description: kind.to_string(),
+    }
+}
+
+/// An executor on the world's virtual clock over a SQLite store in a temp dir.
+struct OnWorld {
+    _dir: tempfile::TempDir,
+    world: SharedWorld,
+    store: Arc<SqliteStore>,
+    ex: Executor,
+    tenant: TenantId,
+}
+
+impl OnWorld {
+    async fn new(world: &SharedWorld, layers: Vec<Arc<dyn SettlementLayer>>) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(SqliteStore::open(&dir.path().join("starkroute.db")).await.unwrap());
+        let clock_world = world.clone();
+        let clock = move || {
+            let secs = clock_world.lock().now();
+            Timestamp::from_millis(i64::try_from(secs).unwrap() * 1000)
+        };
+        let ex = Executor::new(
+            store.clone(),
+            layers,
+            LeaseOwner::new("sandbox").unwrap(),
+            config(),
+            Arc::new(clock),
+        );
+        let tenant = TenantId::new("demo").unwrap();
+        Self { _dir: dir, world: world.clone(), store, ex, tenant }
+    }
+
+    async fn start(&self, route: &Route, order: &RouteOrder) -> RouteId {
+        self.ex.create_route(&self.tenant, None, route, order).await.unwrap().id
+    }
+
+    async fn get(&self, id: &RouteId) -> RouteRecord {
+        self.store.get_route(&self.tenant, id).await.unwrap().unwrap()
+    }
+
+    /// Runs the executor, advancing the world by `step` seconds whenever nothing is due, until
+    /// the route is terminal (or `rounds` steps passed).
+    async fn drive(&self, id: &RouteId, step: u64, rounds: usize) -> RouteRecord {
+        let mut rec = self.get(id).await;
+        for _ in 0..rounds {
+            while self.ex.run_once().await.unwrap().is_some() {}
+            rec = self.get(id).await;
+            if rec.status.is_terminal() {
+                break;
+            }
+            self.world.lock().advance(step);
+        }
+        rec
     }
 }
 
@@ -74,38 +129,16 @@ async fn alice_to_bob_gift_through_the_sandbox_adapters() {
         assumptions: vec![],
     };
 
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(SqliteStore::open(&dir.path().join("starkroute.db")).await.unwrap());
-    let clock_world = world.clone();
-    let clock = move || {
-        let secs = clock_world.lock().now();
-        Timestamp::from_millis(i64::try_from(secs).unwrap() * 1000)
-    };
-    let ex = Executor::new(
-        store.clone(),
-        [l1, starknet],
-        LeaseOwner::new("sandbox").unwrap(),
-        config(),
-        Arc::new(clock),
-    );
-    let tenant = TenantId::new("demo").unwrap();
+    let w = OnWorld::new(&world, vec![l1, starknet]).await;
     let order = RouteOrder { asset: art, amount: Amount::from_u128(1) };
-    let id = ex.create_route(&tenant, None, &route, &order).await.unwrap().id;
-
-    let mut rec = store.get_route(&tenant, &id).await.unwrap().unwrap();
-    for _ in 0..2_000 {
-        while ex.run_once().await.unwrap().is_some() {}
-        rec = store.get_route(&tenant, &id).await.unwrap().unwrap();
-        if rec.status.is_terminal() {
-            break;
-        }
-        world.lock().advance(60);
-    }
+    let id = w.start(&route, &order).await;
+    let rec = w.drive(&id, 60, 2_000).await;
+    let (store, tenant) = (&w.store, &w.tenant);
     assert_eq!(rec.status, RouteStatus::Completed, "{rec:#?}");
     assert!(rec.legs.iter().all(|l| l.status == LegStatus::FinalOnL1));
     let outcome: Outcome = serde_json::from_value(rec.outcome.clone().unwrap()).unwrap();
     assert_eq!(outcome.asset_at.position, at_bob);
-    let events = store.events_since(&tenant, &id, 0).await.unwrap();
+    let events = store.events_since(tenant, &id, 0).await.unwrap();
     let count = |kind: &str| events.iter().filter(|e| e.kind == kind).count();
     assert_eq!(count("leg_prepared"), 3, "each leg prepared once");
     assert_eq!(count("leg_final"), 3);
@@ -150,53 +183,32 @@ async fn a_leg_with_two_signatures_asks_for_each_in_turn() {
         needs_recipient_action: false,
         assumptions: vec![],
     };
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(SqliteStore::open(&dir.path().join("starkroute.db")).await.unwrap());
-    let clock_world = world.clone();
-    let clock = move || {
-        let secs = clock_world.lock().now();
-        Timestamp::from_millis(i64::try_from(secs).unwrap() * 1000)
-    };
-    let ex = Executor::new(
-        store.clone(),
-        [l1],
-        LeaseOwner::new("sandbox").unwrap(),
-        config(),
-        Arc::new(clock),
-    );
-    let tenant = TenantId::new("demo").unwrap();
+    let on = OnWorld::new(&world, vec![l1]).await;
+    let (ex, store, tenant) = (&on.ex, &on.store, &on.tenant);
     let order = RouteOrder { asset: usdc, amount: Amount::from_u128(5_000_000) };
-    let id = ex.create_route(&tenant, None, &route, &order).await.unwrap().id;
+    let id = on.start(&route, &order).await;
     while ex.run_once().await.unwrap().is_some() {}
 
     let mut asked = Vec::new();
     for _ in 0..2 {
-        let rec = store.get_route(&tenant, &id).await.unwrap().unwrap();
+        let rec = store.get_route(tenant, &id).await.unwrap().unwrap();
         assert_eq!(rec.status, RouteStatus::AwaitingSignature);
-        let events = store.events_since(&tenant, &id, 0).await.unwrap();
+        let events = store.events_since(tenant, &id, 0).await.unwrap();
         let request = events.iter().rev().find(|e| e.kind == "leg_awaiting_signature").unwrap();
         let hash = request.data["sign"].as_str().unwrap().to_owned();
         assert!(!asked.contains(&hash), "a new hash each time");
         let raw = hex::decode(hash.trim_start_matches("0x")).unwrap();
         let sig = format!("0x{}", hex::encode(alice.eth.personal_sign(&raw).unwrap()));
-        ex.submit_signature(&tenant, &id, 0, &sig).await.unwrap();
+        ex.submit_signature(tenant, &id, 0, &sig).await.unwrap();
         // The same signature again brings nothing: refused, nothing changes.
         if asked.is_empty() {
-            let before = store.get_route(&tenant, &id).await.unwrap().unwrap().version;
-            assert!(ex.submit_signature(&tenant, &id, 0, &sig).await.is_err());
-            assert_eq!(store.get_route(&tenant, &id).await.unwrap().unwrap().version, before);
+            let before = store.get_route(tenant, &id).await.unwrap().unwrap().version;
+            assert!(ex.submit_signature(tenant, &id, 0, &sig).await.is_err());
+            assert_eq!(store.get_route(tenant, &id).await.unwrap().unwrap().version, before);
         }
         asked.push(hash);
     }
-    let mut rec = store.get_route(&tenant, &id).await.unwrap().unwrap();
-    for _ in 0..500 {
-        while ex.run_once().await.unwrap().is_some() {}
-        rec = store.get_route(&tenant, &id).await.unwrap().unwrap();
-        if rec.status.is_terminal() {
-            break;
-        }
-        world.lock().advance(12);
-    }
+    let rec = on.drive(&id, 12, 500).await;
     assert_eq!(rec.status, RouteStatus::Completed, "{rec:#?}");
     let w = world.lock();
     assert_eq!(
@@ -272,36 +284,13 @@ async fn escape_route_full_withdrawal_freeze_escape_claim() {
         needs_recipient_action: false,
         assumptions: vec![],
     };
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(SqliteStore::open(&dir.path().join("starkroute.db")).await.unwrap());
-    let clock_world = world.clone();
-    let clock = move || {
-        let secs = clock_world.lock().now();
-        Timestamp::from_millis(i64::try_from(secs).unwrap() * 1000)
-    };
-    let ex = Executor::new(
-        store.clone(),
-        [l1],
-        LeaseOwner::new("keeper").unwrap(),
-        config(),
-        Arc::new(clock),
-    );
-    let tenant = TenantId::new("demo").unwrap();
+    let on = OnWorld::new(&world, vec![l1]).await;
     let order = RouteOrder { asset: eth, amount: Amount::from_u128(ether) };
-    let id = ex.create_route(&tenant, None, &route, &order).await.unwrap().id;
+    let id = on.start(&route, &order).await;
     let before = world.lock().l1.ledger().eth_balance(&alice.l1());
-
-    let mut rec = store.get_route(&tenant, &id).await.unwrap().unwrap();
-    for _ in 0..2_000 {
-        while ex.run_once().await.unwrap().is_some() {}
-        rec = store.get_route(&tenant, &id).await.unwrap().unwrap();
-        if rec.status.is_terminal() {
-            break;
-        }
-        world.lock().advance(600);
-    }
+    let rec = on.drive(&id, 600, 2_000).await;
     assert_eq!(rec.status, RouteStatus::Completed, "{rec:#?}");
-    let events = store.events_since(&tenant, &id, 0).await.unwrap();
+    let events = on.store.events_since(&on.tenant, &id, 0).await.unwrap();
     let waits = events.iter().filter(|e| e.kind == "leg_waiting").count();
     assert!(waits >= 1, "the freeze waited for its grace period");
     assert!(events.iter().all(|e| e.kind != "leg_retry" || e.data["leg"] != 1), "no retry spent");
