@@ -1,0 +1,72 @@
+//! The planner, embedded: quotes computed in-process with no server, over the embedded sandbox
+//! topology or any topology the caller loads.
+//!
+//! An offline quote is the same ranking the server would give for the same topology and cost
+//! model, but it has no id: to run a route, ask the server ([`crate::Client::quote`]).
+
+use serde::Deserialize;
+pub use starkroute_planner::{plan, CostModel, PlanError, Plans, QuoteRequest, Topology};
+
+use crate::error::{Error, Result};
+
+/// The sandbox configuration `starkroute serve` runs by default (`config/sandbox.toml`).
+pub const SANDBOX_TOML: &str = include_str!("../../../config/sandbox.toml");
+
+/// A topology with its cost model: what the planner needs.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Network {
+    /// Layers, tokens, bridges, policies, readiness facts.
+    pub topology: Topology,
+    /// Fees and latencies.
+    #[serde(default)]
+    pub costs: CostModel,
+}
+
+impl Network {
+    /// The `[topology]` and `[costs]` of a starkroute configuration file (the file's other
+    /// tables — API, store, executor — are ignored).
+    pub fn from_toml(text: &str) -> Result<Self> {
+        toml::from_str(text).map_err(|e| Error::Decode {
+            what: "configuration",
+            message: e.to_string().split_whitespace().collect::<Vec<_>>().join(" "),
+        })
+    }
+
+    /// The embedded sandbox's topology and costs.
+    pub fn sandbox() -> Result<Self> {
+        Self::from_toml(SANDBOX_TOML)
+    }
+
+    /// Quotes `request` on this network.
+    pub fn quote(&self, request: &QuoteRequest) -> Result<Plans, PlanError> {
+        plan(request, &self.topology, &self.costs)
+    }
+}
+
+/// Quotes `request` over `topology` and `costs` in-process: ranked routes and every rejected
+/// path with its reason (the planner's [`plan`]; pure, no IO).
+pub fn quote(
+    request: &QuoteRequest,
+    topology: &Topology,
+    costs: &CostModel,
+) -> Result<Plans, PlanError> {
+    plan(request, topology, costs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GIFT: &str = include_str!("../../../examples/requests/alice_to_bob_gift.json");
+
+    #[test]
+    fn the_sandbox_quotes_the_gift_offline() {
+        let net = Network::sandbox().unwrap();
+        let request: QuoteRequest = serde_json::from_str(GIFT).unwrap();
+        let plans = quote(&request, &net.topology, &net.costs).unwrap();
+        assert!(plans.routes.len() >= 2, "{plans:?}");
+        assert_eq!(plans, net.quote(&request).unwrap());
+        assert!(plans.routes.iter().all(|r| !r.legs.is_empty()));
+        assert!(Network::from_toml("topology = 3").is_err());
+    }
+}
