@@ -43,6 +43,124 @@ pub struct Config {
     /// The embedded sandbox that `starkroute serve` runs.
     #[serde(default)]
     pub sandbox: SandboxSettings,
+    /// The real network's chain ids and contract addresses (`config/{devnet,sepolia,mainnet}.toml`);
+    /// absent for the embedded sandbox, whose contracts are its own.
+    #[serde(default)]
+    pub network: Option<NetworkConfig>,
+}
+
+/// `[network]`: which chains, and where the contracts the router calls are deployed.
+///
+/// Addresses are parsed as they are written: an Ethereum address in mixed case must carry a valid
+/// EIP-55 checksum, a StarkNet address must be a field element.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkConfig {
+    /// A name for people (`mainnet`, `sepolia`, `devnet`).
+    pub name: String,
+    /// The Ethereum chain id (1 mainnet, 11155111 Sepolia, 31337 anvil).
+    pub l1_chain_id: u64,
+    /// The StarkNet chain id as its short string (`SN_MAIN`, `SN_SEPOLIA`).
+    pub starknet_chain_id: String,
+    /// The Ethereum JSON-RPC endpoint (providers need a key: set it with
+    /// `STARKROUTE_NETWORK__L1_RPC_URL`).
+    #[serde(default)]
+    pub l1_rpc_url: Option<String>,
+    /// The StarkNet JSON-RPC endpoint.
+    #[serde(default)]
+    pub starknet_rpc_url: Option<String>,
+    /// The Starknet core contract on L1 (state updates, L1↔L2 messaging); on a devnet, the mock
+    /// messaging contract.
+    #[serde(default)]
+    pub starknet_core: Option<starkroute_types::EthAddress>,
+    /// StarkGate's bridges.
+    #[serde(default)]
+    pub starkgate: StarkGateContracts,
+    /// The NFT bridge (Starklane interface).
+    #[serde(default)]
+    pub nft_bridge: NftBridgeContracts,
+    /// The StarkEx deployment.
+    pub starkex: StarkExDeployment,
+}
+
+/// `[network.starkgate]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StarkGateContracts {
+    /// The ETH bridge on L1.
+    #[serde(default)]
+    pub eth_l1_bridge: Option<starkroute_types::EthAddress>,
+    /// The ETH bridge on StarkNet.
+    #[serde(default)]
+    pub eth_l2_bridge: Option<starkroute_types::StarknetAddress>,
+    /// The multi-token (StarkGate 2.0) bridge on L1.
+    #[serde(default)]
+    pub multi_l1_bridge: Option<starkroute_types::EthAddress>,
+    /// The multi-token bridge on StarkNet.
+    #[serde(default)]
+    pub multi_l2_bridge: Option<starkroute_types::StarknetAddress>,
+}
+
+/// `[network.nft_bridge]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NftBridgeContracts {
+    /// The L1 bridge.
+    #[serde(default)]
+    pub l1: Option<starkroute_types::EthAddress>,
+    /// The L2 bridge.
+    #[serde(default)]
+    pub l2: Option<starkroute_types::StarknetAddress>,
+}
+
+/// `[network.starkex]`: a StarkEx deployment reached through its ImmutableX-style REST API.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StarkExDeployment {
+    /// Whether the deployment still accepts deposits, transfers and withdrawals.
+    pub live: bool,
+    /// Base URL of its REST API.
+    pub api_url: String,
+    /// The core (proxy) contract on L1.
+    #[serde(default)]
+    pub core: Option<starkroute_types::EthAddress>,
+    /// ImmutableX's RegistrationV4 helper contract.
+    #[serde(default)]
+    pub registration: Option<starkroute_types::EthAddress>,
+}
+
+impl NetworkConfig {
+    fn validate(&self, layers: &[starkroute_types::Layer]) -> Result<(), String> {
+        if self.name.trim().is_empty() {
+            return Err("network.name: empty".into());
+        }
+        if self.l1_chain_id == 0 {
+            return Err("network.l1_chain_id: 0 is not a chain id".into());
+        }
+        if !matches!(self.starknet_chain_id.as_str(), "SN_MAIN" | "SN_SEPOLIA") {
+            return Err(format!(
+                "network.starknet_chain_id: expected SN_MAIN or SN_SEPOLIA, not {:?}",
+                self.starknet_chain_id
+            ));
+        }
+        for (key, url) in [
+            ("network.l1_rpc_url", self.l1_rpc_url.as_deref()),
+            ("network.starknet_rpc_url", self.starknet_rpc_url.as_deref()),
+            ("network.starkex.api_url", Some(self.starkex.api_url.as_str())),
+        ] {
+            if let Some(u) = url {
+                if !(u.starts_with("http://") || u.starts_with("https://")) || u.len() < 10 {
+                    return Err(format!("{key}: expected an http(s) URL, not {u:?}"));
+                }
+            }
+        }
+        if layers.contains(&starkroute_types::Layer::StarkEx) && !self.starkex.live {
+            return Err("topology.layers: lists starkex, but network.starkex.live is false \
+                        (the deployment no longer accepts operations)"
+                .into());
+        }
+        Ok(())
+    }
 }
 
 /// `[api]`: the HTTP API.
@@ -325,6 +443,9 @@ impl Config {
         range("executor.backoff_max_ms", ex.backoff_max_ms, ex.backoff_initial_ms, 86_400_000)
             .map_err(|e| format!("{e} (and at least executor.backoff_initial_ms)"))?;
         range("sandbox.speed", self.sandbox.speed, 1, 7 * 86_400)?;
+        if let Some(n) = &self.network {
+            n.validate(&self.topology.layers)?;
+        }
         Ok(())
     }
 
