@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Load benchmark of the HTTP API: quotes per second and p99 latency of `POST /v1/quotes` (the
+# Alice→Bob gift, examples/requests/alice_to_bob_gift.json, with the sandbox's demo API key),
+# next to a trivial endpoint of the same server (`GET /healthz`) measured in the same run.
+# Target: quotes at ≥ 60% of the trivial endpoint's throughput.
+#
+#   benches/load.sh                    # 2 threads, 32 connections, 10 s per endpoint
+#   DURATION=30s PORT=18181 benches/load.sh
+#
+# It builds the release binary, starts `starkroute serve` on a loopback port with a fresh
+# --data-dir, runs wrk (Debian package `wrk`, installed with apt when missing) against each
+# endpoint in turn, prints the figures and stops the server.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+THREADS=${THREADS:-2}
+CONNECTIONS=${CONNECTIONS:-32}
+DURATION=${DURATION:-10s}
+PORT=${PORT:-18080}
+KEY=sr_sandbox_demo   # the sandbox's documented public demo key
+REQUEST=examples/requests/alice_to_bob_gift.json
+API="http://127.0.0.1:$PORT"
+
+if ! command -v wrk >/dev/null 2>&1; then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq wrk >/dev/null
+fi
+
+cargo build --release --locked --bin starkroute
+BIN="${CARGO_TARGET_DIR:-target}/release/starkroute"
+
+WORK=$(mktemp -d)
+"$BIN" serve --listen "127.0.0.1:$PORT" --data-dir "$WORK/data" \
+  >"$WORK/serve.log" 2>&1 &
+SERVER=$!
+cleanup() {
+  kill "$SERVER" 2>/dev/null || true
+  wait "$SERVER" 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+for _ in $(seq 1 100); do
+  curl -sf "$API/healthz" >/dev/null 2>&1 && break
+  kill -0 "$SERVER" 2>/dev/null || { cat "$WORK/serve.log"; exit 1; }
+  sleep 0.1
+done
+curl -sf "$API/healthz" >/dev/null || { echo "the server did not come up"; cat "$WORK/serve.log"; exit 1; }
+# One quote by hand first: the request must succeed (201) before it is measured.
+status=$(curl -s -o "$WORK/quote.json" -w '%{http_code}' -H "Authorization: Bearer $KEY" \
+  -H 'content-type: application/json' --data @"$REQUEST" "$API/v1/quotes")
+[ "$status" = 201 ] || { echo "POST /v1/quotes answered $status: $(cat "$WORK/quote.json")"; exit 1; }
+
+# wrk's done() hook prints one machine-readable line: requests/s, p50/p99 latency (µs), errors.
+report='
+done = function(summary, latency, requests)
+  local secs = summary.duration / 1e6
+  local e = summary.errors
+  io.write(string.format("RESULT %.1f %d %d %d %d\n", summary.requests / secs,
+    latency:percentile(50), latency:percentile(99), summary.requests,
+    e.connect + e.read + e.write + e.timeout + e.status))
+end
+'
+cat >"$WORK/quote.lua" <<EOF
+wrk.method = "POST"
+wrk.headers["Authorization"] = "Bearer $KEY"
+wrk.headers["Content-Type"] = "application/json"
+local f = assert(io.open("$REQUEST", "r"))
+wrk.body = f:read("*a")
+f:close()
+$report
+EOF
+printf '%s\n' "$report" >"$WORK/trivial.lua"
+
+run() { # name path script
+  wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$3" "$API$2" >"$WORK/$1.out"
+  grep '^RESULT' "$WORK/$1.out" | cut -d' ' -f2-
+}
+
+echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION against $BIN serve on 127.0.0.1:$PORT"
+read -r h_rps h_p50 h_p99 h_n h_err < <(run trivial /healthz "$WORK/trivial.lua")
+read -r q_rps q_p50 q_p99 q_n q_err < <(run quotes /v1/quotes "$WORK/quote.lua")
+
+ms() { awk -v us="$1" 'BEGIN { printf "%.2f ms", us / 1000 }'; }
+printf '%-22s %10s/s  p50 %-10s p99 %-10s (%s requests, %s errors)\n' \
+  "GET /healthz" "$h_rps" "$(ms "$h_p50")" "$(ms "$h_p99")" "$h_n" "$h_err"
+printf '%-22s %10s/s  p50 %-10s p99 %-10s (%s requests, %s errors)\n' \
+  "POST /v1/quotes" "$q_rps" "$(ms "$q_p50")" "$(ms "$q_p99")" "$q_n" "$q_err"
+awk -v q="$q_rps" -v h="$h_rps" \
+  'BEGIN { r = 100 * q / h; printf "quotes at %.1f%% of the trivial endpoint (target >= 60%%): %s\n", r, (r >= 60 ? "met" : "NOT met") }'
+if [ "$q_err" != 0 ] || [ "$h_err" != 0 ]; then
+  echo "errors during the run (see wrk's output):"; cat "$WORK/quotes.out" "$WORK/trivial.out"
+  exit 1
+fi
