@@ -39,6 +39,13 @@ enum Command {
     /// Run one executor instance: drive the routes of a store through the settlement-layer
     /// adapters another process serves over HTTP (several instances share a PostgreSQL store).
     Worker(crate::worker::WorkerArgs),
+    /// Start a route on a running server, from a quote (id or file) or a request (quoted, then
+    /// route `--route N` started); prints the route's id.
+    Route(crate::client_cmd::RouteArgs),
+    /// Follow a route's events on a running server until it ends: progress bars per leg on a
+    /// terminal, one line per event otherwise; exits non-zero with the recovery instructions
+    /// when the route fails or is cancelled.
+    Watch(crate::client_cmd::WatchArgs),
     /// Compute what the router computes: asset ids, message hashes, signatures, keys, proofs.
     /// Each prints one JSON object.
     #[command(subcommand)]
@@ -180,6 +187,8 @@ fn execute(command: Command) -> Result<String, CliError> {
         Command::Sandbox(args) => crate::sandbox_cmd::run(&args),
         Command::Serve(args) => crate::serve::run(&args),
         Command::Worker(args) => crate::worker::run(&args),
+        Command::Route(args) => crate::client_cmd::route(&args),
+        Command::Watch(args) => crate::client_cmd::watch(&args),
     }
 }
 

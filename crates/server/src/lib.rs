@@ -10,6 +10,7 @@
 
 pub mod api;
 pub mod cli;
+pub mod client_cmd;
 pub mod config;
 pub mod sandbox_cmd;
 pub mod serve;

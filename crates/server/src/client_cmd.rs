@@ -1,0 +1,373 @@
+//! `starkroute route` and `starkroute watch`: the CLI as a client of a running server, through
+//! the SDK.
+//!
+//! `route` starts a route from a quote (its id, or a file holding the quote's JSON) or from a
+//! request (quoted by the server, then route `--route N` started), and prints the route's id.
+//! `watch` follows a route's event stream: progress bars per leg with the plan's ETA when stdout
+//! is a terminal, one plain line per event otherwise; it exits 0 when the route completes and
+//! non-zero, with the outcome's recovery instructions, when it fails or is cancelled.
+
+use std::collections::BTreeMap;
+use std::io::{IsTerminal as _, Read as _, Write};
+use std::time::Duration;
+
+use clap::Args;
+use futures_util::StreamExt;
+use serde_json::Value;
+use starkroute_sdk::{Client, Event, LegStatus, QuoteRequest, RouteStatus, RouteView};
+
+use crate::api::SANDBOX_DEMO_KEY;
+use crate::cli::{format_duration, CliError};
+
+/// Which server, as whom.
+#[derive(Debug, Args)]
+pub struct ApiArgs {
+    /// Base URL of the starkroute API.
+    #[arg(long = "api", env = "STARKROUTE_API_URL", default_value = "http://127.0.0.1:8080")]
+    api: String,
+    /// API key (default: the sandbox's public demo key). Never printed.
+    #[arg(long, env = "STARKROUTE_API_KEY", hide_env_values = true, hide_default_value = true,
+          default_value = SANDBOX_DEMO_KEY)]
+    api_key: String,
+}
+
+impl ApiArgs {
+    fn client(&self) -> Result<Client, CliError> {
+        Client::new(&self.api, self.api_key.clone()).map_err(|e| CliError(format!("--api: {e}")))
+    }
+}
+
+/// Arguments of `starkroute route`.
+#[derive(Debug, Args)]
+pub struct RouteArgs {
+    #[command(flatten)]
+    api: ApiArgs,
+    /// Start from this quote: its id (`q_…`) or a file with the quote's JSON (as `POST
+    /// /v1/quotes` answers it).
+    #[arg(
+        long,
+        value_name = "ID|FILE",
+        conflicts_with = "request",
+        required_unless_present = "request"
+    )]
+    quote: Option<String>,
+    /// Quote this request (JSON file, or `-` for stdin) on the server, then start a route of it.
+    #[arg(long, value_name = "FILE|-")]
+    request: Option<String>,
+    /// Which of the quote's routes to start (0 = the best ranked).
+    #[arg(long = "route", value_name = "N", default_value_t = 0)]
+    route_index: u16,
+    /// Idempotency key: with --quote, the same key and arguments start one route however often
+    /// they are sent (a retry answers the same route); with --request, each run quotes anew, so
+    /// a repeated key is refused rather than a second route started.
+    #[arg(long, value_name = "KEY")]
+    idempotency_key: Option<String>,
+}
+
+/// Arguments of `starkroute watch`.
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    #[command(flatten)]
+    api: ApiArgs,
+    /// The route's id.
+    #[arg(value_name = "ROUTE_ID")]
+    id: String,
+    /// Start after this event (default: from the route's first event).
+    #[arg(long, value_name = "SEQ")]
+    after: Option<u64>,
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError(format!("tokio runtime: {e}")))
+}
+
+/// Runs `starkroute route`: prints the started route's id.
+pub(crate) fn route(args: &RouteArgs) -> Result<String, CliError> {
+    let route = runtime()?.block_on(start(args))?;
+    eprintln!(
+        "started route {}: {} ({} legs, ETA {} to {})",
+        route.id,
+        route.summary,
+        route.legs.len(),
+        format_duration(route.eta.min_secs),
+        format_duration(route.eta.max_secs)
+    );
+    Ok(route.id)
+}
+
+/// Quotes (when given a request) and starts the route.
+pub async fn start(args: &RouteArgs) -> Result<RouteView, CliError> {
+    let client = args.api.client()?;
+    let quote_id = match (&args.quote, &args.request) {
+        (Some(q), _) => quote_id(q)?,
+        (None, Some(src)) => {
+            let request = read_request(src)?;
+            let quote = client.quote(&request).await.map_err(|e| CliError(e.to_string()))?;
+            if quote.plans.routes.is_empty() {
+                let why: Vec<String> = quote
+                    .plans
+                    .rejected
+                    .iter()
+                    .map(|r| format!("{}: {}", r.path, r.reason))
+                    .collect();
+                return Err(CliError(format!("no route for the request ({})", why.join("; "))));
+            }
+            quote.id
+        }
+        (None, None) => return Err(CliError("--quote or --request: one is required".into())),
+    };
+    client
+        .start(&quote_id, args.route_index, args.idempotency_key.as_deref())
+        .await
+        .map_err(|e| CliError(e.to_string()))
+}
+
+/// A quote id given as such, or read from the `id` of a quote saved as JSON.
+fn quote_id(arg: &str) -> Result<String, CliError> {
+    let path = std::path::Path::new(arg);
+    if !path.is_file() {
+        return Ok(arg.to_owned());
+    }
+    let text =
+        std::fs::read_to_string(path).map_err(|e| CliError(format!("--quote: {arg}: {e}")))?;
+    let v: Value =
+        serde_json::from_str(&text).map_err(|e| CliError(format!("--quote: {arg}: {e}")))?;
+    v.get("id")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| CliError(format!("--quote: {arg}: no quote `id` in the file")))
+}
+
+fn read_request(src: &str) -> Result<QuoteRequest, CliError> {
+    let text = if src == "-" {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .map_err(|e| CliError(format!("--request: stdin: {e}")))?;
+        s
+    } else {
+        std::fs::read_to_string(src).map_err(|e| CliError(format!("--request: {src}: {e}")))?
+    };
+    let de = &mut serde_json::Deserializer::from_str(&text);
+    serde_path_to_error::deserialize(de)
+        .map_err(|e| CliError(format!("--request: {}: {}", e.path(), e.inner())))
+}
+
+/// Runs `starkroute watch`.
+pub(crate) fn watch(args: &WatchArgs) -> Result<String, CliError> {
+    let terminal = std::io::stdout().is_terminal();
+    runtime()?.block_on(async {
+        let client = args.api.client()?;
+        let mut out = std::io::stdout();
+        follow(&client, &args.id, args.after, &mut out, terminal).await
+    })
+}
+
+/// Follows route `id` to its end, writing progress to `out` (bars when `terminal`, plain lines
+/// otherwise). `Ok` with a summary when it completed; an error with the recovery instructions
+/// when it failed or was cancelled.
+pub async fn follow(
+    client: &Client,
+    id: &str,
+    after: Option<u64>,
+    out: &mut dyn Write,
+    terminal: bool,
+) -> Result<String, CliError> {
+    let route = client.route(id).await.map_err(|e| CliError(e.to_string()))?;
+    let mut bars = terminal.then(|| Bars::new(&route));
+    let mut events = std::pin::pin!(client.watch(id, after));
+    while let Some(event) = events.next().await {
+        let event = event.map_err(|e| CliError(format!("following route {id}: {e}")))?;
+        match &mut bars {
+            Some(b) => b.apply(&event),
+            None => {
+                // A closed stdout (`| head`) is not a reason to stop following.
+                let _ = writeln!(out, "{}", line(&route, &event));
+            }
+        }
+    }
+    if let Some(b) = bars {
+        b.finish();
+    }
+    let done = client.route(id).await.map_err(|e| CliError(e.to_string()))?;
+    let at = done
+        .outcome
+        .as_ref()
+        .map(|o| o.asset_at.position.to_string())
+        .unwrap_or_else(|| done.destination.to_string());
+    match done.status {
+        RouteStatus::Completed => Ok(format!("route {id} completed: the asset is at {at}")),
+        status @ (RouteStatus::Failed | RouteStatus::Cancelled) => {
+            let (reason, instructions) = done
+                .outcome
+                .as_ref()
+                .map(|o| (o.reason.clone().unwrap_or_default(), o.instructions.clone()))
+                .unwrap_or_default();
+            Err(CliError(format!(
+                "route {id} {}: {reason}; the asset is at {at}; to recover it: {instructions}",
+                status_name(status)
+            )))
+        }
+        status => Err(CliError(format!(
+            "route {id} is {} but its event stream ended; run `starkroute watch {id} --after {}` again",
+            status_name(status),
+            done.last_event_seq
+        ))),
+    }
+}
+
+fn status_name(s: RouteStatus) -> String {
+    serde_json::to_value(s).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
+/// One plain line for an event: `#seq kind [leg n leg_kind] [detail]`.
+fn line(route: &RouteView, e: &Event) -> String {
+    let mut s = format!("#{} {}", e.seq, e.kind);
+    if let Some(n) = e.leg() {
+        s.push_str(&format!(" leg {n}"));
+        if let Some(l) = route.leg(n) {
+            s.push_str(&format!(" {}", l.kind));
+        }
+    }
+    if let Some(d) = detail(e) {
+        s.push_str(": ");
+        s.push_str(&d);
+    }
+    s
+}
+
+/// The part of an event worth a person's attention.
+fn detail(e: &Event) -> Option<String> {
+    if let Some(ask) = e.signature_ask() {
+        let scheme = serde_json::to_value(ask.request.scheme)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        return Some(format!(
+            "needs a signature ({scheme}) by {} over {}",
+            ask.request.signer, ask.request.hash
+        ));
+    }
+    if let Some(o) = e.outcome() {
+        return Some(if o.result == "completed" {
+            format!("the asset is at {}", o.asset_at.position)
+        } else {
+            format!(
+                "{} — the asset is at {}; {}",
+                o.reason.unwrap_or_default(),
+                o.asset_at.position,
+                o.instructions
+            )
+        });
+    }
+    let d = &e.data;
+    ["reason", "hash"]
+        .iter()
+        .find_map(|k| d.get(*k).and_then(Value::as_str).map(|v| format!("{k} {v}")))
+}
+
+/// How far a leg is, out of [`STEPS`].
+fn step(s: LegStatus) -> u64 {
+    match s {
+        LegStatus::Planned => 0,
+        LegStatus::Prepared | LegStatus::AwaitingSignature => 1,
+        LegStatus::Submitted => 2,
+        LegStatus::AcceptedOnL2 => 3,
+        LegStatus::FinalOnL1 | LegStatus::Failed | LegStatus::Cancelled => STEPS,
+    }
+}
+
+const STEPS: u64 = 4;
+
+/// One progress bar per leg.
+struct Bars {
+    multi: indicatif::MultiProgress,
+    legs: BTreeMap<u16, (indicatif::ProgressBar, String)>,
+}
+
+impl Bars {
+    fn new(route: &RouteView) -> Self {
+        let multi = indicatif::MultiProgress::new();
+        let style = indicatif::ProgressStyle::with_template("{prefix} [{bar:20}] {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> ");
+        let mut legs = BTreeMap::new();
+        for l in &route.legs {
+            let bar = multi.add(indicatif::ProgressBar::new(STEPS));
+            bar.set_style(style.clone());
+            bar.set_prefix(format!("leg {} {:<28}", l.index, l.kind.as_str()));
+            let eta = format!(
+                "ETA {}–{}",
+                format_duration(l.eta.min_secs),
+                format_duration(l.eta.max_secs)
+            );
+            bar.set_position(step(l.status));
+            bar.set_message(format!("{} · {eta}", status_label(l.status)));
+            bar.enable_steady_tick(Duration::from_millis(250));
+            legs.insert(l.index, (bar, eta));
+        }
+        Self { multi, legs }
+    }
+
+    fn apply(&mut self, e: &Event) {
+        let Some((bar, eta)) = e.leg().and_then(|n| self.legs.get(&n)) else {
+            if e.is_terminal() {
+                let _ = self.multi.println(line_for_route(e));
+            }
+            return;
+        };
+        let status = match e.kind.as_str() {
+            "leg_prepared" | "signature_accepted" => Some(LegStatus::Prepared),
+            "leg_awaiting_signature" => Some(LegStatus::AwaitingSignature),
+            "leg_submitted" => Some(LegStatus::Submitted),
+            "leg_accepted_on_l2" => Some(LegStatus::AcceptedOnL2),
+            "leg_final" => Some(LegStatus::FinalOnL1),
+            "leg_failed" => Some(LegStatus::Failed),
+            "leg_cancelled" => Some(LegStatus::Cancelled),
+            _ => None,
+        };
+        let extra = detail(e).map(|d| format!(" · {d}")).unwrap_or_default();
+        match status {
+            Some(s) if s.is_terminal() => {
+                bar.set_position(step(s));
+                bar.abandon_with_message(format!("{}{extra}", status_label(s)));
+            }
+            Some(s) => {
+                bar.set_position(step(s));
+                bar.set_message(format!("{} · {eta}{extra}", status_label(s)));
+            }
+            None => bar.set_message(format!("{} · {eta}{extra}", e.kind)),
+        }
+    }
+
+    fn finish(self) {
+        for (bar, _) in self.legs.values() {
+            if !bar.is_finished() {
+                bar.abandon();
+            }
+        }
+    }
+}
+
+fn line_for_route(e: &Event) -> String {
+    match detail(e) {
+        Some(d) => format!("{}: {d}", e.kind),
+        None => e.kind.clone(),
+    }
+}
+
+fn status_label(s: LegStatus) -> &'static str {
+    match s {
+        LegStatus::Planned => "planned",
+        LegStatus::Prepared => "prepared",
+        LegStatus::AwaitingSignature => "awaiting signature",
+        LegStatus::Submitted => "submitted",
+        LegStatus::AcceptedOnL2 => "accepted on L2",
+        LegStatus::FinalOnL1 => "final",
+        LegStatus::Failed => "failed",
+        LegStatus::Cancelled => "cancelled",
+    }
+}
