@@ -1,0 +1,1 @@
+//! Tests on a real anvil node (see main.rs of this target).
