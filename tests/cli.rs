@@ -43,11 +43,21 @@ fn demo_quotes_the_gift() {
     assert!(text.contains("ART #7"), "{text}");
     assert!(text.contains("through the NFT bridge"), "{text}");
     assert!(text.contains("StarkGate bridges ETH and ERC-20 only"), "{text}");
-    // Then it walks the gift on the sandbox, every leg on its layer.
-    assert!(text.contains("ACCEPTED_ON_L1"), "{text}");
-    assert!(text.contains("withdrawTokens"), "{text}");
-    assert!(text.contains("batch proven on L1"), "{text}");
-    assert!(text.contains("Done: ART #7 is in Bob's StarkEx vault"), "{text}");
+    // Then it runs the gift through the executor on the sandbox, each leg's events as they come.
+    for (leg, kind) in [
+        (0, "starknet_nft_withdraw"),
+        (1, "l1_claim_from_nft_bridge"),
+        (2, "l1_deposit_to_starkex"),
+    ] {
+        for event in ["leg_prepared", "leg_submitted", "leg_final"] {
+            let line = text
+                .lines()
+                .find(|l| l.contains(&format!("leg {leg} {kind}")) && l.ends_with(event));
+            assert!(line.is_some(), "leg {leg} {event}: {text}");
+        }
+    }
+    assert!(text.contains("route_completed"), "{text}");
+    assert!(text.contains("ART #7 is in Bob's StarkEx vault; conservation holds"), "{text}");
     let json = ok_json(&["demo", "--format", "json"], &[]);
     assert_eq!(json["routes"].as_array().unwrap().len(), 3);
 }

@@ -205,35 +205,13 @@ fn demo(args: &DemoArgs) -> Result<String, CliError> {
             );
             s.push_str(&render(&request, &plans));
             if !args.quote_only {
-                s.push_str("\n\n");
-                s.push_str(&walk_gift()?);
+                // The walk prints as it goes: the quote first.
+                println!("{s}");
+                s = crate::demo_walk::walk(&plans)?;
             }
             s
         }
     })
-}
-
-/// Walks the shorter StarkEx route of the gift on the embedded sandbox, leg by leg.
-fn walk_gift() -> Result<String, CliError> {
-    let mut demo = starkroute_sandbox::world::Demo::new()?;
-    let start = demo.world.now();
-    let mut s = String::from(
-        "Walking the deposit-straight-into-Bob's-vault route on the sandbox (virtual clock):\n",
-    );
-    let vault = starkroute_sandbox::scenario::alice_to_bob_gift(&mut demo, |p| {
-        let _ = writeln!(
-            s,
-            "  [+{:>7}] {:<8} {}",
-            format_duration(p.at.saturating_sub(start)),
-            p.layer,
-            p.what
-        );
-    })?;
-    let _ = write!(
-        s,
-        "Done: ART #7 is in Bob's StarkEx vault {vault}; conservation holds on every layer."
-    );
-    Ok(s)
 }
 
 fn quote(args: QuoteArgs) -> Result<String, CliError> {

@@ -58,8 +58,9 @@ pub struct RouteArgs {
     #[arg(long = "route", value_name = "N", default_value_t = 0)]
     route_index: u16,
     /// Idempotency key: with --quote, the same key and arguments start one route however often
-    /// they are sent (a retry answers the same route); with --request, each run quotes anew, so
-    /// a repeated key is refused rather than a second route started.
+    /// they are sent (a retry answers the same route); with --request, an identical request
+    /// soon after gets the same quote back (so the same route); later it is quoted anew and a
+    /// repeated key is refused rather than a second route started.
     #[arg(long, value_name = "KEY")]
     idempotency_key: Option<String>,
 }

@@ -12,6 +12,7 @@ pub mod api;
 pub mod cli;
 pub mod client_cmd;
 pub mod config;
+mod demo_walk;
 pub mod sandbox_cmd;
 pub mod serve;
 pub mod util;

@@ -24,6 +24,16 @@ pub(crate) async fn read_json<T: DeserializeOwned>(
     limit: usize,
     empty_ok: bool,
 ) -> ApiResult<T> {
+    let bytes = read_bytes(headers, body, limit).await?;
+    parse_json(&bytes, empty_ok)
+}
+
+/// Reads a JSON body's bytes, at most `limit` of them (413 beyond; 415 when it is not JSON).
+pub(crate) async fn read_bytes(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+) -> ApiResult<axum::body::Bytes> {
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -43,16 +53,20 @@ pub(crate) async fn read_json<T: DeserializeOwned>(
             .field("content-type"));
         }
     }
-    let bytes = axum::body::to_bytes(body, limit).await.map_err(|e| {
+    axum::body::to_bytes(body, limit).await.map_err(|e| {
         if is_length_limit(&e) {
             too_large(limit)
         } else {
             ApiError::new(StatusCode::BAD_REQUEST, "unreadable_body", "the body could not be read")
                 .field("body")
         }
-    })?;
+    })
+}
+
+/// Decodes a JSON body into `T` (400 malformed, 422 naming the field that does not fit).
+pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8], empty_ok: bool) -> ApiResult<T> {
     let text: &[u8] =
-        if bytes.iter().all(u8::is_ascii_whitespace) && empty_ok { b"{}" } else { &bytes };
+        if bytes.iter().all(u8::is_ascii_whitespace) && empty_ok { b"{}" } else { bytes };
     let de = &mut serde_json::Deserializer::from_slice(text);
     let value = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
         let field = crate::config::error_key(&e.path().to_string(), &e.inner().to_string());

@@ -100,6 +100,8 @@ pub(crate) struct Inner {
     pub(crate) layers: HashMap<Layer, Arc<dyn SettlementLayer>>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) quotes: moka::future::Cache<String, Arc<StoredQuote>>,
+    /// Rendered quotes by (tenant, SHA-256 of the request body), for identical requests.
+    pub(crate) recent_quotes: moka::future::Cache<(TenantId, [u8; 32]), Arc<quotes::RecentQuote>>,
     pub(crate) starts: moka::future::Cache<(TenantId, String), IdempotentStart>,
     pub(crate) assets: moka::future::Cache<(), Arc<serde_json::Value>>,
     pub(crate) readiness: moka::future::Cache<Account, Readiness>,
@@ -116,6 +118,10 @@ impl AppState {
         let quotes = moka::future::Cache::builder()
             .max_capacity(api.quote_cache_capacity)
             .time_to_live(retention)
+            .build();
+        let recent_quotes = moka::future::Cache::builder()
+            .max_capacity(api.quote_cache_capacity)
+            .time_to_live(Duration::from_secs(api.quote_ttl_secs) / quotes::RECENT_SHARE)
             .build();
         let starts = moka::future::Cache::builder()
             .max_capacity(api.quote_cache_capacity)
@@ -144,6 +150,7 @@ impl AppState {
             layers,
             clock: deps.clock,
             quotes,
+            recent_quotes,
             starts,
             assets,
             readiness,

@@ -3,15 +3,17 @@
 
 use std::sync::Arc;
 
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
-use starkroute_planner::{plan, PlanError, QuoteRequest};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use starkroute_planner::{plan, Objective, PlanError, QuoteRequest, Rejection};
 use starkroute_store::Timestamp;
+use starkroute_types::{Amount, Asset, Route};
 
-use super::body::read_json;
+use super::body::{parse_json, read_bytes};
 use super::error::{ApiError, ApiResult};
 use super::{AppState, StoredQuote};
 
@@ -22,9 +24,19 @@ pub(crate) async fn create(
 ) -> ApiResult<Response> {
     let s = state.inner();
     let tenant = s.tenants.authenticate(&headers)?;
-    let request: QuoteRequest = read_json(&headers, body, s.body_limit, false).await?;
-    let plans = plan(&request, &s.topology, &s.costs).map_err(|e| plan_error(&e))?;
+    let bytes = read_bytes(&headers, body, s.body_limit).await?;
+    // The same request from the same tenant a moment ago: the same quote (plans depend only on
+    // the request and the configuration). It is served only while most of its life is left.
+    let key = (tenant.clone(), <[u8; 32]>::from(Sha256::digest(&bytes)));
     let now = s.clock.now();
+    if let Some(hit) = s.recent_quotes.get(&key).await {
+        if now < hit.fresh_until {
+            s.metrics.quote();
+            return Ok(created(hit.body.clone()));
+        }
+    }
+    let request: QuoteRequest = parse_json(&bytes, false)?;
+    let plans = plan(&request, &s.topology, &s.costs).map_err(|e| plan_error(&e))?;
     let quote = Arc::new(StoredQuote {
         id: format!("q_{}", ulid::Ulid::new()),
         tenant,
@@ -32,20 +44,55 @@ pub(crate) async fn create(
         created_at: now,
         expires_at: now.saturating_add(s.quote_ttl),
     });
+    let body = Bytes::from(render(&quote)?);
     s.quotes.insert(quote.id.clone(), quote.clone()).await;
+    let fresh_until = now.saturating_add(s.quote_ttl / RECENT_SHARE);
+    s.recent_quotes.insert(key, Arc::new(RecentQuote { body: body.clone(), fresh_until })).await;
     s.metrics.quote();
-    Ok((StatusCode::CREATED, Json(render(&quote)?)).into_response())
+    Ok(created(body))
 }
 
-fn render(q: &StoredQuote) -> ApiResult<serde_json::Value> {
-    let mut v = serde_json::to_value(&q.plans)
-        .map_err(|e| ApiError::internal("rendering the quote", &e))?;
-    if let Some(obj) = v.as_object_mut() {
-        obj.insert("id".into(), q.id.clone().into());
-        obj.insert("created_at".into(), q.created_at.as_millis().into());
-        obj.insert("expires_at".into(), q.expires_at.as_millis().into());
-    }
-    Ok(v)
+/// A quote is answered again for an identical request during this share of its life.
+pub(crate) const RECENT_SHARE: u32 = 10;
+
+/// A rendered quote, answered again for the same request while fresh.
+#[derive(Debug)]
+pub(crate) struct RecentQuote {
+    body: Bytes,
+    fresh_until: Timestamp,
+}
+
+fn created(body: Bytes) -> Response {
+    (StatusCode::CREATED, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// The quote as the API shows it: the plans' fields, with its id and validity, serialised
+/// straight to bytes.
+#[derive(Serialize)]
+struct QuoteView<'a> {
+    id: &'a str,
+    created_at: i64,
+    expires_at: i64,
+    asset: &'a Asset,
+    amount: &'a Amount,
+    objective: &'a Objective,
+    routes: &'a [Route],
+    rejected: &'a [Rejection],
+}
+
+fn render(q: &StoredQuote) -> ApiResult<Vec<u8>> {
+    let p = &q.plans;
+    let view = QuoteView {
+        id: &q.id,
+        created_at: q.created_at.as_millis(),
+        expires_at: q.expires_at.as_millis(),
+        asset: &p.asset,
+        amount: &p.amount,
+        objective: &p.objective,
+        routes: &p.routes,
+        rejected: &p.rejected,
+    };
+    serde_json::to_vec(&view).map_err(|e| ApiError::internal("rendering the quote", &e))
 }
 
 fn plan_error(e: &PlanError) -> ApiError {

@@ -5,7 +5,7 @@ use axum::http::{Method, StatusCode};
 use serde_json::Value;
 use starkroute_server::api::PATHS;
 
-use crate::{bob_deposit_request, gift_request, Harness, DEMO};
+use crate::{bob_deposit_request, gift_request, Harness, ACME, DEMO, QUOTE_TTL_SECS};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openapi_describes_every_served_path_and_nothing_else() {
@@ -111,5 +111,27 @@ async fn quotes_assets_readiness_and_pages() {
     );
     let (s, r) = h.call(Method::GET, "/readyz", None, None).await;
     assert_eq!((s, r["status"].as_str()), (StatusCode::OK, Some("ready")));
+    h.stop().await;
+}
+
+/// An identical quote request from the same tenant soon after gets the same quote (same id,
+/// same bytes); another body, another tenant, or the same body once a tenth of the quote's life
+/// has passed gets a new one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_identical_quote_request_gets_the_same_quote_while_fresh() {
+    let h = Harness::start().await;
+    let a = h.quote(DEMO, gift_request()).await;
+    let b = h.quote(DEMO, gift_request()).await;
+    assert_eq!(a, b);
+    let mut fastest = gift_request();
+    fastest["objective"] = "cheapest".into();
+    let c = h.quote(DEMO, fastest).await;
+    assert_ne!(c["id"], a["id"]);
+    let d = h.quote(ACME, gift_request()).await;
+    assert_ne!(d["id"], a["id"], "tenants do not share quotes");
+    h.clock.advance(std::time::Duration::from_secs(QUOTE_TTL_SECS as u64 / 10 + 1));
+    let e = h.quote(DEMO, gift_request()).await;
+    assert_ne!(e["id"], a["id"]);
+    assert!(e["expires_at"].as_i64() > a["expires_at"].as_i64());
     h.stop().await;
 }
