@@ -61,3 +61,7 @@ async fn an_unreachable_node_is_a_retryable_error() {
             .unwrap_err();
     assert!(matches!(err, EthError::Unavailable(_)) && err.is_retryable(), "{err}");
 }
+
+#[path = "../common/conformance.rs"]
+mod conformance;
+mod sandbox_backend;

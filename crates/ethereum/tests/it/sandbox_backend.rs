@@ -1,0 +1,153 @@
+//! The conformance suite on the sandbox's L1 (`SandboxL1` over the demo world).
+
+#![allow(clippy::unwrap_used)] // A failure is the test failing.
+
+use async_trait::async_trait;
+use starkroute_layer::{Prepared, SettlementLayer};
+use starkroute_sandbox::adapters::SandboxL1;
+use starkroute_sandbox::starkex::{FaultSwitches, WithdrawalOrder, WithdrawalReceiver};
+use starkroute_sandbox::world::{Demo, DemoParty, DemoTokens, SharedWorld, World};
+use starkroute_types::{
+    Account, Asset, AssetClass, EthAddress, Layer, Quantum, StarkExListing, StarkKey,
+    StarknetAddress, Token, U256,
+};
+
+use crate::conformance::{self as c, Backend};
+
+struct Sandbox {
+    world: SharedWorld,
+    alice: DemoParty,
+    bob: DemoParty,
+    tokens: DemoTokens,
+    layer: SandboxL1,
+}
+
+impl Sandbox {
+    fn new() -> Self {
+        let Demo { world, alice, bob, tokens } = Demo::new().unwrap();
+        let world = SharedWorld::new(world);
+        let keys = [&alice, &bob].iter().map(|p| (p.l1(), p.eth.clone())).collect();
+        let layer = SandboxL1::new(world.clone(), keys);
+        Self { world, alice, bob, tokens, layer }
+    }
+}
+
+#[async_trait]
+impl Backend for Sandbox {
+    fn layer(&self) -> &dyn SettlementLayer {
+        &self.layer
+    }
+    fn alice(&self) -> (EthAddress, StarkKey) {
+        (self.alice.l1(), self.alice.stark_key())
+    }
+    fn bob(&self) -> (EthAddress, StarkKey) {
+        (self.bob.l1(), self.bob.stark_key())
+    }
+    fn bob_starknet(&self) -> Account {
+        Account::StarkNet(StarknetAddress::new(self.bob.starknet).unwrap())
+    }
+    fn eth(&self) -> Asset {
+        Asset::fungible(Token {
+            symbol: "ETH".into(),
+            class: AssetClass::Eth,
+            decimals: 18,
+            home: Layer::L1,
+            l1: None,
+            starknet: Some(StarknetAddress::new(self.tokens.eth_l2).unwrap()),
+            starkex: Some(StarkExListing {
+                quantum: Quantum::new(100_000_000).unwrap(),
+                minted_on_starkex: false,
+            }),
+        })
+        .unwrap()
+    }
+    fn usdc(&self) -> Asset {
+        Asset::fungible(Token {
+            symbol: "USDC".into(),
+            class: AssetClass::Erc20,
+            decimals: 6,
+            home: Layer::L1,
+            l1: Some(self.tokens.usdc),
+            starknet: Some(StarknetAddress::new(self.tokens.usdc_l2).unwrap()),
+            starkex: Some(StarkExListing { quantum: Quantum::ONE, minted_on_starkex: false }),
+        })
+        .unwrap()
+    }
+    fn starkgate_and_messaging(&self) -> (EthAddress, EthAddress) {
+        let w = self.world.lock();
+        let a = w.l1.addresses();
+        (a.starkgate, a.starknet_core)
+    }
+    async fn advance(&self, secs: u64) {
+        self.world.lock().advance(secs);
+    }
+    async fn credit_withdrawal(&self, from: StarkKey, to: EthAddress, asset: &Asset, amount: u128) {
+        {
+            let mut guard = self.world.lock();
+            let World { starkex: engine, l1: chain, clock, .. } = &mut *guard;
+            let sx = starkroute_crypto::starkex_asset(asset).unwrap();
+            let vault = engine.allocated_vault(&from, &sx.asset_id.0).unwrap();
+            let party = if from == self.alice.stark_key() { &self.alice } else { &self.bob };
+            let order = WithdrawalOrder {
+                sender: from,
+                vault,
+                asset_id: sx.asset_id.0,
+                amount: sx
+                    .quantum
+                    .quantize(starkroute_types::Amount::from_u128(amount))
+                    .unwrap()
+                    .get(),
+                nonce: 77,
+                expiration_hours: clock.now() / 3600 + 24,
+                receiver: WithdrawalReceiver::EthAddress(to),
+            };
+            engine.withdraw(chain, clock.now(), &order.sign(&party.stark).unwrap()).unwrap();
+        }
+        // The next batch.
+        self.world.lock().advance(6 * 3600 + 60);
+    }
+    async fn censor_full_withdrawals(&self) {
+        self.world.lock().starkex.set_faults(FaultSwitches {
+            ignore_full_withdrawals: true,
+            ..FaultSwitches::default()
+        });
+    }
+    async fn gas_paid(&self, _: &Prepared) -> U256 {
+        U256::ZERO
+    }
+}
+
+#[tokio::test]
+async fn l1_transfers_move_exact_amounts_once() {
+    c::l1_transfers_move_exact_amounts_once(&Sandbox::new()).await;
+}
+
+#[tokio::test]
+async fn an_unaffordable_transfer_is_refused_with_the_tokens_reason() {
+    c::an_unaffordable_transfer_is_refused_with_the_tokens_reason(&Sandbox::new()).await;
+}
+
+#[tokio::test]
+async fn deposits_into_starkex_eth_and_usdc_with_its_approval() {
+    c::deposits_into_starkex_eth_and_usdc_with_its_approval(&Sandbox::new()).await;
+}
+
+#[tokio::test]
+async fn a_deposit_that_is_not_a_multiple_of_the_quantum_is_refused() {
+    c::a_deposit_that_is_not_a_multiple_of_the_quantum_is_refused(&Sandbox::new()).await;
+}
+
+#[tokio::test]
+async fn starkgate_eth_deposit_pays_the_estimated_fee() {
+    c::starkgate_eth_deposit_pays_the_estimated_fee(&Sandbox::new()).await;
+}
+
+#[tokio::test]
+async fn a_starkex_claim_waits_for_the_operators_batch_then_pays_exactly() {
+    c::a_starkex_claim_waits_for_the_operators_batch_then_pays_exactly(&Sandbox::new()).await;
+}
+
+#[tokio::test]
+async fn full_withdrawal_then_freeze_after_the_grace_period_then_escape() {
+    c::full_withdrawal_then_freeze_after_the_grace_period_then_escape(&Sandbox::new()).await;
+}
