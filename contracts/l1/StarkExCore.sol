@@ -171,7 +171,7 @@ contract StarkExCore {
         assembly {
             w := mload(add(info, 36))
         }
-        t = address(uint160(w >> 96));
+        t = address(uint160(w));
     }
 
     function getAssetInfo(uint256 assetType) public view returns (bytes memory) {
