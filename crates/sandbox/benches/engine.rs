@@ -49,6 +49,9 @@ impl StarkExContractPort for Port {
     fn eth_key_of(&self, _: &StarkKey) -> Option<EthAddress> {
         Some(self.eth)
     }
+    fn stark_keys_of(&self, _: &EthAddress) -> Vec<StarkKey> {
+        Vec::new()
+    }
     fn is_frozen(&self) -> bool {
         false
     }

@@ -128,6 +128,9 @@ pub trait StarkExContractPort {
     fn full_withdrawal_requests(&self) -> Vec<FullWithdrawalRequest>;
     /// The L1 address registered for a Stark key, if any.
     fn eth_key_of(&self, stark_key: &StarkKey) -> Option<EthAddress>;
+    /// The Stark keys registered on the contract to an Ethereum address (`LogUserRegistered`),
+    /// in no particular order.
+    fn stark_keys_of(&self, eth: &EthAddress) -> Vec<StarkKey>;
     /// Whether the contract is frozen.
     fn is_frozen(&self) -> bool;
     /// The registered asset info and quantum of an asset type (`getAssetInfo`, `getQuantum`).

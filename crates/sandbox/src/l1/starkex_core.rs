@@ -930,6 +930,19 @@ impl StarkExContractPort for L1 {
         self.state().starkex.get_eth_key(&stark_key.to_u256())
     }
 
+    fn stark_keys_of(&self, eth: &EthAddress) -> Vec<StarkKey> {
+        let mut keys: Vec<StarkKey> = self
+            .state()
+            .starkex
+            .eth_keys
+            .iter()
+            .filter(|(_, a)| *a == eth)
+            .filter_map(|(k, _)| StarkKey::new(starkroute_types::felt_from_u256(*k)?).ok())
+            .collect();
+        keys.sort_by_key(StarkKey::to_u256);
+        keys
+    }
+
     fn is_frozen(&self) -> bool {
         self.state().starkex.frozen
     }

@@ -401,10 +401,19 @@ fn quantize(r: &Resolved, amount: &str) -> Result<u64> {
         .ok_or_else(|| StarkExError::InvalidAmount(format!("{amount} is too large")))
 }
 
-fn registered_key(e: &StarkExEngine, eth: &EthAddress) -> Result<StarkKey> {
-    e.accounts_of(eth).first().copied().ok_or_else(|| StarkExError::NotFound {
-        code: "account_not_found",
-        message: format!("{} is not registered", eth_str(eth)),
+/// The Stark key of an Ethereum address: registered through the API or seen in a deposit, else
+/// registered on the L1 contract (`registerEthAddress`).
+fn registered_key(
+    e: &StarkExEngine,
+    port: &dyn StarkExContractPort,
+    eth: &EthAddress,
+) -> Result<StarkKey> {
+    let known = e.accounts_of(eth).first().copied();
+    known.or_else(|| port.stark_keys_of(eth).first().copied()).ok_or_else(|| {
+        StarkExError::NotFound {
+            code: "account_not_found",
+            message: format!("{} is not registered", eth_str(eth)),
+        }
     })
 }
 
@@ -684,8 +693,14 @@ async fn get_user<H: StarkExHost>(
     user: std::result::Result<Path<String>, PathRejection>,
 ) -> ApiResult {
     let user = parse_eth("user", &path(user)?)?;
-    host.with(|e, _, _| {
-        let accounts: Vec<String> = e.accounts_of(&user).iter().map(ToString::to_string).collect();
+    host.with(|e, port, _| {
+        let mut keys = e.accounts_of(&user).to_vec();
+        for k in port.stark_keys_of(&user) {
+            if !keys.contains(&k) {
+                keys.push(k);
+            }
+        }
+        let accounts: Vec<String> = keys.iter().map(ToString::to_string).collect();
         if accounts.is_empty() {
             return Err(StarkExError::NotFound {
                 code: "account_not_found",
@@ -716,7 +731,7 @@ async fn signable_deposit<H: StarkExHost>(
         if e.faults().reject_all {
             return Err(StarkExError::OperatorUnavailable.into());
         }
-        let key = registered_key(e, &user)?;
+        let key = registered_key(e, port, &user)?;
         let r = resolve_token(e, &req.token)?;
         check_registered_on_l1(port, &r)?;
         let amount = quantize(&r, &req.amount)?;
@@ -795,11 +810,11 @@ async fn signable_withdrawal_v2<H: StarkExHost>(
 
 fn signable_withdrawal<H: StarkExHost>(host: &H, req: &SignableIn, v2: bool) -> ApiResult {
     let user = parse_eth("user", &req.user)?;
-    host.with(|e, _, now| {
+    host.with(|e, port, now| {
         if e.faults().reject_all {
             return Err(StarkExError::OperatorUnavailable.into());
         }
-        let key = registered_key(e, &user)?;
+        let key = registered_key(e, port, &user)?;
         let r = resolve_token(e, &req.token)?;
         let amount = quantize(&r, &req.amount)?;
         let vault = sender_vault(e, &key, &r.asset_id)?;
@@ -993,13 +1008,14 @@ struct SignableTransferV1In {
 /// Builds one signable transfer (allocating the receiver's vault, offering a nonce).
 fn signable_transfer(
     e: &mut StarkExEngine,
+    port: &dyn StarkExContractPort,
     now: u64,
     sender: StarkKey,
     receiver_eth: &str,
     token: &TokenIn,
     amount: &str,
 ) -> Result<(TransferOrder, Felt)> {
-    let receiver = registered_key(e, &parse_eth("receiver", receiver_eth)?)?;
+    let receiver = registered_key(e, port, &parse_eth("receiver", receiver_eth)?)?;
     let r = resolve_token(e, token)?;
     let amount = quantize(&r, amount)?;
     let sender_vault = sender_vault(e, &sender, &r.asset_id)?;
@@ -1043,12 +1059,13 @@ async fn signable_transfer_v1<H: StarkExHost>(
 ) -> ApiResult {
     let req = body(req)?;
     let sender_eth = parse_eth("sender", &req.sender)?;
-    host.with(|e, _, now| {
+    host.with(|e, port, now| {
         if e.faults().reject_all {
             return Err(StarkExError::OperatorUnavailable.into());
         }
-        let sender = registered_key(e, &sender_eth)?;
-        let (o, hash) = signable_transfer(e, now, sender, &req.receiver, &req.token, &req.amount)?;
+        let sender = registered_key(e, port, &sender_eth)?;
+        let (o, hash) =
+            signable_transfer(e, port, now, sender, &req.receiver, &req.token, &req.amount)?;
         let mut out = signable_transfer_json(e, &o, &hash);
         out["sender_stark_key"] = json!(sender.to_string());
         out["signable_message"] = json!(signable_message([&hash]));
@@ -1078,16 +1095,16 @@ async fn signable_transfer_v2<H: StarkExHost>(
     if req.signable_requests.is_empty() {
         return Err(bad("signable_requests is empty").into());
     }
-    host.with(|e, _, now| {
+    host.with(|e, port, now| {
         if e.faults().reject_all {
             return Err(StarkExError::OperatorUnavailable.into());
         }
-        let sender = registered_key(e, &sender_eth)?;
+        let sender = registered_key(e, port, &sender_eth)?;
         let mut responses = Vec::new();
         let mut hashes = Vec::new();
         for item in &req.signable_requests {
             let (o, hash) =
-                signable_transfer(e, now, sender, &item.receiver, &item.token, &item.amount)?;
+                signable_transfer(e, port, now, sender, &item.receiver, &item.token, &item.amount)?;
             let mut v = signable_transfer_json(e, &o, &hash);
             v["token"] = json!(item.token);
             hashes.push(hash);
@@ -1529,6 +1546,37 @@ mod tests {
         let host = Arc::new(SharedHost::new(StarkExEngine::default(), port, NOW));
         let app = router(host.clone());
         (host, app, eth)
+    }
+
+    /// A key registered only on the L1 contract (`registerEthAddress`, no `POST /v1/users`, no
+    /// deposit yet) is the API's account of its address: `/v1/users` lists it and a transfer can
+    /// name it as receiver.
+    #[tokio::test]
+    async fn a_key_registered_only_on_l1_is_an_account() {
+        let mut port = TestPort::default();
+        let eth = port.register_asset(AssetClass::Eth, None, 100_000_000);
+        let (alice, bob) = (Party::new(0xa1), Party::new(0xb2));
+        let bob_eth: EthAddress = bob.eth().parse().unwrap();
+        port.eth.insert(bob.stark.public_key(), bob_eth);
+        let host = Arc::new(SharedHost::new(StarkExEngine::default(), port, NOW));
+        let app = router(host.clone());
+        let (s, r) = call(&app, "GET", &format!("/v1/users/{}", bob.eth()), None, &[]).await;
+        assert_eq!(s, StatusCode::OK, "{r}");
+        assert_eq!(r["accounts"][0].as_str().unwrap(), bob.stark.public_key().to_string());
+        register(&app, &alice).await;
+        let body = json!({"sender": alice.eth(), "receiver": bob.eth(), "token": {"type": "ETH", "data": {}}, "amount": "100000000"});
+        // Bob resolves (the refusal is Alice's empty vault, not an unknown receiver).
+        let (s, r) = call(&app, "POST", "/v1/signable-transfer-details", Some(body), &[]).await;
+        assert_eq!(
+            (s, r["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("insufficient_balance")),
+            "{r}"
+        );
+        let _ = eth;
+        let (s, _) =
+            call(&app, "GET", "/v1/users/0x00000000000000000000000000000000000000b3", None, &[])
+                .await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "unknown on both");
     }
 
     #[tokio::test]

@@ -90,6 +90,12 @@ impl StarkExContractPort for TestPort {
     fn eth_key_of(&self, stark_key: &StarkKey) -> Option<EthAddress> {
         self.eth.get(stark_key).copied()
     }
+    fn stark_keys_of(&self, eth: &EthAddress) -> Vec<StarkKey> {
+        let mut keys: Vec<StarkKey> =
+            self.eth.iter().filter(|(_, a)| *a == eth).map(|(k, _)| *k).collect();
+        keys.sort_by_key(StarkKey::to_u256);
+        keys
+    }
     fn is_frozen(&self) -> bool {
         self.frozen
     }

@@ -53,6 +53,9 @@ impl StarkExContractPort for Contract {
     fn eth_key_of(&self, k: &StarkKey) -> Option<EthAddress> {
         self.eth.get(k).copied()
     }
+    fn stark_keys_of(&self, eth: &EthAddress) -> Vec<StarkKey> {
+        self.eth.iter().filter(|(_, a)| *a == eth).map(|(k, _)| *k).collect()
+    }
     fn is_frozen(&self) -> bool {
         self.frozen
     }
