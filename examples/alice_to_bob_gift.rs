@@ -22,9 +22,9 @@ mod common;
 
 use anyhow::{ensure, Context, Result};
 use common::{outcome_text, print_plans, route_with_legs, Sandbox};
-use starkroute_planner::{Accounts, AssetRef, Objective, QuoteRequest};
+use starkroute_planner::QuoteRequest;
 use starkroute_sandbox::world::{starkex_asset_type, GIFT_TOKEN_ID};
-use starkroute_types::{Amount, AssetClass, Layer, StarkExAssetType, TokenId, U256};
+use starkroute_types::{AssetClass, StarkExAssetType, TokenId, U256};
 
 const GIFT: &str = include_str!("requests/alice_to_bob_gift.json");
 
@@ -68,9 +68,6 @@ async fn run() -> Result<()> {
     for (n, (title, legs)) in variants.iter().enumerate() {
         println!("\nVariant {}: {title}", n + 1);
         let sandbox = Sandbox::start().await?;
-        if legs.contains(&"starkex_transfer") {
-            bob_has_used_his_starkex_account(&sandbox).await?;
-        }
         let plans = sandbox.quote(&request)?;
         let index = route_with_legs(&plans, legs)?;
         let rec = sandbox.run(&plans, index).await?;
@@ -81,31 +78,6 @@ async fn run() -> Result<()> {
         sandbox.close().await;
     }
     println!("\nAll three variants completed.");
-    Ok(())
-}
-
-/// A StarkEx transfer is addressed to the receiver's Ethereum address, which the exchange
-/// (ImmutableX's API, and the sandbox's) resolves to a Stark key among the users it knows. The
-/// sandbox's exchange learns an L1-registered key's address from the first deposit into it, and
-/// in the demo world Bob has registered on L1 but never deposited; so here he first deposits
-/// 0.01 ETH into his own vault, through the executor, signing his own L1 transaction when asked.
-async fn bob_has_used_his_starkex_account(s: &Sandbox) -> Result<()> {
-    println!(
-        "  set-up: Bob deposits 0.01 ETH into his StarkEx vault (he signs his L1 transaction)"
-    );
-    let request = QuoteRequest {
-        asset: AssetRef { token: "ETH".into(), token_id: None },
-        amount: Some(Amount::from_u128(10_000_000_000_000_000)),
-        from: Layer::L1,
-        to: Layer::StarkEx,
-        sender: Accounts { l1: Some(s.bob.l1()), starkex: None, starknet: None },
-        recipient: Accounts { l1: None, starkex: Some(s.bob.stark_key()), starknet: None },
-        objective: Objective::default(),
-        allow_other_destinations: false,
-    };
-    let plans = s.quote(&request)?;
-    s.run(&plans, 0).await?;
-    println!("  set-up done; now the gift:");
     Ok(())
 }
 
