@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use starkroute_sdk::{Client, Error, RouteStatus};
-use starkroute_types::Layer;
+use starkroute_types::{Amount, Layer};
 
 use crate::{bob_deposit_request, gift_request, wait_for, Harness, BODY_LIMIT, QUOTE_TTL_SECS};
 
@@ -60,7 +60,12 @@ async fn every_error_answer_maps_to_its_typed_error() {
     // 409: an idempotency key reused with another body; a cancelled route cancelled again, or
     // signed.
     let route = client.start(&quote.id, 0, Some("k-1")).await.unwrap();
-    let other = client.quote(&bob_deposit_request(&h)).await.unwrap();
+    // Another request (another amount), so another quote: an identical request soon after
+    // would get the same quote back.
+    let mut other_request = bob_deposit_request(&h);
+    other_request.amount = Some(Amount::from_u128(20_000_000_000_000_000));
+    let other = client.quote(&other_request).await.unwrap();
+    assert_ne!(other.id, quote.id);
     let e = client.start(&other.id, 0, Some("k-1")).await.unwrap_err();
     assert!(matches!(&e, Error::Conflict(a) if a.code == "idempotency_conflict"), "{e}");
     assert_eq!(e.field(), Some("idempotency-key"));
