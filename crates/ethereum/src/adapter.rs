@@ -93,18 +93,7 @@ pub struct EthTx {
     pub raw: Option<Bytes>,
 }
 
-/// Where a StarkEx deposit goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DepositTarget {
-    /// The receiving Stark key.
-    pub stark_key: StarkKey,
-    /// Its vault.
-    pub vault_id: VaultId,
-    /// The asset id.
-    pub asset_id: Felt,
-    /// The quantized amount.
-    pub quantized_amount: u64,
-}
+pub use starkroute_layer::DepositTarget;
 
 /// The adapter's payload: a sender's transactions in nonce order, the leg's own call last.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

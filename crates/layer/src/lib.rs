@@ -13,7 +13,7 @@
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
-use starkroute_types::{Account, Amount, Asset, Layer, LegKind, Position};
+use starkroute_types::{Account, Amount, Asset, Felt, Layer, LegKind, Position, StarkKey, VaultId};
 
 /// An adapter error, saying whether a retry can help.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
@@ -138,6 +138,20 @@ pub enum LegProgress {
         /// Whether preparing and sending again can help.
         retryable: bool,
     },
+}
+
+/// Where an L1 deposit into StarkEx goes, kept in an L1 adapter's payload so that its status can
+/// find the operator's record of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DepositTarget {
+    /// The receiving Stark key.
+    pub stark_key: StarkKey,
+    /// Its vault for the asset.
+    pub vault_id: VaultId,
+    /// The asset id.
+    pub asset_id: Felt,
+    /// The quantized amount.
+    pub quantized_amount: u64,
 }
 
 /// Whether an account can take part: registered on StarkEx, deployed on StarkNet.

@@ -288,7 +288,8 @@ fn merge(
     a.starknet = sn.or(a.starknet);
 }
 
-fn read_request(src: &str) -> Result<QuoteRequest, CliError> {
+/// Reads a quote request from a JSON file or `-` (stdin); errors name the field's path.
+pub(crate) fn read_request(src: &str) -> Result<QuoteRequest, CliError> {
     let text = if src == "-" {
         let mut s = String::new();
         std::io::stdin()

@@ -8,13 +8,13 @@
 //! non-zero, with the outcome's recovery instructions, when it fails or is cancelled.
 
 use std::collections::BTreeMap;
-use std::io::{IsTerminal as _, Read as _, Write};
+use std::io::{IsTerminal as _, Write};
 use std::time::Duration;
 
 use clap::Args;
 use futures_util::StreamExt;
 use serde_json::Value;
-use starkroute_sdk::{Client, Event, LegStatus, QuoteRequest, RouteStatus, RouteView};
+use starkroute_sdk::{Client, Event, LegStatus, RouteStatus, RouteView};
 
 use crate::api::SANDBOX_DEMO_KEY;
 use crate::cli::{format_duration, CliError};
@@ -105,7 +105,7 @@ pub async fn start(args: &RouteArgs) -> Result<RouteView, CliError> {
     let quote_id = match (&args.quote, &args.request) {
         (Some(q), _) => quote_id(q)?,
         (None, Some(src)) => {
-            let request = read_request(src)?;
+            let request = crate::cli::read_request(src)?;
             let quote = client.quote(&request).await.map_err(|e| CliError(e.to_string()))?;
             if quote.plans.routes.is_empty() {
                 let why: Vec<String> = quote
@@ -140,21 +140,6 @@ fn quote_id(arg: &str) -> Result<String, CliError> {
         .and_then(Value::as_str)
         .map(str::to_owned)
         .ok_or_else(|| CliError(format!("--quote: {arg}: no quote `id` in the file")))
-}
-
-fn read_request(src: &str) -> Result<QuoteRequest, CliError> {
-    let text = if src == "-" {
-        let mut s = String::new();
-        std::io::stdin()
-            .read_to_string(&mut s)
-            .map_err(|e| CliError(format!("--request: stdin: {e}")))?;
-        s
-    } else {
-        std::fs::read_to_string(src).map_err(|e| CliError(format!("--request: {src}: {e}")))?
-    };
-    let de = &mut serde_json::Deserializer::from_str(&text);
-    serde_path_to_error::deserialize(de)
-        .map_err(|e| CliError(format!("--request: {}: {}", e.path(), e.inner())))
 }
 
 /// Runs `starkroute watch`.

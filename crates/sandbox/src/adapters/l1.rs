@@ -50,18 +50,7 @@ pub struct L1Tx {
     pub signature: Option<String>,
 }
 
-/// Where a StarkEx deposit goes (to find the operator's record of it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DepositTarget {
-    /// The receiving Stark key.
-    pub stark_key: StarkKey,
-    /// Its vault for the asset.
-    pub vault_id: VaultId,
-    /// The asset id.
-    pub asset_id: Felt,
-    /// The quantized amount.
-    pub quantized_amount: u64,
-}
+pub use starkroute_layer::DepositTarget;
 
 /// The L1 adapter's payload.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
