@@ -37,6 +37,12 @@ pub enum Point {
     Random,
 }
 
+impl Point {
+    /// The points at a layer call.
+    pub const AT_CALLS: [Point; 4] =
+        [Point::AfterPrepare, Point::BeforeSend, Point::AfterSend, Point::DuringStatus];
+}
+
 struct Slot {
     name: String,
     child: Option<Child>,
@@ -187,19 +193,26 @@ impl Supervisor {
         if plan.countdown > 0 {
             return None;
         }
-        let point = match call {
-            "prepare" => Point::AfterPrepare,
-            "send" if next(&mut plan.rng) % 2 == 0 => Point::BeforeSend,
-            "send" => Point::AfterSend,
-            "status" => Point::DuringStatus,
-            // Not a call we kill at: try the next one.
-            _ => {
-                plan.countdown = 1;
-                return None;
-            }
+        let served: &[Point] = match call {
+            "prepare" => &[Point::AfterPrepare],
+            "send" => &[Point::BeforeSend, Point::AfterSend],
+            "status" => &[Point::DuringStatus],
+            _ => &[],
         };
+        // Until every point has been hit once, kill only at a point not hit yet: the schedule
+        // covers them all whatever the timing.
+        let missing: Vec<Point> =
+            Point::AT_CALLS.into_iter().filter(|p| !plan.kills.contains_key(p)).collect();
+        let candidates: Vec<Point> =
+            served.iter().copied().filter(|p| missing.is_empty() || missing.contains(p)).collect();
+        if candidates.is_empty() {
+            // Not a call we kill at now: try the next one.
+            plan.countdown = 1;
+            return None;
+        }
+        let pick = next(&mut plan.rng) as usize % candidates.len();
         plan.countdown = 3 + next(&mut plan.rng) % 25;
-        Some(point)
+        Some(candidates[pick])
     }
 
     /// Kills a random running worker every so often (100 ms to 1.2 s), until the budget is

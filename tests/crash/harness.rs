@@ -267,7 +267,7 @@ pub async fn run_harness(backend: Backend, routes: usize, kills: usize, dir: &Pa
     );
     assert!(unexpected.is_empty(), "workers exited on their own: {unexpected:?}\n{}", sup.logs());
     assert_eq!(killed, kills);
-    for p in [Point::AfterPrepare, Point::BeforeSend, Point::AfterSend, Point::DuringStatus] {
+    for p in Point::AT_CALLS {
         assert!(by_point.contains_key(&p), "no kill at {p:?}: {by_point:?}");
     }
 
