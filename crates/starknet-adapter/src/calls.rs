@@ -1,0 +1,309 @@
+//! Pure builders: the contract calls of each leg, the payload the executor stores, and the
+//! L1↔L2 message hashes. No IO.
+
+use serde::{Deserialize, Serialize};
+use starknet_accounts::{
+    Account, AccountFactory, ExecutionEncoding, OpenZeppelinAccountFactory, SingleOwnerAccount,
+};
+use starknet_core::types::{
+    BroadcastedDeployAccountTransactionV3, BroadcastedInvokeTransactionV3, Call, FeeEstimate, Felt,
+    ResourceBounds, ResourceBoundsMapping,
+};
+use starknet_providers::Provider;
+use starknet_signers::VerifyingKey;
+use starkroute_crypto::{l2_to_l1_message_hash, selector, u256_to_felts};
+use starkroute_types::{EthAddress, U256};
+
+use crate::signer::LegSigner;
+use crate::{Error, Result};
+
+/// The L1 "token" StarkGate 2.0 uses for ETH: `address(0x455448)`, the short string `'ETH'`.
+pub fn starkgate_eth_token() -> EthAddress {
+    let mut raw = [0u8; 20];
+    raw[17..].copy_from_slice(b"ETH");
+    // Non-zero by construction.
+    EthAddress::new(raw.into()).unwrap_or_else(|_| unreachable!("'ETH' is not the zero address"))
+}
+
+fn call(to: Felt, name: &str, calldata: Vec<Felt>) -> Result<Call> {
+    let selector =
+        selector(name).map_err(|e| Error::Build(format!("selector of {name:?}: {e}")))?;
+    Ok(Call { to, selector, calldata })
+}
+
+fn u256(v: U256) -> [Felt; 2] {
+    let (lo, hi) = u256_to_felts(v);
+    [lo, hi]
+}
+
+/// ERC-20 `transfer(recipient, amount: u256)`.
+pub fn erc20_transfer(token: Felt, recipient: Felt, amount: U256) -> Result<Call> {
+    let [lo, hi] = u256(amount);
+    call(token, "transfer", vec![recipient, lo, hi])
+}
+
+/// ERC-721 `transfer_from(from, to, token_id: u256)`.
+pub fn erc721_transfer_from(token: Felt, from: Felt, to: Felt, id: U256) -> Result<Call> {
+    let [lo, hi] = u256(id);
+    call(token, "transfer_from", vec![from, to, lo, hi])
+}
+
+/// ERC-721 `approve(to, token_id: u256)`.
+pub fn erc721_approve(token: Felt, to: Felt, id: U256) -> Result<Call> {
+    let [lo, hi] = u256(id);
+    call(token, "approve", vec![to, lo, hi])
+}
+
+/// StarkGate L2 bridge `initiate_token_withdraw(l1_token, l1_recipient, amount: u256)`.
+pub fn initiate_token_withdraw(
+    bridge: Felt,
+    l1_token: &EthAddress,
+    l1_recipient: &EthAddress,
+    amount: U256,
+) -> Result<Call> {
+    let [lo, hi] = u256(amount);
+    call(
+        bridge,
+        "initiate_token_withdraw",
+        vec![l1_token.to_felt(), l1_recipient.to_felt(), lo, hi],
+    )
+}
+
+/// Starklane `deposit_tokens(salt, collection_l2, owner_l1, token_ids: Span<u256>,
+/// use_withdraw_auto, use_deposit_burn_auto)`.
+pub fn nft_deposit_tokens(
+    bridge: Felt,
+    salt: Felt,
+    collection_l2: Felt,
+    owner_l1: &EthAddress,
+    ids: &[U256],
+) -> Result<Call> {
+    let mut data = vec![salt, collection_l2, owner_l1.to_felt(), Felt::from(ids.len() as u64)];
+    for id in ids {
+        data.extend(u256(*id));
+    }
+    // Auto-withdraw is disabled on Starklane since its 2024 audit; burning is the L1 side's
+    // business.
+    data.extend([Felt::ZERO, Felt::ZERO]);
+    call(bridge, "deposit_tokens", data)
+}
+
+/// The StarkGate withdrawal message payload the L1 bridge consumes:
+/// `[TRANSFER_FROM_STARKNET = 0, recipient, token, amount.low, amount.high]`.
+pub fn starkgate_withdrawal_payload(
+    recipient: &EthAddress,
+    token: &EthAddress,
+    amount: U256,
+) -> Vec<Felt> {
+    let [lo, hi] = u256(amount);
+    vec![Felt::ZERO, recipient.to_felt(), token.to_felt(), lo, hi]
+}
+
+/// An L2→L1 message as a receipt reports it, with the hash the L1 messaging contract counts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct L2ToL1Message {
+    /// The L2 contract that sent it.
+    pub from_address: Felt,
+    /// The L1 recipient contract.
+    pub to_address: EthAddress,
+    /// The payload.
+    pub payload: Vec<Felt>,
+    /// `keccak256(from ‖ to ‖ len ‖ payload)`, `0x`-prefixed.
+    pub hash: String,
+}
+
+impl L2ToL1Message {
+    /// The message with its hash; refuses an L1 address that does not fit 160 bits.
+    pub fn new(from_address: Felt, to_address: Felt, payload: Vec<Felt>) -> Result<Self> {
+        let bytes = to_address.to_bytes_be();
+        if bytes[..12].iter().any(|b| *b != 0) {
+            return Err(Error::Build(format!(
+                "{} is not an L1 address (more than 160 bits)",
+                to_address.to_hex_string()
+            )));
+        }
+        let raw: [u8; 20] = bytes[12..].try_into().unwrap_or([0; 20]);
+        let to = EthAddress::new(raw.into())
+            .map_err(|e| Error::Build(format!("message recipient: {e}")))?;
+        let hash = format!("0x{}", hex_lower(&l2_to_l1_message_hash(from_address, &to, &payload)));
+        Ok(Self { from_address, to_address: to, payload, hash })
+    }
+}
+
+pub(crate) fn hex_lower(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The adapter's payload: the exact V3 transaction as it is broadcast (nonce, resource bounds,
+/// calldata, signature once signed) and the hash StarkNet gives it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "tx", rename_all = "snake_case")]
+pub enum StarkNetTx {
+    /// An INVOKE V3 (a multicall through the sender's account).
+    Invoke {
+        /// The request, exactly as `starknet_addInvokeTransaction` receives it.
+        request: BroadcastedInvokeTransactionV3,
+        /// Its transaction hash.
+        hash: Felt,
+    },
+    /// A DEPLOY_ACCOUNT V3 of an OpenZeppelin account.
+    DeployAccount {
+        /// The address it deploys.
+        address: Felt,
+        /// The account's public key (the only constructor argument).
+        public_key: Felt,
+        /// The request, exactly as `starknet_addDeployAccountTransaction` receives it.
+        request: BroadcastedDeployAccountTransactionV3,
+        /// Its transaction hash.
+        hash: Felt,
+    },
+}
+
+impl StarkNetTx {
+    /// The transaction hash.
+    pub fn hash(&self) -> Felt {
+        match self {
+            Self::Invoke { hash, .. } | Self::DeployAccount { hash, .. } => *hash,
+        }
+    }
+
+    /// The signature, empty while unsigned.
+    pub fn signature(&self) -> &[Felt] {
+        match self {
+            Self::Invoke { request, .. } => &request.signature,
+            Self::DeployAccount { request, .. } => &request.signature,
+        }
+    }
+
+    /// Sets the signature.
+    pub fn set_signature(&mut self, s: Vec<Felt>) {
+        match self {
+            Self::Invoke { request, .. } => request.signature = s,
+            Self::DeployAccount { request, .. } => request.signature = s,
+        }
+    }
+
+    /// The account that signs: the sender, or the account being deployed.
+    pub fn signer(&self) -> Felt {
+        match self {
+            Self::Invoke { request, .. } => request.sender_address,
+            Self::DeployAccount { address, .. } => *address,
+        }
+    }
+
+    /// The nonce it consumes.
+    pub fn nonce(&self) -> Felt {
+        match self {
+            Self::Invoke { request, .. } => request.nonce,
+            Self::DeployAccount { request, .. } => request.nonce,
+        }
+    }
+
+    /// The most it can pay (fri): the sum of `max_amount × max_price_per_unit` over its bounds.
+    pub fn max_fee(&self) -> u128 {
+        let r = match self {
+            Self::Invoke { request, .. } => &request.resource_bounds,
+            Self::DeployAccount { request, .. } => &request.resource_bounds,
+        };
+        [&r.l1_gas, &r.l2_gas, &r.l1_data_gas]
+            .iter()
+            .map(|b| u128::from(b.max_amount).saturating_mul(b.max_price_per_unit))
+            .fold(0u128, u128::saturating_add)
+    }
+}
+
+fn margin(v: u128, pct: u64) -> u128 {
+    v.saturating_mul(u128::from(pct)) / 100
+}
+
+fn margin64(v: u64, pct: u64) -> u64 {
+    u64::try_from(margin(u128::from(v), pct)).unwrap_or(u64::MAX)
+}
+
+/// V3 resource bounds from a fee estimate: each amount and each price times `percent`/100, so
+/// a price rise or a slightly costlier execution between estimate and inclusion still fits.
+pub fn bounds_from_estimate(fee: &FeeEstimate, percent: u64) -> ResourceBoundsMapping {
+    let b = |amount: u64, price: u128| ResourceBounds {
+        max_amount: margin64(amount, percent),
+        max_price_per_unit: margin(price, percent),
+    };
+    ResourceBoundsMapping {
+        l1_gas: b(fee.l1_gas_consumed, fee.l1_gas_price),
+        l2_gas: b(fee.l2_gas_consumed, fee.l2_gas_price),
+        l1_data_gas: b(fee.l1_data_gas_consumed, fee.l1_data_gas_price),
+    }
+}
+
+/// The unsigned INVOKE V3 of `calls` from `sender` (OpenZeppelin/Cairo 1 `__execute__`
+/// encoding), with its hash, as starknet-rs computes them. No IO: `provider` is only held by
+/// starknet-rs' account type, never called.
+pub async fn invoke_v3<P: Provider + Send + Sync>(
+    provider: P,
+    chain_id: Felt,
+    sender: Felt,
+    calls: Vec<Call>,
+    nonce: Felt,
+    bounds: &ResourceBoundsMapping,
+) -> Result<StarkNetTx> {
+    // The hash does not involve the key: an account type with a public-only signer suffices.
+    let account = SingleOwnerAccount::new(
+        provider,
+        LegSigner::public_only(VerifyingKey::from_scalar(Felt::ONE)),
+        sender,
+        chain_id,
+        ExecutionEncoding::New,
+    );
+    let prepared = account
+        .execute_v3(calls)
+        .nonce(nonce)
+        .l1_gas(bounds.l1_gas.max_amount)
+        .l1_gas_price(bounds.l1_gas.max_price_per_unit)
+        .l2_gas(bounds.l2_gas.max_amount)
+        .l2_gas_price(bounds.l2_gas.max_price_per_unit)
+        .l1_data_gas(bounds.l1_data_gas.max_amount)
+        .l1_data_gas_price(bounds.l1_data_gas.max_price_per_unit)
+        .tip(0)
+        .prepared()
+        .map_err(|e| Error::Build(format!("invoke: {e}")))?;
+    let hash = prepared.transaction_hash(false);
+    let request = prepared
+        .get_invoke_request(false, true)
+        .await
+        .map_err(|e| Error::Build(format!("invoke request: {e}")))?;
+    Ok(StarkNetTx::Invoke { request, hash })
+}
+
+/// The unsigned DEPLOY_ACCOUNT V3 of an OpenZeppelin account (`class_hash`, constructor
+/// `[public_key]`, deployer 0) with its address and hash, as starknet-rs computes them. No IO.
+pub async fn deploy_account_v3<P: Provider + Send + Sync>(
+    provider: P,
+    chain_id: Felt,
+    class_hash: Felt,
+    public_key: Felt,
+    salt: Felt,
+    bounds: &ResourceBoundsMapping,
+) -> Result<StarkNetTx> {
+    let signer = LegSigner::public_only(VerifyingKey::from_scalar(public_key));
+    let factory = OpenZeppelinAccountFactory::new(class_hash, chain_id, signer, provider)
+        .await
+        .map_err(|e| Error::Build(format!("account factory: {e}")))?;
+    let prepared = factory
+        .deploy_v3(salt)
+        .nonce(Felt::ZERO)
+        .l1_gas(bounds.l1_gas.max_amount)
+        .l1_gas_price(bounds.l1_gas.max_price_per_unit)
+        .l2_gas(bounds.l2_gas.max_amount)
+        .l2_gas_price(bounds.l2_gas.max_price_per_unit)
+        .l1_data_gas(bounds.l1_data_gas.max_amount)
+        .l1_data_gas_price(bounds.l1_data_gas.max_price_per_unit)
+        .tip(0)
+        .prepared()
+        .map_err(|e| Error::Build(format!("deployment: {e}")))?;
+    let hash = prepared.transaction_hash(false);
+    let address = prepared.address();
+    let request = prepared
+        .get_deploy_request(false, true)
+        .await
+        .map_err(|e| Error::Build(format!("deployment request: {e}")))?;
+    Ok(StarkNetTx::DeployAccount { address, public_key, request, hash })
+}

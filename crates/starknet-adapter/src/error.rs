@@ -1,0 +1,106 @@
+//! The crate's error, and how node errors become the executor's retryable/permanent
+//! [`AdapterError`].
+
+use starknet_core::types::StarknetError;
+use starknet_providers::ProviderError;
+use starkroute_layer::AdapterError;
+
+/// What went wrong in the StarkNet adapter.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The node (or the transport to it) failed.
+    #[error("StarkNet node: {0}")]
+    Provider(#[from] ProviderError),
+    /// A raw JSON-RPC call (one starknet-rs does not speak in the node's version) failed.
+    #[error("{method}: {message}")]
+    Rpc {
+        /// The JSON-RPC method.
+        method: String,
+        /// The node's or the transport's message.
+        message: String,
+        /// Whether it was a transport failure (retryable) rather than a refusal.
+        transport: bool,
+    },
+    /// A leg or payload that cannot be built (wrong accounts, missing contracts, bad input).
+    #[error("{0}")]
+    Build(String),
+}
+
+/// Convenience alias.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Whether a StarkNet error can go away by itself (the node is behind, an account not yet
+/// deployed, a nonce not yet reached) rather than being the chain's refusal.
+pub fn starknet_error_is_retryable(e: &StarknetError) -> bool {
+    use StarknetError as E;
+    match e {
+        E::FailedToReceiveTransaction
+        | E::ContractNotFound
+        | E::BlockNotFound
+        | E::NoBlocks
+        | E::UnexpectedError(_)
+        | E::ReplacementTransactionUnderpriced
+        | E::TransactionHashNotFound => true,
+        E::InvalidTransactionNonce(_)
+        | E::ValidationFailure(_)
+        | E::InsufficientAccountBalance
+        | E::InsufficientResourcesForValidate
+        | E::DuplicateTx
+        | E::FeeBelowMinimum
+        | E::ContractError(_)
+        | E::TransactionExecutionError(_)
+        | E::NonAccount
+        | E::UnsupportedTxVersion => false,
+        _ => false,
+    }
+}
+
+/// Whether a provider error is worth retrying: transport failures, rate limits and the
+/// retryable StarkNet errors.
+pub fn provider_error_is_retryable(e: &ProviderError) -> bool {
+    match e {
+        ProviderError::StarknetError(s) => starknet_error_is_retryable(s),
+        ProviderError::RateLimited => true,
+        ProviderError::ArrayLengthMismatch => false,
+        // Transport (connection refused, timeout, bad gateway) or a response this client
+        // could not parse: the node may be restarting or behind.
+        ProviderError::Other(_) => true,
+    }
+}
+
+impl Error {
+    /// Whether retrying can help.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Provider(e) => provider_error_is_retryable(e),
+            Self::Rpc { transport, .. } => *transport,
+            Self::Build(_) => false,
+        }
+    }
+}
+
+impl From<Error> for AdapterError {
+    fn from(e: Error) -> Self {
+        let retryable = e.is_retryable();
+        let message = match &e {
+            Error::Provider(ProviderError::StarknetError(s)) => describe(s),
+            other => other.to_string(),
+        };
+        Self { retryable, message, not_before: None }
+    }
+}
+
+/// The StarkNet error with the node's own data (revert reasons, validation messages).
+pub fn describe(e: &StarknetError) -> String {
+    use StarknetError as E;
+    match e {
+        E::ValidationFailure(m) => format!("account validation failed: {m}"),
+        E::InvalidTransactionNonce(m) => format!("invalid transaction nonce: {m}"),
+        E::UnexpectedError(m) => format!("unexpected node error: {m}"),
+        E::TransactionExecutionError(d) => {
+            format!("transaction {} failed: {:?}", d.transaction_index, d.execution_error)
+        }
+        E::ContractError(d) => format!("contract error: {:?}", d.revert_error),
+        other => other.to_string(),
+    }
+}
