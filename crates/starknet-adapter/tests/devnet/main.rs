@@ -5,6 +5,9 @@
 
 #![allow(clippy::unwrap_used)] // A failure is the test failing.
 
+#[path = "../common/conformance.rs"]
+mod conformance;
+
 #[path = "../../../ethereum/tests/anvil/harness.rs"]
 #[allow(dead_code)] // Only `start` is needed here.
 mod anvil_harness;
@@ -27,6 +30,7 @@ use starkroute_types::{
 };
 
 use anvil_harness::Anvil;
+use conformance::Backend;
 use harness::Devnet;
 
 /// devnet's predeployed ERC-20s (the mainnet addresses).
@@ -296,4 +300,52 @@ async fn message_hashes_agree_between_the_router_anvil_and_devnet() {
 
     let deliveries = deliveries.unwrap();
     assert_eq!(deliveries.len(), 1, "one L1→L2 message in {l1_tx:#x}");
+}
+
+struct OnDevnet {
+    d: Devnet,
+    layer: StarknetL2,
+    keyless: StarknetL2,
+    holder: (Felt, Felt),
+    fresh: (Felt, Felt),
+}
+
+#[async_trait::async_trait]
+impl Backend for OnDevnet {
+    fn layer(&self) -> &dyn SettlementLayer {
+        &self.layer
+    }
+    fn keyless(&self) -> &dyn SettlementLayer {
+        &self.keyless
+    }
+    fn holder(&self) -> (Account, Felt) {
+        (sn(self.holder.0), self.holder.1)
+    }
+    fn fresh(&self) -> (Account, Felt) {
+        (sn(self.fresh.0), self.fresh.1)
+    }
+    fn transferable(&self) -> (Asset, u128) {
+        (token("STRK", STRK), 12345)
+    }
+    async fn settle(&self) {
+        self.d.accept_on_l1().await;
+    }
+}
+
+#[tokio::test]
+async fn conformance_on_devnet() {
+    let d = Devnet::start().await;
+    let a = d.predeployed().await.remove(0);
+    let key = Felt::from_hex("0x3c0ffee3c0ffee3c0ffee").unwrap();
+    let pk = SigningKey::from_secret_scalar(key).verifying_key().scalar();
+    let fresh = adapter(&d, &[]).await.account_address(pk, Felt::ZERO);
+    d.mint_strk(fresh, 10u128.pow(20)).await;
+    let b = OnDevnet {
+        layer: adapter(&d, &[(a.address, a.private_key), (fresh, key)]).await,
+        keyless: adapter(&d, &[]).await,
+        holder: (a.address, a.private_key),
+        fresh: (fresh, key),
+        d,
+    };
+    conformance::run_all(&b).await;
 }

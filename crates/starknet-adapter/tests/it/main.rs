@@ -216,3 +216,7 @@ async fn an_unreachable_node_is_a_retryable_error() {
     assert!(err.is_retryable(), "{err}");
     assert!(AdapterError::from(err).retryable);
 }
+
+#[path = "../common/conformance.rs"]
+mod conformance;
+mod sandbox_backend;
