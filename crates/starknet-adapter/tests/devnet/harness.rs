@@ -106,7 +106,7 @@ impl Devnet {
     }
 
     /// Mints `amount` fri (STRK, what V3 transactions pay with) to `address`.
-    pub(crate) async fn mint_strk(&self, address: Felt, amount: u128) {
+    pub(crate) async fn mint_strk(&self, address: Felt, amount: u64) {
         self.call(
             "devnet_mint",
             json!({ "address": format!("{address:#x}"), "amount": amount, "unit": "FRI" }),
