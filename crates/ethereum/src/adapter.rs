@@ -31,7 +31,7 @@ use crate::bindings::{
     NftBridge, StarkExCore, StarkGateBridge, StarknetMessaging, TestERC20, TestERC721,
 };
 use crate::error::{EthError, Result};
-use crate::operator::StarkExOperator;
+use crate::operator::{L2MessageSource, StarkExOperator};
 
 /// StarkGate 2.0's L1 "token" for ether: `address(0x455448)`.
 pub const STARKGATE_ETH: Address =
@@ -147,6 +147,7 @@ pub struct EthereumL1 {
     keys: Keystore,
     confirmations: u64,
     operator: Option<Arc<dyn StarkExOperator>>,
+    l2_messages: Option<Arc<dyn L2MessageSource>>,
 }
 
 impl std::fmt::Debug for EthereumL1 {
@@ -205,7 +206,15 @@ impl EthereumL1 {
         let url = rpc_url.parse().map_err(|e| invalid(format!("RPC URL {rpc_url:?}: {e}")))?;
         let provider = RootProvider::<Ethereum>::new_http(url);
         let chain_id = provider.get_chain_id().await.map_err(EthError::from_rpc)?;
-        Ok(Self { provider, chain_id, contracts, keys, confirmations: 12, operator: None })
+        Ok(Self {
+            provider,
+            chain_id,
+            contracts,
+            keys,
+            confirmations: 12,
+            operator: None,
+            l2_messages: None,
+        })
     }
 
     /// Confirmations after which a transaction is final (at least 1).
@@ -219,6 +228,13 @@ impl EthereumL1 {
     #[must_use]
     pub fn with_operator(mut self, operator: Arc<dyn StarkExOperator>) -> Self {
         self.operator = Some(operator);
+        self
+    }
+
+    /// Where NFT-bridge claims read the L2→L1 message of the withdraw transaction before them.
+    #[must_use]
+    pub fn with_l2_messages(mut self, source: Arc<dyn L2MessageSource>) -> Self {
+        self.l2_messages = Some(source);
         self
     }
 
@@ -522,8 +538,7 @@ impl EthereumL1 {
             LegKind::L1DepositToStarkGate => {
                 let to = starknet_of(&intent.to.holder, "recipient")?;
                 let token = if a.class() == AssetClass::Eth { STARKGATE_ETH } else { token_of(a)? };
-                let fee =
-                    self.view(c.starkgate, StarkGateBridge::estimateDepositFeeWeiCall {}).await?;
+                let fee = self.starkgate_fee().await?;
                 let deposit =
                     StarkGateBridge::depositCall { token, amount, l2Recipient: felt_u(&to.felt()) };
                 if a.class() == AssetClass::Eth {
@@ -592,12 +607,65 @@ impl EthereumL1 {
                 let call = StarkGateBridge::withdraw_0Call { token, amount, recipient };
                 (vec![Call::new(c.starkgate, U256::ZERO, &call, 200_000)], None)
             }
+            LegKind::L1ClaimFromNftBridge => {
+                let request = self.nft_bridge_request(intent).await?;
+                let call = NftBridge::withdrawTokensCall { request };
+                (vec![Call::new(c.nft_bridge, U256::ZERO, &call, 400_000)], None)
+            }
             other => {
                 return Err(AdapterError::permanent(format!(
                     "{other} is not a leg the Ethereum L1 adapter executes"
                 )))
             }
         })
+    }
+
+    /// StarkGate's L1→L2 message fee: `estimateDepositFeeWei()`, refused unless within the
+    /// bridge's bounds (`minFee()` ≤ fee ≤ `MAX_FEE()`), which its `deposit` enforces.
+    async fn starkgate_fee(&self) -> Result<U256> {
+        let bridge = self.contracts.starkgate;
+        let fee = self.view(bridge, StarkGateBridge::estimateDepositFeeWeiCall {}).await?;
+        let min = self.view(bridge, StarkGateBridge::minFeeCall {}).await?;
+        let max = self.view(bridge, StarkGateBridge::MAX_FEECall {}).await?;
+        if fee < min || fee > max {
+            return Err(EthError::Refused(format!(
+                "StarkGate's estimated deposit fee {fee} wei is outside its bounds [{min}, {max}]"
+            )));
+        }
+        Ok(fee)
+    }
+
+    /// The NFT bridge request a claim consumes: the payload of the message the withdraw
+    /// transaction before it (`previous`) sent to the L1 NFT bridge, once the messaging contract
+    /// counts it (retryable before).
+    async fn nft_bridge_request(
+        &self,
+        intent: &LegIntent,
+    ) -> std::result::Result<Vec<U256>, AdapterError> {
+        let source = self.l2_messages.as_ref().ok_or_else(|| {
+            invalid("no StarkNet message source configured for NFT-bridge claims")
+        })?;
+        let prev = intent.previous.as_deref().ok_or_else(|| {
+            AdapterError::permanent("an NFT-bridge claim needs its withdraw transaction (previous)")
+        })?;
+        let c = &self.contracts;
+        let msg = source
+            .messages_to_l1(prev)
+            .await?
+            .into_iter()
+            .find(|m| m.to_address == c.nft_bridge)
+            .ok_or_else(|| {
+                AdapterError::permanent(format!("{prev} sent no message to the NFT bridge"))
+            })?;
+        let h = l2_to_l1_message_hash(msg.from_address, &eth_address(c.nft_bridge)?, &msg.payload);
+        let count =
+            self.view(c.messaging, StarknetMessaging::l2ToL1MessagesCall(B256::from(h))).await?;
+        if count.is_zero() {
+            return Err(AdapterError::retryable(
+                "the NFT withdrawal's L2→L1 message is not consumable yet",
+            ));
+        }
+        Ok(msg.payload.iter().map(felt_u).collect())
     }
 
     async fn pending_nonce(&self, a: Address) -> Result<u64> {

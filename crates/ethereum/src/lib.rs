@@ -31,4 +31,4 @@ pub use adapter::{
     transact, DepositTarget, EthPayload, EthTx, EthereumL1, Keystore, L1Contracts, STARKGATE_ETH,
 };
 pub use error::{revert_reason, EthError, Result};
-pub use operator::{EscapeProof, StarkExOperator};
+pub use operator::{EscapeProof, L2Message, L2MessageSource, StarkExOperator};

@@ -29,3 +29,23 @@ pub trait StarkExOperator: Send + Sync {
     /// The vault's path against `root`.
     async fn escape_proof(&self, vault: VaultId, root: &Felt) -> Result<EscapeProof>;
 }
+
+/// An L2→L1 message as StarkNet reports it in a transaction's receipt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct L2Message {
+    /// The L2 contract that sent it.
+    pub from_address: Felt,
+    /// The L1 contract it is for.
+    pub to_address: alloy::primitives::Address,
+    /// Its payload.
+    pub payload: Vec<Felt>,
+}
+
+/// Where the L1 adapter reads what a StarkNet transaction sent to L1: an L1 claim consumes the
+/// message of the withdraw transaction before it (`LegIntent::previous`), whose payload (the
+/// NFT bridge's request) only that transaction knows.
+#[async_trait]
+pub trait L2MessageSource: Send + Sync {
+    /// The messages StarkNet transaction `tx_hash` sent to L1, in order.
+    async fn messages_to_l1(&self, tx_hash: &str) -> Result<Vec<L2Message>>;
+}
