@@ -8,11 +8,14 @@
 //!   the REST API, and the L1 adapter's operator questions.
 //! - [`updater`]: StarkNet's state update on L1, which devnet leaves to its caller (postman
 //!   flush, L1→L2 messages consumed on L1, blocks accepted on L1).
+//! - [`messages`]: the StarkNet adapter as the L1 adapter's source of L2→L1 messages.
 
+pub mod messages;
 pub mod operator;
 pub mod port;
 pub mod updater;
 
+pub use messages::StarknetMessages;
 pub use operator::L1Operator;
 pub use port::{ChainReader, ChainView, L1ContractPort};
 pub use updater::{StateUpdater, UpdateReport};

@@ -74,6 +74,18 @@ pub async fn deploy_system(
     deployer: &PrivateKeySigner,
     l2: L2Bridges,
 ) -> Result<L1Contracts> {
+    deploy_system_operated_by(provider, deployer, l2, deployer.address()).await
+}
+
+/// [`deploy_system`] with another StarkEx operator than the deployer (who stays the messaging
+/// contract's operator and the tokens admin): the two post to L1 independently, so giving them
+/// one key would make their transactions race for its nonces.
+pub async fn deploy_system_operated_by(
+    provider: &RootProvider<Ethereum>,
+    deployer: &PrivateKeySigner,
+    l2: L2Bridges,
+    starkex_operator: Address,
+) -> Result<L1Contracts> {
     let me = deployer.address();
     let messaging = deploy(
         provider,
@@ -88,7 +100,7 @@ pub async fn deploy_system(
         deployer,
         "StarkExCore",
         StarkExCore::constructorCall {
-            operator_: me,
+            operator_: starkex_operator,
             tokensAdmin_: me,
             initialVaultRoot: felt_to_u256(&VaultTree::new().root()),
         }
