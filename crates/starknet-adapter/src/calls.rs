@@ -99,6 +99,53 @@ pub fn starkgate_withdrawal_payload(
     vec![Felt::ZERO, recipient.to_felt(), token.to_felt(), lo, hi]
 }
 
+/// Starklane's request header for an ERC-721 deposit with neither auto-withdraw nor
+/// auto-burn: `HEADER_V1 (0x01) | ERC721_TYPE (0x01 << 8)`.
+pub const NFT_REQUEST_HEADER: u64 = 0x0101;
+
+/// Starklane's request hash (`Protocol.requestHash`): keccak256 over the 32-byte big-endian
+/// words `salt ‖ collection ‖ to ‖ ids…`, as an integer. `collection` is the sending side's
+/// collection and `to` the receiving side's owner.
+pub fn starklane_request_hash(salt: Felt, collection: Felt, to: Felt, ids: &[U256]) -> U256 {
+    let mut buf = Vec::with_capacity(32 * (3 + ids.len()));
+    for f in [salt, collection, to] {
+        buf.extend_from_slice(&f.to_bytes_be());
+    }
+    for id in ids {
+        buf.extend_from_slice(&id.to_be_bytes::<32>());
+    }
+    U256::from_be_bytes(alloy_primitives::keccak256(&buf).0)
+}
+
+/// The request an NFT-bridge deposit of `ids` sends to L1, which `NftBridge.sol`
+/// `withdrawTokens` takes: `[header, hash.low, hash.high, collection_l1, collection_l2,
+/// owner_l1, owner_l2, n, ids (low, high)…]`, with the hash over `(salt, collection_l2,
+/// owner_l1, ids)` and `owner_l2` the depositing account.
+pub fn nft_bridge_request(
+    salt: Felt,
+    collection_l1: &EthAddress,
+    collection_l2: Felt,
+    owner_l1: &EthAddress,
+    owner_l2: Felt,
+    ids: &[U256],
+) -> Vec<Felt> {
+    let [hlo, hhi] = u256(starklane_request_hash(salt, collection_l2, owner_l1.to_felt(), ids));
+    let mut p = vec![
+        Felt::from(NFT_REQUEST_HEADER),
+        hlo,
+        hhi,
+        collection_l1.to_felt(),
+        collection_l2,
+        owner_l1.to_felt(),
+        owner_l2,
+        Felt::from(ids.len() as u64),
+    ];
+    for id in ids {
+        p.extend(u256(*id));
+    }
+    p
+}
+
 /// An L2→L1 message as a receipt reports it, with the hash the L1 messaging contract counts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct L2ToL1Message {

@@ -24,6 +24,9 @@ pub enum Error {
     /// A leg or payload that cannot be built (wrong accounts, missing contracts, bad input).
     #[error("{0}")]
     Build(String),
+    /// A declaration, deployment or set-up call of [`crate::deploy`] was refused or reverted.
+    #[error("deployment: {0}")]
+    Deploy(String),
 }
 
 /// Convenience alias.
@@ -74,7 +77,7 @@ impl Error {
         match self {
             Self::Provider(e) => provider_error_is_retryable(e),
             Self::Rpc { transport, .. } => *transport,
-            Self::Build(_) => false,
+            Self::Build(_) | Self::Deploy(_) => false,
         }
     }
 }

@@ -2,6 +2,7 @@
 
 mod adapter;
 pub mod calls;
+pub mod deploy;
 mod error;
 mod signer;
 

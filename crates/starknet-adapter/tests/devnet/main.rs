@@ -11,6 +11,7 @@ mod conformance;
 #[path = "../../../ethereum/tests/anvil/harness.rs"]
 #[allow(dead_code)] // Only `start` is needed here.
 mod anvil_harness;
+mod bridges;
 mod harness;
 
 use std::collections::HashMap;

@@ -105,6 +105,34 @@ fn starkgate_withdrawal_message_is_what_the_l1_bridge_consumes() {
 }
 
 #[test]
+fn the_nft_request_is_the_sandbox_bridges() {
+    use starkroute_sandbox::l1::nft_bridge::{NftRequest, ERC721_TYPE, HEADER_V1};
+    let collection_l1: EthAddress = "0x5fbdb2315678afecb367f032d93f642f64180aa3".parse().unwrap();
+    let owner_l1: EthAddress = "0x70997970c51812dc3a010c7d01b50e0d17dc79c8".parse().unwrap();
+    let (collection_l2, owner_l2) =
+        (f("0x1234abcd"), f("0x64b48806902a367c8598f4f95c305e8c1a1acba5f082d294a43793113115691"));
+    let salt = f("0x7");
+    let ids = [U256::from(42u8), (U256::from(1u8) << 200) + U256::from(3u8)];
+    let p =
+        calls::nft_bridge_request(salt, &collection_l1, collection_l2, &owner_l1, owner_l2, &ids);
+    let expected = NftRequest {
+        header: HEADER_V1 | ERC721_TYPE,
+        hash: NftRequest::compute_hash(U256::from(7u8), collection_l2, owner_l1.to_felt(), &ids),
+        collection_l1,
+        collection_l2,
+        owner_l1,
+        owner_l2,
+        ids: ids.to_vec(),
+    };
+    assert_eq!(p, expected.to_payload());
+    assert_eq!(NftRequest::from_payload(&p).unwrap(), expected);
+    assert_eq!(
+        calls::starklane_request_hash(salt, collection_l2, owner_l1.to_felt(), &ids),
+        expected.hash
+    );
+}
+
+#[test]
 fn calls_carry_the_protocol_selectors_and_u256_halves() {
     let token = f("0x49d36570d4e46f48e99674bd3fcc84644ddd6b96f7c741b1562b82f9e004dc7");
     let c = calls::erc20_transfer(token, Felt::TWO, U256::from(7u8)).unwrap();
