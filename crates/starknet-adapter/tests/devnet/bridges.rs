@@ -299,6 +299,20 @@ async fn a_withdrawal_sent_through_the_adapter_is_paid_out_by_the_l1_bridge() {
         .await;
     assert_eq!(counted, AU256::from(1));
     assert_eq!(l2.status(&p).await.unwrap(), LegProgress::FinalOnL1);
+    // devnet's own hash of the message (devnet_postmanConsumeMessageFromL2 answers with it;
+    // it only decrements devnet's record, not the L1 contract's count) is the router's.
+    let consumed =
+        b.d.call(
+            "devnet_postmanConsumeMessageFromL2",
+            json!({
+                "from_address": format!("{:#x}", m.from_address),
+                "to_address": format!("0x{}", hex::encode(m.to_address.as_bytes())),
+                "payload": m.payload.iter().map(|f| format!("{f:#x}")).collect::<Vec<_>>(),
+            }),
+        )
+        .await;
+    assert_eq!(consumed["message_hash"].as_str(), Some(m.hash.as_str()), "devnet's L2→L1 hash");
+    assert_eq!(l2.l1_message_count(&m.hash).await.unwrap(), Some(U256::from(1u8)));
 
     // Our StarkGateBridge consumes it and pays the TestERC20 out.
     let before = b.l1_call(token, TestERC20::balanceOfCall(recipient)).await;
@@ -442,4 +456,97 @@ async fn an_nft_bridged_through_the_adapter_is_minted_on_l1_and_comes_back() {
     assert_eq!(deliveries[0].progress, LegProgress::AcceptedOnL2, "{deliveries:?}");
     assert_eq!(l2.balance(&sn(back_to), &nft).await.unwrap(), Amount::from_u128(1));
     assert_eq!(l2.balance(&sn(b.l2.nft_bridge), &nft).await.unwrap(), Amount::from_u128(0));
+}
+
+/// The Cairo bridges refuse what the sandbox's StarkNet refuses, with the same reasons, and the
+/// adapter reports them as permanent.
+#[tokio::test]
+async fn the_cairo_bridges_refuse_what_the_sandbox_refuses() {
+    let b = Bridged::start().await;
+    let (token, l2_token) = b.bridged_erc20().await;
+    let holder = &b.accounts[1];
+    deposit_on_l1(&b, token, 1000, holder.address, 1_000_000).await;
+    b.flush().await;
+    let l2 = b.adapter(&[holder]).await;
+    let to = Account::L1(eth(L1_USER.parse().unwrap()));
+    for (amount, asset, reason) in [
+        (0, erc20(token, l2_token), "ZERO_WITHDRAWAL"),
+        (1001, erc20(token, l2_token), "INSUFFICIENT_FUNDS"),
+        (1, erc20(L1_USER.parse().unwrap(), l2_token), "TOKEN_NOT_IN_BRIDGE"),
+    ] {
+        let leg = leg(LegKind::StarkNetWithdraw, asset, amount, sn(holder.address), to);
+        let err = l2.prepare(&leg).await.unwrap_err();
+        assert!(!err.retryable && err.message.contains(reason), "{reason}: {err:?}");
+    }
+
+    // Only the bridge mints; the L1 bridge is set once.
+    let mint = starknet_core::types::Call {
+        to: l2_token,
+        selector: starkroute_crypto::selector("permissioned_mint").unwrap(),
+        calldata: vec![holder.address, Felt::from(5u8), Felt::ZERO],
+    };
+    let err = b.deployer.invoke(vec![mint], "mint").await.unwrap_err();
+    assert!(err.to_string().contains("MINTER_ONLY"), "{err}");
+    let again = L1BridgeAddrs { starkgate: eth(b.l1.starkgate), nft_bridge: eth(b.l1.nft_bridge) };
+    let err = b.deployer.connect_l1(&b.l2, &again).await.unwrap_err();
+    assert!(err.to_string().contains("L1_BRIDGE_ALREADY_SET"), "{err}");
+
+    // A deposit message that does not come from the L1 bridge: the L1_HANDLER reverts and the
+    // adapter reports the delivery failed.
+    let user: Address = L1_USER.parse().unwrap();
+    let payload =
+        [eth(token).to_felt(), eth(user).to_felt(), holder.address, Felt::from(7u8), Felt::ZERO];
+    let forged = StarknetMessaging::sendMessageToL2Call {
+        toAddress: au(&b.l2.token_bridge),
+        selector: au(&starkroute_crypto::selector("handle_token_deposit").unwrap()),
+        payload: payload.iter().map(au).collect(),
+    };
+    let l1_tx = eth_send(&b.anvil, user, b.l1.messaging, forged.abi_encode(), 1_000).await;
+    b.flush().await;
+    let deliveries = l2.l1_to_l2_deliveries(&format!("{l1_tx:#x}")).await.unwrap();
+    assert!(
+        matches!(&deliveries[..], [d] if matches!(&d.progress,
+            LegProgress::Failed { reason, retryable: false } if reason.contains("EXPECTED_FROM_BRIDGE_ONLY"))),
+        "{deliveries:?}"
+    );
+    assert_eq!(
+        l2.balance(&sn(holder.address), &erc20(token, l2_token)).await.unwrap().0,
+        U256::from(1000u16)
+    );
+
+    // An NFT deposit of a collection the bridge does not know.
+    let stray = b
+        .deployer
+        .deploy(
+            starkroute_starknet::deploy::L2Contract::BridgedErc721,
+            Felt::from(99u8),
+            &[Felt::from(1u8), Felt::from(2u8), b.deployer.address(), b.l2.nft_bridge],
+        )
+        .await
+        .unwrap();
+    let nft = Asset::nft(
+        Token {
+            symbol: "STRAY".into(),
+            class: AssetClass::Erc721,
+            decimals: 0,
+            home: Layer::StarkNet,
+            l1: Some(eth(user)),
+            starknet: Some(starkroute_types::StarknetAddress::new(stray).unwrap()),
+            starkex: None,
+        },
+        TokenId(U256::from(1u8)),
+    )
+    .unwrap();
+    let (lo, hi) = starkroute_crypto::u256_to_felts(U256::from(1u8));
+    let mint = starknet_core::types::Call {
+        to: stray,
+        selector: starkroute_crypto::selector("mint").unwrap(),
+        calldata: vec![holder.address, lo, hi],
+    };
+    b.deployer.invoke(vec![mint], "mint").await.unwrap();
+    let err = l2
+        .prepare(&leg(LegKind::StarkNetNftWithdraw, nft, 1, sn(holder.address), to))
+        .await
+        .unwrap_err();
+    assert!(!err.retryable && err.message.contains("Collection not whitelisted"), "{err:?}");
 }
