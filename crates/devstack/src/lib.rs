@@ -8,16 +8,22 @@
 //!   the REST API, and the L1 adapter's operator questions.
 //! - [`updater`]: StarkNet's state update on L1, which devnet leaves to its caller (postman
 //!   flush, L1→L2 messages consumed on L1, blocks accepted on L1).
+//! - [`deployment`]: the contracts of a local topology deployed on fresh nodes.
+//! - [`stack`]: the engine, the state updater, the REST API and the three production adapters
+//!   wired to them.
 //! - [`messages`]: the StarkNet adapter as the L1 adapter's source of L2→L1 messages.
 
+pub mod deployment;
 pub mod messages;
 pub mod operator;
 pub mod port;
+pub mod stack;
 pub mod updater;
 
 pub use messages::StarknetMessages;
 pub use operator::L1Operator;
 pub use port::{ChainReader, ChainView, L1ContractPort};
+pub use stack::{DevStack, DevStackConfig};
 pub use updater::{StateUpdater, UpdateReport};
 
 /// Why a devstack operation failed.

@@ -51,6 +51,11 @@ impl L1Operator {
         self.host.clone()
     }
 
+    /// What the engine last read from the contract.
+    pub fn view(&self) -> crate::ChainView {
+        self.reader.view().read().clone()
+    }
+
     /// The ImmutableX-style REST API over this engine.
     pub fn router(&self) -> axum::Router {
         starkroute_sandbox::starkex::router(self.host.clone())

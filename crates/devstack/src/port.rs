@@ -335,7 +335,10 @@ impl StarkExContractPort for L1ContractPort {
                 Ok(())
             }
             Err(EthError::Reverted { reason }) => Err(Revert::new(reason)),
-            Err(e) => Err(Revert::new(format!("updateState not posted: {e}"))),
+            Err(e) => Err(Revert::new(format!(
+                "updateState from {} not posted: {e}",
+                self.operator.address()
+            ))),
         }
     }
 }
