@@ -18,7 +18,7 @@ use starkroute_ethereum::deploy::{self as l1_deploy, deploy_system};
 use starkroute_ethereum::L1Contracts;
 use starkroute_layer::{LegProgress, SettlementLayer};
 use starkroute_starknet::calls;
-use starkroute_starknet::deploy::{L1BridgeAddrs, L2Bridges, L2Deployer};
+use starkroute_starknet::deploy::{L1BridgeAddrs, L2Bridges, L2Contract, L2Deployer};
 use starkroute_starknet::{L1Messaging, StarknetConfig, StarknetL2};
 use starkroute_types::{
     Account, Amount, Asset, AssetClass, EthAddress, Layer, LegKind, Token, TokenId, U256,
@@ -202,6 +202,12 @@ async fn an_l1_deposit_is_minted_on_l2_by_the_cairo_bridge() {
     let (token, l2_token) = b.bridged_erc20().await;
     let recipient = b.accounts[1].address;
     let l2 = b.adapter(&[]).await;
+    // A class already declared is not declared again (no transaction).
+    let nonce = l2.nonce(b.deployer.address()).await.unwrap();
+    let class = starkroute_starknet::deploy::artifact(L2Contract::TokenBridge).unwrap().class_hash;
+    assert_eq!(b.deployer.declare(L2Contract::TokenBridge).await.unwrap(), class);
+    assert_eq!(l2.nonce(b.deployer.address()).await.unwrap(), nonce);
+    assert!(b.deployer.is_declared(class).await.unwrap());
     let asset = erc20(token, l2_token);
     assert_eq!(l2.balance(&sn(recipient), &asset).await.unwrap().0, U256::ZERO);
 
@@ -518,7 +524,7 @@ async fn the_cairo_bridges_refuse_what_the_sandbox_refuses() {
     let stray = b
         .deployer
         .deploy(
-            starkroute_starknet::deploy::L2Contract::BridgedErc721,
+            L2Contract::BridgedErc721,
             Felt::from(99u8),
             &[Felt::from(1u8), Felt::from(2u8), b.deployer.address(), b.l2.nft_bridge],
         )
