@@ -433,8 +433,11 @@ async fn an_nft_bridged_through_the_adapter_is_minted_on_l1_and_comes_back() {
         .await;
     assert_eq!(l1_hash.to_be_bytes::<32>(), hash.to_be_bytes::<32>());
 
+    b.d.accept_on_l1().await;
+    assert_eq!(l2.status(&p).await.unwrap(), LegProgress::AcceptedOnL2, "not on L1 yet");
     b.flush().await;
     assert_eq!(l2.l1_message_count(&m.hash).await.unwrap(), Some(U256::from(1u8)));
+    assert_eq!(l2.status(&p).await.unwrap(), LegProgress::FinalOnL1);
     let request: Vec<AU256> = m.payload.iter().map(au).collect();
     let withdraw = NftBridge::withdrawTokensCall { request };
     eth_send(&b.anvil, L1_USER.parse().unwrap(), b.l1.nft_bridge, withdraw.abi_encode(), 0).await;
