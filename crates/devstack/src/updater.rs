@@ -8,6 +8,9 @@
 //! L1→L2 message consumed on L1, and blocks reach ACCEPTED_ON_L1 only by `devnet_acceptOnL1`.
 //! [`StateUpdater::step`] does all three, in that order, and [`StateUpdater::run`] repeats it.
 //!
+//! devnet 0.10.1's flush fails when no L1 block was mined since the previous flush, so each
+//! round first mines one (`evm_mine`, anvil's; ignored where the node lacks it).
+//!
 //! A message whose L1 handler reverted is left on L1 (as StarkNet leaves it: the sender may
 //! cancel it there).
 
@@ -15,7 +18,7 @@ use std::time::Duration;
 
 use alloy::network::Ethereum;
 use alloy::primitives::{Address, TxKind, U256};
-use alloy::providers::RootProvider;
+use alloy::providers::{Provider, RootProvider};
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolCall;
 use serde_json::{json, Value};
@@ -118,6 +121,11 @@ impl StateUpdater {
     /// One state update: flush the postman, consume on L1 the L1→L2 messages whose handler
     /// succeeded, accept the latest block on L1.
     pub async fn step(&self) -> Result<UpdateReport> {
+        // devnet 0.10.1's flush fails (`BlockOutOfRangeError`) when no L1 block was mined since
+        // the previous one, and then delivers nothing either way; on anvil, mine one first. On
+        // a node without `evm_mine` the flush runs as it is.
+        let _: std::result::Result<Value, _> =
+            self.l1.raw_request("evm_mine".into(), Vec::<Value>::new()).await;
         let flushed = self.rpc("devnet_postmanFlush", json!({})).await?;
         let mut report = UpdateReport {
             messages_to_l1: flushed["messages_to_l1"].as_array().map_or(0, Vec::len),
