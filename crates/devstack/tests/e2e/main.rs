@@ -99,7 +99,8 @@ async fn alice_to_bob_gift_on_real_nodes() {
 /// StarkEx → StarkNet USDC: Alice deposits into StarkEx, then withdraws (the engine's batch
 /// credits her on L1), claims, and deposits through StarkGate to Bob's StarkNet account (a
 /// real L1→L2 message: the Cairo bridge's `handle_token_deposit` mints on devnet, and the
-/// message is consumed on L1 by the state update).
+/// message is consumed on L1 by the state update); then Bob takes it home to L1 through
+/// StarkGate's withdrawal.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn starkex_to_starknet_usdc_on_real_nodes() {
     let s = Stack::full().await;
@@ -136,4 +137,20 @@ async fn starkex_to_starknet_usdc_on_real_nodes() {
     );
     let vault = s.engine_vault(&s.alice.stark_key, &usdc).unwrap();
     assert_eq!(s.engine_balance(vault), 0);
+
+    // And back to L1: Bob withdraws through the Cairo StarkGate bridge (burn + a real L2→L1
+    // message), the state update puts it on L1, and the claim pays him out of the escrow.
+    let bob_l1 = Position::owned(Account::L1(s.bob.l1));
+    let claimable = Position { holding: Holding::Claimable, ..bob_l1 };
+    let home = route(vec![
+        (LegKind::StarkNetWithdraw, bob_sn, claimable),
+        (LegKind::L1ClaimFromStarkGate, claimable, bob_l1),
+    ]);
+    let rec = s.run_route(&home, usdc, amount).await;
+    assert_eq!(rec.status, RouteStatus::Completed, "{rec:#?}");
+    assert!(rec.legs.iter().all(|l| l.status == LegStatus::FinalOnL1), "{rec:#?}");
+    assert_eq!(s.usdc_balance(s.bob.l1.address()).await, AU256::from(amount));
+    assert_eq!(s.usdc_balance(d.l1.starkgate).await, AU256::ZERO);
+    let balance = s.l2_view(d.usdc.l2, "balance_of", &[s.bob.sn().felt()]).await;
+    assert_eq!(balance, vec![Felt::ZERO, Felt::ZERO], "burnt on StarkNet");
 }
