@@ -235,3 +235,23 @@ pub async fn has_code(provider: &RootProvider<Ethereum>, address: Address) -> Re
         .map_err(|e| Error::Node(format!("eth_getCode {address}: {e}")))?;
     Ok(!code.is_empty())
 }
+
+/// Mints ART `id` on StarkNet to `to` (the collection's owner, the L2 deployer, may `mint`).
+pub async fn mint_art_on_starknet(
+    starknet_rpc: &str,
+    who: &Deployers,
+    art: Felt,
+    to: Felt,
+    id: u64,
+) -> Result<()> {
+    let l2d =
+        L2Deployer::connect(starknet_rpc, who.l2.0, who.l2.1).await.map_err(l2("L2 deployer"))?;
+    let selector = starkroute_crypto::selector("mint")
+        .map_err(|e| Error::Setup(format!("selector of mint: {e}")))?;
+    let call = starknet_core::types::Call {
+        to: art,
+        selector,
+        calldata: vec![to, Felt::from(id), Felt::ZERO],
+    };
+    l2d.invoke(vec![call], "mint ART").await.map(|_| ()).map_err(l2("mint ART"))
+}

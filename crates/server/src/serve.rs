@@ -157,41 +157,8 @@ impl SandboxStack {
             ));
         let layers = vec![l1, starknet, starkex];
 
-        let store =
-            Arc::new(SqliteStore::open_dir(config.data_dir()).await.map_err(|e| {
-                fail(&format!("store.data_dir {}", config.data_dir().display()))(&e)
-            })?);
-        let ex = &config.executor;
-        let owner = LeaseOwner::new(ex.owner.clone()).map_err(|e| fail("executor.owner")(&e))?;
-        let executor_config = ExecutorConfig {
-            lease_duration: Duration::from_millis(ex.lease_ms),
-            poll_interval: Duration::from_millis(ex.poll_interval_ms),
-            backoff: Backoff {
-                initial: Duration::from_millis(ex.backoff_initial_ms),
-                max: Duration::from_millis(ex.backoff_max_ms),
-                ..Backoff::default()
-            },
-            ..ExecutorConfig::default()
-        };
-        let dyn_store: Arc<dyn RouteStore> = store.clone();
-        let executor = Arc::new(Executor::new(
-            dyn_store.clone(),
-            layers.clone(),
-            owner,
-            executor_config,
-            Arc::new(SystemClock),
-        ));
-        let state = AppState::new(
-            config,
-            Deps {
-                store: dyn_store,
-                executor: executor.clone(),
-                layers,
-                clock: api_clock,
-                shutdown: shutdown_rx,
-            },
-        )
-        .map_err(ServeError)?;
+        let Core { store, executor, state } =
+            build_core(config, layers, api_clock, shutdown_rx).await?;
         Ok(Self {
             world,
             demo: DemoInfo { alice, bob, tokens },
@@ -248,6 +215,64 @@ impl SandboxStack {
     }
 }
 
+/// The store, the executor and the API's state: what every stack `serve` runs shares.
+#[derive(Debug)]
+pub struct Core {
+    /// The SQLite store.
+    pub store: Arc<SqliteStore>,
+    /// The executor.
+    pub executor: Arc<Executor>,
+    /// The API's state.
+    pub state: AppState,
+}
+
+/// Opens the store under `store.data_dir` and builds the executor over `layers` and the API's
+/// state over `config` (its topology is what quotes are planned on).
+pub async fn build_core(
+    config: &Config,
+    layers: Vec<Arc<dyn SettlementLayer>>,
+    api_clock: Arc<dyn Clock>,
+    shutdown_rx: watch::Receiver<bool>,
+) -> Result<Core, ServeError> {
+    let store = Arc::new(
+        SqliteStore::open_dir(config.data_dir())
+            .await
+            .map_err(|e| fail(&format!("store.data_dir {}", config.data_dir().display()))(&e))?,
+    );
+    let ex = &config.executor;
+    let owner = LeaseOwner::new(ex.owner.clone()).map_err(|e| fail("executor.owner")(&e))?;
+    let executor_config = ExecutorConfig {
+        lease_duration: Duration::from_millis(ex.lease_ms),
+        poll_interval: Duration::from_millis(ex.poll_interval_ms),
+        backoff: Backoff {
+            initial: Duration::from_millis(ex.backoff_initial_ms),
+            max: Duration::from_millis(ex.backoff_max_ms),
+            ..Backoff::default()
+        },
+        ..ExecutorConfig::default()
+    };
+    let dyn_store: Arc<dyn RouteStore> = store.clone();
+    let executor = Arc::new(Executor::new(
+        dyn_store.clone(),
+        layers.clone(),
+        owner,
+        executor_config,
+        Arc::new(SystemClock),
+    ));
+    let state = AppState::new(
+        config,
+        Deps {
+            store: dyn_store,
+            executor: executor.clone(),
+            layers,
+            clock: api_clock,
+            shutdown: shutdown_rx,
+        },
+    )
+    .map_err(ServeError)?;
+    Ok(Core { store, executor, state })
+}
+
 /// SIGINT or SIGTERM.
 pub async fn shutdown_signal() {
     #[cfg(unix)]
@@ -285,6 +310,99 @@ pub fn load_config(args: &ServeArgs) -> Result<Config, CliError> {
 }
 
 /// Runs `starkroute serve` until SIGINT/SIGTERM.
+/// What `serve` runs: the embedded sandbox (no `[network]`), or real local nodes
+/// (`[network] name = "devnet"`).
+enum Running {
+    Sandbox(Box<SandboxStack>),
+    Devnet(Box<crate::devnet::DevnetStack>),
+}
+
+impl Running {
+    async fn start(config: &Config) -> Result<Self, CliError> {
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let err = |e: ServeError| CliError(e.to_string());
+        match &config.network {
+            None => {
+                Ok(Self::Sandbox(Box::new(SandboxStack::start(config, clock).await.map_err(err)?)))
+            }
+            Some(n) if n.name == "devnet" => Ok(Self::Devnet(Box::new(
+                crate::devnet::DevnetStack::start(config, n, clock).await.map_err(err)?,
+            ))),
+            Some(n) => Err(CliError(format!(
+                "network.name: serve runs the embedded sandbox (no [network] section) or local \
+                 nodes (name = \"devnet\"), not {:?}: routing on a public network needs its \
+                 StarkEx operator's API and funded keys, which this build does not configure",
+                n.name
+            ))),
+        }
+    }
+
+    fn state(&self) -> &AppState {
+        match self {
+            Self::Sandbox(s) => &s.state,
+            Self::Devnet(d) => &d.core.state,
+        }
+    }
+
+    fn router(&self) -> Router {
+        api::router(self.state().clone())
+    }
+
+    fn stopped(&self) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+        match self {
+            Self::Sandbox(s) => Box::pin(s.stopped()),
+            Self::Devnet(d) => Box::pin(d.stopped()),
+        }
+    }
+
+    /// The executor's loop, and the sandbox's clock.
+    fn spawn(&self, config: &Config) -> Vec<JoinHandle<()>> {
+        match self {
+            Self::Sandbox(s) => {
+                vec![s.spawn_executor(), s.spawn_world_clock(config.sandbox.speed)]
+            }
+            Self::Devnet(d) => vec![d.spawn_executor()],
+        }
+    }
+
+    fn signal_shutdown(&self) {
+        match self {
+            Self::Sandbox(s) => s.signal_shutdown(),
+            Self::Devnet(d) => d.signal_shutdown(),
+        }
+    }
+
+    async fn close(self) {
+        match self {
+            Self::Sandbox(s) => s.close().await,
+            Self::Devnet(d) => d.close().await,
+        }
+    }
+
+    fn describe(&self, config: &Config) -> serde_json::Value {
+        let custodial = if config.sandbox.custodial_alice {
+            "the router signs Alice's legs; Bob's pause for his signature"
+        } else {
+            "every leg pauses for its sender's signature"
+        };
+        match self {
+            Self::Sandbox(s) => json!({ "sandbox": {
+                "speed": format!("{} simulated seconds per second", config.sandbox.speed),
+                "starkex_api": s.starkex_url,
+                "alice": party(&s.demo.alice),
+                "bob": party(&s.demo.bob),
+                "custodial": custodial,
+            }}),
+            Self::Devnet(d) => {
+                let mut v = d.describe();
+                v["custodial"] = json!(custodial);
+                json!({ "devnet": v })
+            }
+        }
+    }
+}
+
+/// Runs `starkroute serve` until SIGINT/SIGTERM.
 pub(crate) fn run(args: &ServeArgs) -> Result<String, CliError> {
     let config = load_config(args)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -297,33 +415,27 @@ pub(crate) fn run(args: &ServeArgs) -> Result<String, CliError> {
             .await
             .map_err(|e| CliError(format!("api.listen: {}: {e}", config.api.listen)))?;
         let bound = listener.local_addr().map_err(|e| CliError(format!("api.listen: {e}")))?;
-        let stack = SandboxStack::start(&config, Arc::new(SystemClock))
-            .await
-            .map_err(|e| CliError(e.to_string()))?;
-        let clock = stack.spawn_world_clock(config.sandbox.speed);
-        let executor = stack.spawn_executor();
+        let stack = Running::start(&config).await?;
+        let loops = stack.spawn(&config);
         let mut banner = json!({
             "api": format!("http://{bound}"),
             "openapi": format!("http://{bound}/openapi.json"),
             "data_dir": config.data_dir().display().to_string(),
-            "sandbox": {
-                "speed": format!("{} simulated seconds per second", config.sandbox.speed),
-                "starkex_api": stack.starkex_url,
-                "alice": party(&stack.demo.alice),
-                "bob": party(&stack.demo.bob),
-                "custodial": if config.sandbox.custodial_alice { "the router signs Alice's legs; Bob's pause for his signature" } else { "every leg pauses for its sender's signature" },
-            },
         });
+        if let (Some(b), serde_json::Value::Object(more)) =
+            (banner.as_object_mut(), stack.describe(&config))
+        {
+            b.extend(more);
+        }
         // The sandbox's demo key is public (documented); any other key is never printed.
-        if stack.state.inner().tenants.knows(SANDBOX_DEMO_KEY).is_some() {
+        if stack.state().inner().tenants.knows(SANDBOX_DEMO_KEY).is_some() {
             banner["api_key"] = json!(SANDBOX_DEMO_KEY);
             banner["try"] = json!(format!(
                 "curl -s -H 'Authorization: Bearer {SANDBOX_DEMO_KEY}' http://{bound}/v1/assets"
             ));
         }
         println!("{banner}");
-        let stop = stack.stopped();
-        let server = axum::serve(listener, stack.router()).with_graceful_shutdown(stop);
+        let server = axum::serve(listener, stack.router()).with_graceful_shutdown(stack.stopped());
         let mut server = tokio::spawn(async move { server.await });
         let early = tokio::select! {
             () = shutdown_signal() => None,
@@ -335,8 +447,9 @@ pub(crate) fn run(args: &ServeArgs) -> Result<String, CliError> {
             Some(r) => r,
             None => server.await,
         };
-        let _ = executor.await;
-        let _ = clock.await;
+        for l in loops {
+            let _ = l.await;
+        }
         stack.close().await;
         served
             .map_err(|e| CliError(format!("server: {e}")))?

@@ -64,7 +64,8 @@ fn every_config_file_parses_and_validates() {
                     _ => continue,
                 };
                 assert_eq!((n.l1_chain_id, n.starknet_chain_id.as_str()), (l1, l2), "{other}");
-                assert!(n.starknet_core.is_some(), "{other}: network.starknet_core");
+                // The devnet stack deploys its own contracts at start (serve prints them).
+                assert_eq!(n.starknet_core.is_some(), other != "devnet", "{other}: starknet_core");
             }
         }
         // A StarkEx deployment that no longer operates is not routed through.
@@ -143,6 +144,7 @@ fn every_address_is_well_formed() {
             }
             seen += 1;
         }
-        assert!(seen > 0, "{}: no addresses at all", path.display());
+        let deploys_its_own = path.file_stem().is_some_and(|n| n == "devnet");
+        assert!(seen > 0 || deploys_its_own, "{}: no addresses at all", path.display());
     }
 }

@@ -20,7 +20,6 @@ use starkroute_ethereum::deploy::L2Bridges as L1SideOfL2;
 use starkroute_ethereum::{EthereumL1, Keystore};
 use starkroute_executor::{Backoff, Executor, ExecutorConfig, RouteOrder, SystemClock};
 use starkroute_layer::SettlementLayer;
-use starkroute_starknet::deploy::L2Deployer;
 use starkroute_store::{LeaseOwner, RouteRecord, RouteStore, SqliteStore, TenantId};
 use starkroute_types::{
     felt_to_u256, Amount, Asset, AssetClass, EtaRange, EthAddress, Felt, Layer, Leg, LegKind,
@@ -345,13 +344,8 @@ impl Stack {
     /// Mints ART `id` on StarkNet to `to` (the collection's owner is the L2 deployer).
     pub(crate) async fn mint_art_on_starknet(&self, to: StarknetAddress, id: u64) {
         let devnet = self.devnet.as_ref().unwrap();
-        let d = L2Deployer::connect(&devnet.url, self.who.l2.0, self.who.l2.1).await.unwrap();
-        let call = starknet_core::types::Call {
-            to: self.dev.deployment.art.l2,
-            selector: selector("mint").unwrap(),
-            calldata: vec![to.felt(), Felt::from(id), Felt::ZERO],
-        };
-        d.invoke(vec![call], "mint ART").await.unwrap();
+        let art = self.dev.deployment.art.l2;
+        deployment::mint_art_on_starknet(&devnet.url, &self.who, art, to.felt(), id).await.unwrap();
     }
 
     /// The vault the engine allocated to `key` for `asset`.
