@@ -112,12 +112,19 @@ pub(crate) async fn refused_with(b: &dyn Backend, i: &LegIntent, reason: &str) {
         assert!(e.message.contains(reason) && !e.retryable, "{}: {e:?}", i.kind);
         return;
     }
-    match b.layer().status(&p).await.unwrap() {
-        LegProgress::Failed { reason: r, retryable } => {
-            assert!(r.contains(reason) && !retryable, "{}: {r}", i.kind);
+    // A node may report the sent transactions as pending for a moment (anvil mines on its own
+    // schedule under load): wait for the outcome, a few blocks at most.
+    for _ in 0..20 {
+        match b.layer().status(&p).await.unwrap() {
+            LegProgress::Failed { reason: r, retryable } => {
+                assert!(r.contains(reason) && !retryable, "{}: {r}", i.kind);
+                return;
+            }
+            LegProgress::NotFound | LegProgress::Pending => b.advance(12).await,
+            other => panic!("{}: expected a refusal ({reason}), got {other:?}", i.kind),
         }
-        other => panic!("{}: expected a refusal ({reason}), got {other:?}", i.kind),
     }
+    panic!("{}: expected a refusal ({reason}), still pending", i.kind);
 }
 
 pub(crate) async fn l1_transfers_move_exact_amounts_once(b: &dyn Backend) {
