@@ -22,7 +22,8 @@ import "./interfaces.sol";
 /// - Deposits refuse a Stark key that is 0 or not below the field prime (`INVALID_STARK_KEY`)
 ///   and a vault id not below 2^31 (`OUT_OF_RANGE_VAULT_ID`); a pending deposit and a
 ///   withdrawal balance are bounded by 2^63 - 1 quanta.
-/// - Mintable assets (`withdrawAndMint`) are not supported here.
+/// - Mintable assets: deposits are refused (`MINTABLE_ASSET_TYPE`); `withdrawAndMint` mints them
+///   on L1 through the token's `mintFor`.
 contract StarkExCore {
     uint256 internal constant K_MODULUS = 0x800000000000011000000000000000000000000000000000000000000000001;
     uint256 internal constant MASK_250 = (1 << 250) - 1;
@@ -108,6 +109,9 @@ contract StarkExCore {
     );
     event LogNftWithdrawalPerformed(
         uint256 ownerKey, uint256 assetType, uint256 tokenId, uint256 assetId, address recipient
+    );
+    event LogMintWithdrawalPerformed(
+        uint256 ownerKey, uint256 assetType, uint256 nonQuantizedAmount, uint256 quantizedAmount, uint256 assetId
     );
     event LogFullWithdrawalRequest(uint256 starkKey, uint256 vaultId);
     event LogFrozen();
@@ -413,6 +417,32 @@ contract StarkExCore {
         delete pendingWithdrawals[ownerKey][assetId];
         transferOutNft(recipient, assetType, tokenId);
         emit LogNftWithdrawalPerformed(ownerKey, assetType, tokenId, assetId, recipient);
+    }
+
+    /// The asset id of a token minted on the exchange: StarkEx's `calculateMintableAssetId`.
+    function mintableAssetId(uint256 assetType, bytes memory mintingBlob) public pure returns (uint256) {
+        uint256 h = uint256(keccak256(abi.encodePacked("MINTABLE:", assetType, keccak256(mintingBlob))));
+        return (h & MASK_240) | MINTABLE_ASSET_ID_FLAG;
+    }
+
+    /// Withdraws a token minted on the exchange: mints it on L1 to the owner with the token's
+    /// `mintFor(recipient, amount, mintingBlob)` (this contract is the token's minter).
+    function withdrawAndMint(uint256 ownerKey, uint256 assetType, bytes calldata mintingBlob) external {
+        address recipient = strictGetEthKey(ownerKey);
+        require(isAssetRegistered[assetType], "INVALID_ASSET_TYPE");
+        bytes memory info = assetInfos[assetType];
+        bytes4 sel = selectorOf(info);
+        require(isMintable(sel), "NON_MINTABLE_ASSET_TYPE");
+        uint256 assetId = mintableAssetId(assetType, mintingBlob);
+        uint256 q = pendingWithdrawals[ownerKey][assetId];
+        require(q > 0, "NO_PENDING_WITHDRAWAL_BALANCE");
+        delete pendingWithdrawals[ownerKey][assetId];
+        uint256 amount = q * quanta[assetType];
+        if (sel == MINTABLE_ERC721_SELECTOR) {
+            require(amount == 1, "INVALID_NFT_AMOUNT");
+        }
+        IMintable(tokenOf(info)).mintFor(recipient, amount, mintingBlob);
+        emit LogMintWithdrawalPerformed(ownerKey, assetType, amount, q, assetId);
     }
 
     function allowWithdrawal(uint256 ownerKey, uint256 assetId, uint256 quantized) internal {

@@ -33,12 +33,38 @@ contract TestERC721 {
         require(owner != address(0), "ERC721: invalid token ID");
     }
 
-    function mint(address to, uint256 tokenId) external {
+    function mint(address to, uint256 tokenId) public {
         require(msg.sender == minter, "ONLY_MINTER");
         require(owners[tokenId] == address(0), "ERC721: token already minted");
         owners[tokenId] = to;
         balanceOf[to] += 1;
         emit Transfer(address(0), to, tokenId);
+    }
+
+    /// ImmutableX's `mintFor`: the minter (the StarkEx core, on `withdrawAndMint`) mints the
+    /// token whose id the blob `{tokenId}:{blueprint}` carries.
+    function mintFor(address to, uint256 quantity, bytes calldata mintingBlob) external {
+        require(quantity == 1, "Amount must be 1");
+        mint(to, tokenIdOfBlob(mintingBlob));
+    }
+
+    /// The token id of a minting blob `{id}:{blueprint}` (decimal id, both parts in braces).
+    function tokenIdOfBlob(bytes calldata blob) public pure returns (uint256 id) {
+        uint256 sep = blob.length;
+        for (uint256 i = 0; i < blob.length; i++) {
+            if (blob[i] == ":") {
+                sep = i;
+                break;
+            }
+        }
+        require(sep < blob.length, "Separator must exist");
+        require(sep >= 3 && blob[0] == "{" && blob[sep - 1] == "}", "INVALID_MINTING_BLOB");
+        require(blob.length >= sep + 3 && blob[sep + 1] == "{" && blob[blob.length - 1] == "}", "INVALID_MINTING_BLOB");
+        for (uint256 i = 1; i < sep - 1; i++) {
+            uint8 c = uint8(blob[i]);
+            require(c >= 48 && c <= 57, "INVALID_MINTING_BLOB");
+            id = id * 10 + (c - 48);
+        }
     }
 
     /// Burns `owner`'s token (the minter only, e.g. a bridge taking a mirror token back).

@@ -25,3 +25,9 @@ interface IERC721Min {
     function mint(address to, uint256 tokenId) external;
     function burn(address owner, uint256 tokenId) external;
 }
+
+/// ImmutableX's `IMintable`: the StarkEx core mints a token minted on the exchange when it is
+/// withdrawn to L1 (`withdrawAndMint`).
+interface IMintable {
+    function mintFor(address to, uint256 quantity, bytes calldata mintingBlob) external;
+}

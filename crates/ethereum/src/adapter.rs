@@ -526,11 +526,21 @@ impl EthereumL1 {
                         },
                         200_000,
                     ),
-                    other => {
-                        return Err(invalid(format!(
-                            "claims of {other} (withdrawAndMint) are not supported on this contract"
-                        ))
-                        .into())
+                    AssetClass::MintableErc20 | AssetClass::MintableErc721 => {
+                        let blob = a
+                            .minting_blob
+                            .clone()
+                            .ok_or_else(|| invalid(format!("{} has no minting blob", a.label())))?;
+                        Call::new(
+                            c.starkex_core,
+                            U256::ZERO,
+                            &StarkExCore::withdrawAndMintCall {
+                                ownerKey,
+                                assetType,
+                                mintingBlob: blob.into_bytes().into(),
+                            },
+                            250_000,
+                        )
                     }
                 };
                 (vec![call], None)

@@ -3,8 +3,9 @@
 //! follows their receipts to finality.
 //!
 //! - **Legs**: deposits into StarkEx (ETH; ERC-20 and ERC-721 with their approval first), StarkEx
-//!   claims (`withdraw`, `withdrawNft`), full withdrawal / freeze / escape, StarkGate deposit
-//!   (fee from `estimateDepositFeeWei`) and withdraw, NFT-bridge deposit, L1 transfers.
+//!   claims (`withdraw`, `withdrawNft`, `withdrawAndMint`), full withdrawal / freeze / escape,
+//!   StarkGate deposit (fee from `estimateDepositFeeWei`, within the bridge's bounds) and
+//!   withdraw, NFT-bridge deposit and claim, L1 transfers.
 //! - **Exactly once**: nonces come from the sender's *pending* nonce when the leg is prepared and
 //!   are stored in the payload with the signed transactions; the leg's identity is its last
 //!   transaction's hash. `send` skips mined transactions, treats "already known" (and "nonce

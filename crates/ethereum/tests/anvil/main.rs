@@ -28,7 +28,7 @@ use starkroute_ethereum::{EscapeProof, EthereumL1, Keystore, L1Contracts, StarkE
 use starkroute_layer::{Prepared, SettlementLayer};
 use starkroute_types::{
     felt_to_u256, Account, Asset, AssetClass, EthAddress, Felt, Layer, Quantum, StarkExListing,
-    StarkKey, StarknetAddress, Token, VaultId,
+    StarkKey, StarknetAddress, Token, TokenId, VaultId,
 };
 
 use conformance::{self as c, Backend};
@@ -98,6 +98,7 @@ struct AnvilBackend {
     bob: (PrivateKeySigner, StarkPrivateKey),
     contracts: L1Contracts,
     usdc: Address,
+    imxart: Address,
     operator: Arc<TestOperator>,
     layer: EthereumL1,
 }
@@ -149,10 +150,16 @@ impl AnvilBackend {
         let mint =
             TestERC20::mintCall { to: alice.0.address(), amount: U256::from(1_000_000_000_000u64) };
         deploy::call(p, &deployer, usdc, U256::ZERO, &mint).await.unwrap();
-        // List ether (quantum 10^8) and USDC (quantum 1) on StarkEx.
-        for (class, token, quantum) in
-            [(AssetClass::Eth, None, 100_000_000u128), (AssetClass::Erc20, Some(eth_addr(usdc)), 1)]
-        {
+        // IMXART is minted on StarkEx; the StarkEx contract mints it on L1 (withdrawAndMint).
+        let imxart = deploy::deploy_erc721(p, &deployer, "IMXART", Some(contracts.starkex_core))
+            .await
+            .unwrap();
+        // List ether (quantum 10^8), USDC (quantum 1) and IMXART on StarkEx.
+        for (class, token, quantum) in [
+            (AssetClass::Eth, None, 100_000_000u128),
+            (AssetClass::Erc20, Some(eth_addr(usdc)), 1),
+            (AssetClass::MintableErc721, Some(eth_addr(imxart)), 1),
+        ] {
             let info = asset_info(class, token.as_ref()).unwrap();
             let q = Quantum::new(quantum).unwrap();
             let call = StarkExCore::registerToken_1Call {
@@ -179,7 +186,7 @@ impl AnvilBackend {
             .unwrap()
             .with_confirmations(3)
             .with_operator(operator.clone());
-        Self { anvil, deployer, alice, bob, contracts, usdc, operator, layer }
+        Self { anvil, deployer, alice, bob, contracts, usdc, imxart, operator, layer }
     }
 
     async fn update_state(
@@ -356,6 +363,33 @@ impl Backend for AnvilBackend {
         };
         self.update_state(Vec::new(), vec![credit]).await;
     }
+    fn imx_art(&self, id: u64) -> Asset {
+        Asset::nft(
+            Token {
+                symbol: "IMXART".into(),
+                class: AssetClass::MintableErc721,
+                decimals: 0,
+                home: Layer::StarkEx,
+                l1: Some(eth_addr(self.imxart)),
+                starknet: None,
+                starkex: Some(StarkExListing { quantum: Quantum::ONE, minted_on_starkex: true }),
+            },
+            TokenId(alloy::primitives::U256::from(id)),
+        )
+        .unwrap()
+    }
+    async fn mint_and_credit_withdrawal(&self, to_key: StarkKey, to: EthAddress, asset: &Asset) {
+        // The mint: a vault of the minted asset with balance 1 in the operator's tree.
+        let sx = starkroute_crypto::starkex_asset(asset).unwrap();
+        let vault = self.operator.vault_for(&to_key, &sx.asset_id.0).await.unwrap();
+        {
+            let mut s = self.operator.state.lock();
+            s.balances.insert(vault.get(), (to_key, sx.asset_id.0, 1));
+            let leaf = vault_leaf_hash(to_key.felt(), sx.asset_id.0, 1);
+            s.tree.set(vault, leaf);
+        }
+        self.credit_withdrawal(to_key, to, asset, 1).await;
+    }
     async fn censor_full_withdrawals(&self) {}
     async fn gas_paid(&self, p: &Prepared) -> U256 {
         let mut total = U256::ZERO;
@@ -402,5 +436,11 @@ async fn a_starkex_claim_waits_for_the_operators_batch_then_pays_exactly() {
 #[tokio::test]
 async fn full_withdrawal_then_freeze_after_the_grace_period_then_escape() {
     c::full_withdrawal_then_freeze_after_the_grace_period_then_escape(&AnvilBackend::new().await)
+        .await;
+}
+
+#[tokio::test]
+async fn a_token_minted_on_starkex_is_claimed_with_withdraw_and_mint() {
+    c::a_token_minted_on_starkex_is_claimed_with_withdraw_and_mint(&AnvilBackend::new().await)
         .await;
 }

@@ -34,6 +34,12 @@ pub(crate) trait Backend: Send + Sync {
     /// The StarkEx operator credits a withdrawal of `amount` of `asset` from `from`'s vault to
     /// `to`'s Ethereum address in a batch on L1.
     async fn credit_withdrawal(&self, from: StarkKey, to: EthAddress, asset: &Asset, amount: u128);
+    /// IMXART #`id`: an ERC-721 minted on StarkEx, created on L1 by `withdrawAndMint` (the
+    /// StarkEx contract is the token's minter).
+    fn imx_art(&self, id: u64) -> Asset;
+    /// The exchange mints `asset` into `to_key`'s vault, then credits its withdrawal to `to` in
+    /// a batch on L1.
+    async fn mint_and_credit_withdrawal(&self, to_key: StarkKey, to: EthAddress, asset: &Asset);
     /// The operator stops serving full withdrawals (to reach the freeze).
     async fn censor_full_withdrawals(&self);
     /// Wei the prepared leg's transactions paid for gas (0 where gas is not charged).
@@ -278,4 +284,21 @@ pub(crate) async fn full_withdrawal_then_freeze_after_the_grace_period_then_esca
     // A frozen exchange takes no deposits.
     let deposit_frozen = leg(LegKind::L1DepositToStarkEx, b.usdc(), 1, Account::L1(alice), me);
     refused_with(b, &deposit_frozen, "STATE_IS_FROZEN").await;
+}
+
+pub(crate) async fn a_token_minted_on_starkex_is_claimed_with_withdraw_and_mint(b: &dyn Backend) {
+    let (alice, alice_key) = b.alice();
+    let art = b.imx_art(42);
+    let claim =
+        leg(LegKind::L1ClaimFromStarkEx, art.clone(), 1, Account::L1(alice), Account::L1(alice));
+    let e = b.layer().prepare(&claim).await.unwrap_err();
+    assert!(e.retryable, "nothing to claim before the batch: {e:?}");
+    assert_eq!(balance(b, alice, &art).await, U256::ZERO, "not on L1 before withdrawAndMint");
+    b.mint_and_credit_withdrawal(alice_key, alice, &art).await;
+    let p = run(b, &claim, 12, 600).await;
+    assert_eq!(p.payload["txs"].as_array().unwrap().len(), 1);
+    assert_eq!(balance(b, alice, &art).await, U256::from(1u64), "minted to Alice on L1");
+    // Claimed once: nothing is pending any more.
+    let e = b.layer().prepare(&claim).await.unwrap_err();
+    assert!(e.retryable && e.message.contains("nothing to claim"), "{e:?}");
 }

@@ -5,11 +5,13 @@
 use async_trait::async_trait;
 use starkroute_layer::{Prepared, SettlementLayer};
 use starkroute_sandbox::adapters::SandboxL1;
-use starkroute_sandbox::starkex::{FaultSwitches, WithdrawalOrder, WithdrawalReceiver};
+use starkroute_sandbox::starkex::{
+    FaultSwitches, MintRequest, WithdrawalOrder, WithdrawalReceiver,
+};
 use starkroute_sandbox::world::{Demo, DemoParty, DemoTokens, SharedWorld, World};
 use starkroute_types::{
     Account, Asset, AssetClass, EthAddress, Layer, Quantum, StarkExListing, StarkKey,
-    StarknetAddress, Token, U256,
+    StarknetAddress, Token, TokenId, U256,
 };
 
 use crate::conformance::{self as c, Backend};
@@ -106,6 +108,38 @@ impl Backend for Sandbox {
         // The next batch.
         self.world.lock().advance(6 * 3600 + 60);
     }
+    fn imx_art(&self, id: u64) -> Asset {
+        Asset::nft(
+            Token {
+                symbol: "IMXART".into(),
+                class: AssetClass::MintableErc721,
+                decimals: 0,
+                home: Layer::StarkEx,
+                l1: Some(self.tokens.imxart),
+                starknet: None,
+                starkex: Some(StarkExListing { quantum: Quantum::ONE, minted_on_starkex: true }),
+            },
+            TokenId(U256::from(id)),
+        )
+        .unwrap()
+    }
+    async fn mint_and_credit_withdrawal(&self, to_key: StarkKey, to: EthAddress, asset: &Asset) {
+        {
+            let mut guard = self.world.lock();
+            let World { starkex: engine, l1: chain, clock, .. } = &mut *guard;
+            let sx = starkroute_crypto::starkex_asset(asset).unwrap();
+            let request = MintRequest {
+                receiver: to_key,
+                asset_type: sx.asset_type.0,
+                token_id: asset.token_id.unwrap().0,
+                blueprint: String::new(),
+                amount: 1,
+            };
+            assert_eq!(request.blob(), asset.minting_blob.clone().unwrap());
+            engine.mint(chain, clock.now(), &request).unwrap();
+        }
+        self.credit_withdrawal(to_key, to, asset, 1).await;
+    }
     async fn censor_full_withdrawals(&self) {
         self.world.lock().starkex.set_faults(FaultSwitches {
             ignore_full_withdrawals: true,
@@ -150,4 +184,9 @@ async fn a_starkex_claim_waits_for_the_operators_batch_then_pays_exactly() {
 #[tokio::test]
 async fn full_withdrawal_then_freeze_after_the_grace_period_then_escape() {
     c::full_withdrawal_then_freeze_after_the_grace_period_then_escape(&Sandbox::new()).await;
+}
+
+#[tokio::test]
+async fn a_token_minted_on_starkex_is_claimed_with_withdraw_and_mint() {
+    c::a_token_minted_on_starkex_is_claimed_with_withdraw_and_mint(&Sandbox::new()).await;
 }
