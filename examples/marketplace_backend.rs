@@ -56,9 +56,10 @@ async fn run() -> Result<()> {
     let stack = SandboxStack::start(&config, Arc::new(SystemClock)).await?;
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
     let api = format!("http://{}", listener.local_addr()?);
-    let server = axum::serve(listener, stack.router()).with_graceful_shutdown(stack.stopped());
+    let server =
+        axum::serve(listener, stack.core.router()).with_graceful_shutdown(stack.core.stopped());
     let server = tokio::spawn(async move { server.await });
-    let executor = stack.spawn_executor();
+    let executor = stack.core.spawn_executor();
     let clock = stack.spawn_world_clock(config.sandbox.speed);
     println!(
         "starkroute API on {api} (sandbox clock at {}x, StarkEx API on {})",
@@ -67,7 +68,7 @@ async fn run() -> Result<()> {
 
     let result = tokio::time::timeout(DEADLINE, backend(&api)).await;
 
-    stack.signal_shutdown();
+    stack.core.signal_shutdown();
     let _ = executor.await;
     let _ = clock.await;
     let _ = server.await;

@@ -39,8 +39,8 @@ pub(crate) fn walk(plans: &Plans) -> Result<String, CliError> {
         let stack = SandboxStack::start(&config, Arc::new(SystemClock))
             .await
             .map_err(|e| CliError(e.0))?;
-        let mut events = stack.executor.subscribe();
-        let driving = stack.spawn_executor();
+        let mut events = stack.core.executor.subscribe();
+        let driving = stack.core.spawn_executor();
         let clock = stack.spawn_world_clock(config.sandbox.speed);
         let start = stack.world.lock().now();
         println!(
@@ -49,7 +49,7 @@ pub(crate) fn walk(plans: &Plans) -> Result<String, CliError> {
         );
         let tenant = TenantId::new("demo").map_err(|e| CliError(e.to_string()))?;
         let rec = stack
-            .executor
+            .core.executor
             .create_route(&tenant, None, &route, &order)
             .await
             .map_err(|e| CliError(format!("starting the route: {e}")))?;
@@ -83,7 +83,7 @@ pub(crate) fn walk(plans: &Plans) -> Result<String, CliError> {
                 _ => status,
             };
         }
-        stack.signal_shutdown();
+        stack.core.signal_shutdown();
         let _ = driving.await;
         let _ = clock.await;
         let conserved = stack.world.lock().check_conservation();
@@ -108,7 +108,8 @@ impl SandboxStack {
         id: &starkroute_store::RouteId,
     ) -> Result<RouteStatus, CliError> {
         use starkroute_store::RouteStore as _;
-        let rec = self.store.get_route(tenant, id).await.map_err(|e| CliError(e.to_string()))?;
+        let rec =
+            self.core.store.get_route(tenant, id).await.map_err(|e| CliError(e.to_string()))?;
         rec.map(|r| r.status).ok_or_else(|| CliError(format!("route {id} vanished")))
     }
 }

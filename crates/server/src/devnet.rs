@@ -36,7 +36,6 @@ use starkroute_types::{
 };
 
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
 
 use crate::config::{Config, NetworkConfig};
 use crate::serve::{build_core, Core, ServeError};
@@ -211,9 +210,8 @@ pub struct DevnetStack {
     pub alice: DevParty,
     /// Bob (whose legs pause for his signature).
     pub bob: DevParty,
-    /// The store, the executor and the API's state.
+    /// The store, the executor, the API's state and the shutdown signal.
     pub core: Core,
-    shutdown: watch::Sender<bool>,
 }
 
 impl std::fmt::Debug for DevnetStack {
@@ -321,40 +319,14 @@ impl DevnetStack {
             )
             .map_err(|e| fail("StarkEx adapter")(&e))?;
         let layers: Vec<Arc<dyn SettlementLayer>> = vec![l1, starknet, starkex];
-        let (shutdown, shutdown_rx) = watch::channel(false);
-        let core = build_core(&planned, layers, api_clock, shutdown_rx).await?;
-        Ok(Self { dev, alice, bob, core, shutdown })
-    }
-
-    /// The API over this stack.
-    pub fn router(&self) -> axum::Router {
-        crate::api::router(self.core.state.clone())
-    }
-
-    /// A future that resolves when the stack is told to shut down.
-    pub fn stopped(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
-        let mut rx = self.shutdown.subscribe();
-        async move {
-            let _ = rx.wait_for(|s| *s).await;
-        }
-    }
-
-    /// Runs the executor's loop until shutdown.
-    pub fn spawn_executor(&self) -> JoinHandle<()> {
-        let executor = self.core.executor.clone();
-        let stop = self.stopped();
-        tokio::spawn(async move { executor.run(stop).await })
-    }
-
-    /// Tells everything to stop.
-    pub fn signal_shutdown(&self) {
-        let _ = self.shutdown.send(true);
+        let core = build_core(&planned, layers, api_clock, watch::channel(false).0).await?;
+        Ok(Self { dev, alice, bob, core })
     }
 
     /// Stops the engine, the state updater and the REST API, and closes the store. Call after
     /// the executor's loop has returned.
     pub async fn close(self) {
-        self.signal_shutdown();
+        self.core.signal_shutdown();
         self.dev.stop().await;
         self.core.store.close().await;
     }

@@ -81,15 +81,10 @@ pub struct SandboxStack {
     pub world: SharedWorld,
     /// Its demo parties.
     pub demo: DemoInfo,
-    /// The SQLite store.
-    pub store: Arc<SqliteStore>,
-    /// The executor.
-    pub executor: Arc<Executor>,
-    /// The API's state.
-    pub state: AppState,
+    /// The store, the executor, the API's state and the shutdown signal.
+    pub core: Core,
     /// Base URL of the sandbox's StarkEx REST API.
     pub starkex_url: String,
-    shutdown: watch::Sender<bool>,
     starkex_server: JoinHandle<()>,
 }
 
@@ -107,7 +102,7 @@ impl SandboxStack {
     pub async fn start(config: &Config, api_clock: Arc<dyn Clock>) -> Result<Self, ServeError> {
         let Demo { world, alice, bob, tokens } = Demo::new().map_err(|e| fail("sandbox")(&e))?;
         let world = SharedWorld::new(world);
-        let (shutdown, shutdown_rx) = watch::channel(false);
+        let (shutdown, mut stop) = watch::channel(false);
 
         let listener = tokio::net::TcpListener::bind(config.sandbox.starkex_listen)
             .await
@@ -115,7 +110,6 @@ impl SandboxStack {
         let starkex_addr = listener.local_addr().map_err(|e| fail("sandbox.starkex_listen")(&e))?;
         let starkex_url = format!("http://{starkex_addr}");
         let app = starkex_router(&world);
-        let mut stop = shutdown_rx.clone();
         let starkex_server = tokio::spawn(async move {
             let served = axum::serve(listener, app)
                 .with_graceful_shutdown(async move {
@@ -157,20 +151,43 @@ impl SandboxStack {
             ));
         let layers = vec![l1, starknet, starkex];
 
-        let Core { store, executor, state } =
-            build_core(config, layers, api_clock, shutdown_rx).await?;
-        Ok(Self {
-            world,
-            demo: DemoInfo { alice, bob, tokens },
-            store,
-            executor,
-            state,
-            starkex_url,
-            shutdown,
-            starkex_server,
-        })
+        let core = build_core(config, layers, api_clock, shutdown).await?;
+        Ok(Self { world, demo: DemoInfo { alice, bob, tokens }, core, starkex_url, starkex_server })
     }
 
+    /// Runs the world's clock at `speed` simulated seconds per real second until shutdown.
+    pub fn spawn_world_clock(&self, speed: u64) -> JoinHandle<()> {
+        tokio::spawn(run_clock(
+            self.world.clone(),
+            speed,
+            Duration::from_millis(50),
+            self.core.stopped(),
+        ))
+    }
+
+    /// Stops what is left (the StarkEx API) and closes the store. Call after the executor's loop
+    /// has returned.
+    pub async fn close(self) {
+        self.core.signal_shutdown();
+        let _ = self.starkex_server.await;
+        self.core.store.close().await;
+    }
+}
+
+/// The store, the executor, the API's state and the shutdown signal: what every stack `serve`
+/// runs shares.
+#[derive(Debug)]
+pub struct Core {
+    /// The SQLite store.
+    pub store: Arc<SqliteStore>,
+    /// The executor.
+    pub executor: Arc<Executor>,
+    /// The API's state.
+    pub state: AppState,
+    shutdown: watch::Sender<bool>,
+}
+
+impl Core {
     /// The API over this stack.
     pub fn router(&self) -> Router {
         api::router(self.state.clone())
@@ -191,48 +208,19 @@ impl SandboxStack {
         tokio::spawn(async move { executor.run(stop).await })
     }
 
-    /// Runs the world's clock at `speed` simulated seconds per real second until shutdown.
-    pub fn spawn_world_clock(&self, speed: u64) -> JoinHandle<()> {
-        tokio::spawn(run_clock(
-            self.world.clone(),
-            speed,
-            Duration::from_millis(50),
-            self.stopped(),
-        ))
-    }
-
     /// Tells everything to stop (open event streams end, the loops return).
     pub fn signal_shutdown(&self) {
         let _ = self.shutdown.send(true);
     }
-
-    /// Stops what is left (the StarkEx API) and closes the store. Call after the executor's loop
-    /// has returned.
-    pub async fn close(self) {
-        self.signal_shutdown();
-        let _ = self.starkex_server.await;
-        self.store.close().await;
-    }
-}
-
-/// The store, the executor and the API's state: what every stack `serve` runs shares.
-#[derive(Debug)]
-pub struct Core {
-    /// The SQLite store.
-    pub store: Arc<SqliteStore>,
-    /// The executor.
-    pub executor: Arc<Executor>,
-    /// The API's state.
-    pub state: AppState,
 }
 
 /// Opens the store under `store.data_dir` and builds the executor over `layers` and the API's
-/// state over `config` (its topology is what quotes are planned on).
+/// state over `config` (its topology is what quotes are planned on); `shutdown` stops them.
 pub async fn build_core(
     config: &Config,
     layers: Vec<Arc<dyn SettlementLayer>>,
     api_clock: Arc<dyn Clock>,
-    shutdown_rx: watch::Receiver<bool>,
+    shutdown: watch::Sender<bool>,
 ) -> Result<Core, ServeError> {
     let store = Arc::new(
         SqliteStore::open_dir(config.data_dir())
@@ -266,11 +254,11 @@ pub async fn build_core(
             executor: executor.clone(),
             layers,
             clock: api_clock,
-            shutdown: shutdown_rx,
+            shutdown: shutdown.subscribe(),
         },
     )
     .map_err(ServeError)?;
-    Ok(Core { store, executor, state })
+    Ok(Core { store, executor, state, shutdown })
 }
 
 /// SIGINT or SIGTERM.
@@ -337,39 +325,20 @@ impl Running {
         }
     }
 
-    fn state(&self) -> &AppState {
+    fn core(&self) -> &Core {
         match self {
-            Self::Sandbox(s) => &s.state,
-            Self::Devnet(d) => &d.core.state,
-        }
-    }
-
-    fn router(&self) -> Router {
-        api::router(self.state().clone())
-    }
-
-    fn stopped(&self) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
-        match self {
-            Self::Sandbox(s) => Box::pin(s.stopped()),
-            Self::Devnet(d) => Box::pin(d.stopped()),
+            Self::Sandbox(s) => &s.core,
+            Self::Devnet(d) => &d.core,
         }
     }
 
     /// The executor's loop, and the sandbox's clock.
     fn spawn(&self, config: &Config) -> Vec<JoinHandle<()>> {
-        match self {
-            Self::Sandbox(s) => {
-                vec![s.spawn_executor(), s.spawn_world_clock(config.sandbox.speed)]
-            }
-            Self::Devnet(d) => vec![d.spawn_executor()],
+        let mut tasks = vec![self.core().spawn_executor()];
+        if let Self::Sandbox(s) = self {
+            tasks.push(s.spawn_world_clock(config.sandbox.speed));
         }
-    }
-
-    fn signal_shutdown(&self) {
-        match self {
-            Self::Sandbox(s) => s.signal_shutdown(),
-            Self::Devnet(d) => d.signal_shutdown(),
-        }
+        tasks
     }
 
     async fn close(self) {
@@ -428,21 +397,22 @@ pub(crate) fn run(args: &ServeArgs) -> Result<String, CliError> {
             b.extend(more);
         }
         // The sandbox's demo key is public (documented); any other key is never printed.
-        if stack.state().inner().tenants.knows(SANDBOX_DEMO_KEY).is_some() {
+        if stack.core().state.inner().tenants.knows(SANDBOX_DEMO_KEY).is_some() {
             banner["api_key"] = json!(SANDBOX_DEMO_KEY);
             banner["try"] = json!(format!(
                 "curl -s -H 'Authorization: Bearer {SANDBOX_DEMO_KEY}' http://{bound}/v1/assets"
             ));
         }
         println!("{banner}");
-        let server = axum::serve(listener, stack.router()).with_graceful_shutdown(stack.stopped());
+        let server = axum::serve(listener, stack.core().router())
+            .with_graceful_shutdown(stack.core().stopped());
         let mut server = tokio::spawn(async move { server.await });
         let early = tokio::select! {
             () = shutdown_signal() => None,
             r = &mut server => Some(r),
         };
         eprintln!("starkroute serve: shutting down (finishing the current step)");
-        stack.signal_shutdown();
+        stack.core().signal_shutdown();
         let served = match early {
             Some(r) => r,
             None => server.await,

@@ -114,12 +114,12 @@ async fn route_and_watch() {
     let stack = SandboxStack::start(&config, Arc::new(SystemClock)).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let app = stack.router();
-    let stop = stack.stopped();
+    let app = stack.core.router();
+    let stop = stack.core.stopped();
     let server = tokio::spawn(async move {
         axum::serve(listener, app).with_graceful_shutdown(stop).await.unwrap();
     });
-    let executor = stack.spawn_executor();
+    let executor = stack.core.spawn_executor();
     let clock = stack.spawn_world_clock(36_000);
     let sdk = Client::new(&base, SANDBOX_DEMO_KEY).unwrap();
     let api = vec![("STARKROUTE_API_URL".to_owned(), base.clone())];
@@ -241,7 +241,7 @@ async fn route_and_watch() {
     let o = run(strings(&["route"]), api.clone()).await;
     assert_eq!(o.status.code(), Some(2), "--quote or --request is required");
 
-    stack.signal_shutdown();
+    stack.core.signal_shutdown();
     server.await.unwrap();
     executor.await.unwrap();
     clock.await.unwrap();

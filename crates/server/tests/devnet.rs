@@ -42,10 +42,11 @@ async fn serve_on_devnet_quotes_and_completes_the_gift() {
     let config = Config::layered(Some(&file), &overrides).unwrap();
     let network = config.network.clone().unwrap();
     let stack = DevnetStack::start(&config, &network, Arc::new(SystemClock)).await.unwrap();
-    let executor = stack.spawn_executor();
+    let executor = stack.core.spawn_executor();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let serve = axum::serve(listener, stack.router()).with_graceful_shutdown(stack.stopped());
+    let serve =
+        axum::serve(listener, stack.core.router()).with_graceful_shutdown(stack.core.stopped());
     let server = tokio::spawn(async move { serve.await });
     let http = reqwest::Client::new();
     let call = |method: reqwest::Method, path: &str, body: Option<Value>| {
@@ -113,7 +114,7 @@ async fn serve_on_devnet_quotes_and_completes_the_gift() {
         "{done}"
     );
 
-    stack.signal_shutdown();
+    stack.core.signal_shutdown();
     let _ = executor.await;
     let _ = server.await;
     stack.close().await;

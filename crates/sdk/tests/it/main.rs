@@ -76,12 +76,12 @@ impl Harness {
         let stack = SandboxStack::start(&config, clock.clone()).await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let app = stack.router();
-        let stop = stack.stopped();
+        let app = stack.core.router();
+        let stop = stack.core.stopped();
         let server = tokio::spawn(async move {
             axum::serve(listener, app).with_graceful_shutdown(stop).await.unwrap();
         });
-        let tasks = vec![server, stack.spawn_executor()];
+        let tasks = vec![server, stack.core.spawn_executor()];
         Self { stack, clock, base, tasks, _dir: dir }
     }
 
@@ -96,7 +96,7 @@ impl Harness {
     }
 
     pub(crate) async fn stop(self) {
-        self.stack.signal_shutdown();
+        self.stack.core.signal_shutdown();
         for t in self.tasks {
             t.await.unwrap();
         }

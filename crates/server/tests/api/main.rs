@@ -80,8 +80,8 @@ impl Harness {
         let config = Config::layered(None, &overrides).unwrap();
         let clock = Arc::new(ShiftedClock::default());
         let stack = SandboxStack::start(&config, clock.clone()).await.unwrap();
-        let app = stack.router();
-        let tasks = vec![stack.spawn_executor()];
+        let app = stack.core.router();
+        let tasks = vec![stack.core.spawn_executor()];
         Self { stack, app, clock, tasks, _dir: dir }
     }
 
@@ -184,7 +184,7 @@ impl Harness {
 
     /// Stops everything; returns the data directory (deleted when dropped).
     pub(crate) async fn stop(self) -> tempfile::TempDir {
-        self.stack.signal_shutdown();
+        self.stack.core.signal_shutdown();
         for t in self.tasks {
             t.await.unwrap();
         }

@@ -23,8 +23,8 @@ fn serve(h: &Harness) -> (String, JoinHandle<()>) {
     listener.set_nonblocking(true).unwrap();
     let addr = listener.local_addr().unwrap();
     let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-    let app = h.stack.router();
-    let stop = h.stack.stopped();
+    let app = h.stack.core.router();
+    let stop = h.stack.core.stopped();
     let task = tokio::spawn(async move {
         axum::serve(listener, app).with_graceful_shutdown(stop).await.unwrap();
     });
@@ -159,7 +159,7 @@ async fn the_gift_runs_to_completion_and_the_stream_shows_every_leg() {
         );
         w.check_conservation().unwrap();
     }
-    h.stack.signal_shutdown();
+    h.stack.core.signal_shutdown();
     server.await.unwrap();
     h.stop().await;
 }
@@ -202,7 +202,7 @@ async fn shutdown_ends_open_streams_and_leaves_routes_resumable() {
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert!(!reader.is_finished());
 
-    h.stack.signal_shutdown();
+    h.stack.core.signal_shutdown();
     let events = tokio::time::timeout(Duration::from_secs(10), reader).await.unwrap().unwrap();
     assert!(events.iter().any(|e| e.event == "leg_awaiting_signature"));
     tokio::time::timeout(Duration::from_secs(10), server).await.unwrap().unwrap();
