@@ -169,21 +169,28 @@ impl Supervisor {
         }
     }
 
-    /// SIGKILLs the worker `name` (if it is running) and records where.
+    /// SIGKILLs the worker `name` (if it is running and the budget is not spent) and records
+    /// where. The budget is checked here, under the lock that counts the kill: two callers that
+    /// each decided on a kill while one was left (a worker's call point and the random killer,
+    /// or both workers' call points) cannot both spend it.
     fn kill(&self, name: &str, point: Point) -> bool {
         let mut slots = self.slots.lock();
+        let mut plan = self.plan.lock();
+        if plan.killed >= self.budget {
+            return false;
+        }
         let Some(slot) = slots.iter_mut().find(|s| s.name == name) else { return false };
         let Some(mut child) = slot.child.take() else { return false };
         // `Child::kill` is SIGKILL on Unix: no clean-up runs in the worker.
         child.kill().unwrap();
         child.wait().unwrap();
-        let mut plan = self.plan.lock();
         *plan.kills.entry(point).or_default() += 1;
         plan.killed += 1;
         true
     }
 
-    /// Whether to kill the caller of this layer call, and where; takes one kill from the budget.
+    /// Whether to kill the caller of this layer call, and where; the kill itself, in
+    /// [`kill`](Self::kill), spends the budget.
     fn call_point(&self, call: &str) -> Option<Point> {
         let mut plan = self.plan.lock();
         if plan.killed >= self.budget || self.stopping.load(Ordering::SeqCst) {
@@ -266,11 +273,13 @@ impl Supervisor {
 
     /// What happened.
     pub fn report(&self) -> Report {
+        // Slots before plan, the order `kill` and `run` take them in.
+        let starts = self.slots.lock().iter().map(|s| (s.name.clone(), s.starts)).collect();
         let plan = self.plan.lock();
         Report {
             by_point: plan.kills.clone(),
             killed: plan.killed,
-            starts: self.slots.lock().iter().map(|s| (s.name.clone(), s.starts)).collect(),
+            starts,
             unexpected: plan.unexpected.clone(),
         }
     }
@@ -304,8 +313,11 @@ pub async fn inject(State(sup): State<Arc<Supervisor>>, req: Request, next: Next
     let dead = || (StatusCode::SERVICE_UNAVAILABLE, "worker killed").into_response();
     match sup.call_point(&call) {
         Some(p @ (Point::BeforeSend | Point::DuringStatus)) => {
-            sup.kill(&worker, p);
-            dead()
+            if sup.kill(&worker, p) {
+                dead()
+            } else {
+                next.run(req).await
+            }
         }
         Some(p) => {
             let resp = next.run(req).await;
