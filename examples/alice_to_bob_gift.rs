@@ -1,13 +1,13 @@
-//! The seed: Alice minted ART #7 on StarkNet; Bob has only a StarkEx account.
+//! The seed: Alice minted ART #7 on Starknet; Bob has only a StarkEx account.
 //!
 //! The planner quotes the gift (`examples/requests/alice_to_bob_gift.json`) on the embedded
 //! sandbox topology; then each of its three routes is run through the durable executor
 //! ([`starkroute_executor::Executor`]) with the sandbox adapters and a SQLite store in a temporary
 //! directory, each on a fresh demo world whose virtual clock the example moves:
 //!
-//! 1. StarkNet NFT bridge → L1 claim → deposit straight into Bob's StarkEx vault;
+//! 1. Starknet NFT bridge → L1 claim → deposit straight into Bob's StarkEx vault;
 //! 2. the same, deposited into Alice's vault, then a signed StarkEx transfer to Bob;
-//! 3. Bob uses a StarkNet account instead: he deploys it (his signature, asked for by the
+//! 3. Bob uses a Starknet account instead: he deploys it (his signature, asked for by the
 //!    executor and posted by the example with Bob's demo key), then Alice transfers ART #7.
 //!
 //! Every stored event is printed leg by leg; at the end of each run the example checks where
@@ -41,7 +41,7 @@ async fn main() -> std::process::ExitCode {
 
 async fn run() -> Result<()> {
     let request: QuoteRequest = serde_json::from_str(GIFT).context("the gift request")?;
-    println!("Alice minted ART #7 on StarkNet; Bob has only a StarkEx account.");
+    println!("Alice minted ART #7 on Starknet; Bob has only a StarkEx account.");
     println!("Quote (planner, embedded sandbox topology):");
     let plans = Sandbox::start().await?.quote(&request)?;
     print_plans(&plans);
@@ -61,7 +61,7 @@ async fn run() -> Result<()> {
             ],
         ),
         (
-            "Bob deploys a StarkNet account, Alice transfers on StarkNet",
+            "Bob deploys a Starknet account, Alice transfers on Starknet",
             &["starknet_account_deployment", "starknet_transfer"],
         ),
     ];
@@ -74,7 +74,7 @@ async fn run() -> Result<()> {
         println!("  completed after {} simulated: {}", sandbox.elapsed(), outcome_text(&rec));
         check_where_the_nft_is(&sandbox, legs.contains(&"starknet_transfer"))?;
         sandbox.check_conservation().context("conservation")?;
-        println!("  conservation holds on L1, StarkEx, StarkNet and in flight");
+        println!("  conservation holds on L1, StarkEx, Starknet and in flight");
         sandbox.close().await;
     }
     println!("\nAll three variants completed.");
@@ -86,12 +86,12 @@ fn check_where_the_nft_is(s: &Sandbox, on_starknet: bool) -> Result<()> {
     let id = U256::from(GIFT_TOKEN_ID);
     let w = s.world.lock();
     if on_starknet {
-        ensure!(w.starknet.is_deployed(&s.bob.starknet), "Bob's StarkNet account is not deployed");
+        ensure!(w.starknet.is_deployed(&s.bob.starknet), "Bob's Starknet account is not deployed");
         ensure!(
             w.starknet.erc721_owner(&s.tokens.art_l2, &id) == Some(s.bob.starknet),
-            "ART #7 is not Bob's on StarkNet"
+            "ART #7 is not Bob's on Starknet"
         );
-        println!("  StarkNet: Bob's account {:#x} is deployed and owns ART #7", s.bob.starknet);
+        println!("  Starknet: Bob's account {:#x} is deployed and owns ART #7", s.bob.starknet);
         return Ok(());
     }
     let art_type = starkex_asset_type(AssetClass::Erc721, Some(&s.tokens.art_l1), 1)?;

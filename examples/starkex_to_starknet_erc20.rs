@@ -1,7 +1,7 @@
-//! USDC from a StarkEx vault to a StarkNet account, through the executor on the sandbox.
+//! USDC from a StarkEx vault to a Starknet account, through the executor on the sandbox.
 //!
 //! Set-up (itself a route through the executor): Alice deposits 5 USDC from L1 into her StarkEx
-//! vault. Then the planner quotes 2.5 USDC from StarkEx to her StarkNet account — a StarkEx
+//! vault. Then the planner quotes 2.5 USDC from StarkEx to her Starknet account — a StarkEx
 //! withdrawal request (signed through the sandbox's ImmutableX-style REST API by the production
 //! StarkEx adapter), the L1 claim once the batch is proven, and the StarkGate deposit with its
 //! L1→L2 message fee — and the executor runs it leg by leg, with a SQLite store in a temporary
@@ -62,18 +62,18 @@ async fn run() -> Result<()> {
     let (l1_before, sn_before) = balances(&s)?;
     let vault_before = starkex_balance(&s, usdc_type);
     println!(
-        "\nAlice now has {} USDC on L1, {} in StarkEx, {} on StarkNet",
+        "\nAlice now has {} USDC on L1, {} in StarkEx, {} on Starknet",
         usdc(l1_before),
         usdc(vault_before),
         usdc(sn_before)
     );
 
-    println!("\nQuote: {} USDC from StarkEx to Alice's StarkNet account", usdc(MOVE));
+    println!("\nQuote: {} USDC from StarkEx to Alice's Starknet account", usdc(MOVE));
     let request = QuoteRequest {
         asset: AssetRef { token: "USDC".into(), token_id: None },
         amount: Some(Amount::from_u128(MOVE)),
         from: Layer::StarkEx,
-        to: Layer::StarkNet,
+        to: Layer::Starknet,
         sender: Accounts {
             l1: Some(s.alice.l1()),
             starkex: Some(s.alice.stark_key()),
@@ -98,13 +98,13 @@ async fn run() -> Result<()> {
     let (l1_after, sn_after) = balances(&s)?;
     let vault_after = starkex_balance(&s, usdc_type);
     println!(
-        "Alice now has {} USDC on L1, {} in StarkEx, {} on StarkNet",
+        "Alice now has {} USDC on L1, {} in StarkEx, {} on Starknet",
         usdc(l1_after),
         usdc(vault_after),
         usdc(sn_after)
     );
     ensure!(vault_before - vault_after == MOVE, "the vault lost {}", vault_before - vault_after);
-    ensure!(sn_after - sn_before == MOVE, "StarkNet gained {}", sn_after - sn_before);
+    ensure!(sn_after - sn_before == MOVE, "Starknet gained {}", sn_after - sn_before);
     ensure!(l1_after == l1_before, "L1 USDC changed by the route");
     s.check_conservation().context("conservation")?;
     println!("Exactly {} USDC moved; conservation holds on every layer.", usdc(MOVE));
@@ -112,7 +112,7 @@ async fn run() -> Result<()> {
     Ok(())
 }
 
-/// Alice's USDC on L1 and on StarkNet, in base units.
+/// Alice's USDC on L1 and on Starknet, in base units.
 fn balances(s: &Sandbox) -> Result<(u128, u128)> {
     let w = s.world.lock();
     let l1 = w.l1.ledger().erc20_balance(&s.tokens.usdc, &s.alice.l1());

@@ -1,7 +1,7 @@
-//! starkroute: a cross-rollup bridge router for StarkEx, StarkNet and Ethereum L1.
+//! starkroute: a cross-rollup bridge router for StarkEx, Starknet and Ethereum L1.
 //!
 //! This umbrella crate re-exports the member crates so that applications depend on one crate:
-//! [`types`] (layers, accounts, assets, amounts, routes), [`crypto`] (StarkEx and StarkNet
+//! [`types`] (layers, accounts, assets, amounts, routes), [`crypto`] (StarkEx and Starknet
 //! cryptography) and [`planner`] (the route planner).
 //!
 //! ```

@@ -456,7 +456,7 @@ fn sandbox_serves_the_starkex_api_on_a_socket() {
     write!(s, "GET /v1/tokens HTTP/1.1\r\nHost: {url}\r\nConnection: close\r\n\r\n").unwrap();
     let mut resp = String::new();
     s.read_to_string(&mut resp).unwrap();
-    // The same socket serves the L1 and StarkNet adapters to `starkroute worker`s.
+    // The same socket serves the L1 and Starknet adapters to `starkroute worker`s.
     let mut s = std::net::TcpStream::connect(&url).unwrap();
     write!(s, "GET /v1/layers HTTP/1.1\r\nHost: {url}\r\nConnection: close\r\n\r\n").unwrap();
     let mut layers = String::new();

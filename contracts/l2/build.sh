@@ -3,7 +3,7 @@
 #   contracts/l2/out/<Name>.contract_class.json   the Sierra contract class (starknet-compile)
 #   contracts/l2/out/manifest.json                {Name: {class_hash, compiled_class_hash}}
 #   abis/l2/<Name>.json                           the Cairo ABI
-# Tests and crates/starknet-adapter use the committed artifacts and never need the compiler.
+# Tests and crates/starknet use the committed artifacts and never need the compiler.
 #
 # The compiler: starknet-compile 2.12.0-dev.0 as StarkWare ships it in PyPI's cairo-lang
 # 0.14.0.1, downloaded once into ~/.cache/starkroute/cairo (override: STARKROUTE_CAIRO_DIR).

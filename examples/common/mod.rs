@@ -1,11 +1,11 @@
 //! Set-up shared by the examples that run routes through the executor: the embedded sandbox's
 //! demo world, its StarkEx REST API on a loopback port driven by the production StarkEx adapter,
-//! the in-process L1 and StarkNet adapters, a SQLite store in a temporary directory and an
+//! the in-process L1 and Starknet adapters, a SQLite store in a temporary directory and an
 //! [`Executor`] whose clock is the world's virtual clock. The example moves that clock itself
 //! (a minute at a time), so a route that takes simulated hours runs in seconds.
 //!
 //! The adapters hold Alice's demo keys (as `starkroute serve` does with `custodial_alice`); a
-//! leg someone else must sign — Bob deploying his StarkNet account — pauses the route, and the
+//! leg someone else must sign — Bob deploying his Starknet account — pauses the route, and the
 //! example signs the exact hash the executor asks for with Bob's demo key, as his wallet would,
 //! and posts it with [`Executor::submit_signature`].
 
@@ -19,7 +19,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use starkroute_executor::{Backoff, Executor, ExecutorConfig, Outcome, RouteOrder};
 use starkroute_layer::{SettlementLayer, SignatureScheme};
 use starkroute_planner::{plan, Plans, QuoteRequest};
-use starkroute_sandbox::adapters::{SandboxL1, SandboxStarkNet};
+use starkroute_sandbox::adapters::{SandboxL1, SandboxStarknet};
 use starkroute_sandbox::world::{starkex_router, Demo, DemoParty, DemoTokens, SharedWorld};
 use starkroute_server::cli::{format_duration, format_eth};
 use starkroute_server::config::Config;
@@ -37,7 +37,7 @@ const LIMIT_SECS: u64 = 10 * 86_400;
 
 /// The sandbox, the store and the executor of one example run.
 pub(crate) struct Sandbox {
-    /// The world (L1, StarkEx engine, StarkNet) on its virtual clock.
+    /// The world (L1, StarkEx engine, Starknet) on its virtual clock.
     pub(crate) world: SharedWorld,
     /// Alice (the router holds her keys).
     pub(crate) alice: DemoParty,
@@ -89,7 +89,7 @@ impl Sandbox {
         let l1_keys = HashMap::from([(alice.l1(), alice.eth.clone())]);
         let l1: Arc<dyn SettlementLayer> = Arc::new(SandboxL1::new(world.clone(), l1_keys.clone()));
         let starknet: Arc<dyn SettlementLayer> = Arc::new(
-            SandboxStarkNet::new(world.clone(), HashMap::from([(alice_sn, alice.stark.clone())]))
+            SandboxStarknet::new(world.clone(), HashMap::from([(alice_sn, alice.stark.clone())]))
                 .with_public_keys(HashMap::from([
                     (alice_sn, alice.stark_key()),
                     (bob_sn, bob.stark_key()),
@@ -229,7 +229,7 @@ impl Sandbox {
         let signer: Account = serde_json::from_value(d["signer"].clone())?;
         let scheme: SignatureScheme = serde_json::from_value(d["scheme"].clone())?;
         let hash = d["sign"].as_str().context("sign")?;
-        let bob_sn = Account::StarkNet(StarknetAddress::new(self.bob.starknet)?);
+        let bob_sn = Account::Starknet(StarknetAddress::new(self.bob.starknet)?);
         let ours = signer == bob_sn
             || signer == Account::StarkEx(self.bob.stark_key())
             || signer == Account::L1(self.bob.l1());

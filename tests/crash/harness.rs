@@ -5,7 +5,7 @@ use std::{collections::HashMap, path::Path, sync::Arc, time::Duration};
 use starkroute_crypto::{EthPrivateKey, StarkPrivateKey};
 use starkroute_executor::{Executor, ExecutorConfig, RouteOrder, SystemClock};
 use starkroute_layer::{Prepared, SettlementLayer};
-use starkroute_sandbox::adapters::{L1Payload, SandboxL1, SandboxStarkNet};
+use starkroute_sandbox::adapters::{L1Payload, SandboxL1, SandboxStarknet};
 use starkroute_sandbox::l1::chain::TxStatus;
 use starkroute_sandbox::world::{Demo, DemoTokens, SharedWorld};
 use starkroute_store::{LeaseOwner, RouteId, RouteRecord, RouteStore, TenantId};
@@ -27,9 +27,9 @@ pub struct Backend {
 /// What a sender moves.
 #[derive(Debug, Clone, Copy)]
 enum Kind {
-    /// An ART NFT minted on StarkNet, sent to Bob's StarkEx vault (the gift's route).
+    /// An ART NFT minted on Starknet, sent to Bob's StarkEx vault (the gift's route).
     Gift { token_id: u64 },
-    /// USDC from L1 to the sender's StarkNet account through StarkGate and back.
+    /// USDC from L1 to the sender's Starknet account through StarkGate and back.
     UsdcRoundTrip { amount: u128 },
 }
 
@@ -45,7 +45,7 @@ impl Sender {
         Account::L1(self.eth.address())
     }
     fn sn(&self) -> Account {
-        Account::StarkNet(self.starknet)
+        Account::Starknet(self.starknet)
     }
 }
 
@@ -125,7 +125,7 @@ fn route_of(w: &World, s: &Sender) -> (Route, RouteOrder) {
                     symbol: "ART".into(),
                     class: AssetClass::Erc721,
                     decimals: 0,
-                    home: Layer::StarkNet,
+                    home: Layer::Starknet,
                     l1: Some(w.tokens.art_l1),
                     starknet: Some(StarknetAddress::new(w.tokens.art_l2).unwrap()),
                     starkex: Some(StarkExListing {
@@ -138,7 +138,7 @@ fn route_of(w: &World, s: &Sender) -> (Route, RouteOrder) {
             .unwrap();
             let at_bob = Position::owned(Account::StarkEx(w.bob));
             let legs = vec![
-                leg(0, LegKind::StarkNetNftWithdraw, on_sn, claimable),
+                leg(0, LegKind::StarknetNftWithdraw, on_sn, claimable),
                 leg(1, LegKind::L1ClaimFromNftBridge, claimable, on_l1),
                 leg(2, LegKind::L1DepositToStarkEx, on_l1, at_bob),
             ];
@@ -158,7 +158,7 @@ fn route_of(w: &World, s: &Sender) -> (Route, RouteOrder) {
             .unwrap();
             let legs = vec![
                 leg(0, LegKind::L1DepositToStarkGate, on_l1, on_sn),
-                leg(1, LegKind::StarkNetWithdraw, on_sn, claimable),
+                leg(1, LegKind::StarknetWithdraw, on_sn, claimable),
                 leg(2, LegKind::L1ClaimFromStarkGate, claimable, on_l1),
             ];
             let order = RouteOrder { asset: usdc, amount: Amount::from_u128(amount) };
@@ -173,7 +173,7 @@ fn serve_layers(w: &World, sup: Arc<Supervisor>, listener: tokio::net::TcpListen
         w.senders.iter().map(|s| (s.eth.address(), s.eth.clone())).collect();
     let sn_keys: HashMap<_, _> = w.senders.iter().map(|s| (s.starknet, s.stark.clone())).collect();
     let l1: Arc<dyn SettlementLayer> = Arc::new(SandboxL1::new(w.shared.clone(), l1_keys));
-    let sn: Arc<dyn SettlementLayer> = Arc::new(SandboxStarkNet::new(w.shared.clone(), sn_keys));
+    let sn: Arc<dyn SettlementLayer> = Arc::new(SandboxStarknet::new(w.shared.clone(), sn_keys));
     let app = starkroute_layer_http::router([l1, sn])
         .layer(axum::middleware::from_fn_with_state(sup, inject));
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -223,7 +223,7 @@ pub async fn run_harness(backend: Backend, routes: usize, kills: usize, dir: &Pa
     let sup = Supervisor::new(bin, args, &names, dir, kills, seed);
     serve_layers(&w, sup.clone(), listener);
 
-    // The virtual clock runs ~3000× real time: a StarkNet state update every few seconds.
+    // The virtual clock runs ~3000× real time: a Starknet state update every few seconds.
     let clock_world = w.shared.clone();
     let clock = tokio::spawn(async move {
         loop {
@@ -317,7 +317,7 @@ async fn check(w: &World, store: &dyn RouteStore, tenant: &TenantId, records: &[
                         l1_txs += 1;
                     }
                 }
-                Layer::StarkNet => {
+                Layer::Starknet => {
                     let hash = starkroute_types::parse_felt(&p.hash).unwrap();
                     assert!(world.starknet.tx(&hash).is_some(), "{} leg {}", rec.id, leg.index);
                     l2_invokes += 1;

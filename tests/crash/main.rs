@@ -2,7 +2,7 @@
 //! SIGKILL at random points and restarted, on SQLite and on a real PostgreSQL server with two
 //! executor instances.
 //!
-//! This process holds the sandbox (L1 and StarkNet on one virtual clock, advanced continuously)
+//! This process holds the sandbox (L1 and Starknet on one virtual clock, advanced continuously)
 //! and serves its settlement-layer adapters over HTTP (`starkroute_layer_http`); the keys stay
 //! here. The executors are `starkroute worker` processes (the real binary) reaching the layers
 //! through `RemoteLayer`. A supervisor kills them with SIGKILL and restarts them:

@@ -1,4 +1,4 @@
-//! StarkNet helpers: entry-point selectors, L1↔L2 message hashes and `u256` splitting.
+//! Starknet helpers: entry-point selectors, L1↔L2 message hashes and `u256` splitting.
 //!
 //! Sources: `cairo-lang` `StarknetMessaging.sol` (`getL1ToL2MsgHash`, `getL2ToL1MsgHash`) and
 //! `starknet-rs` `starknet-core/src/types/msg.rs` / `utils.rs` (`get_selector_from_name`).
@@ -92,7 +92,7 @@ pub fn felts_to_u256(low: Felt, high: Felt) -> Result<U256> {
     Ok((hi << 128) | lo)
 }
 
-/// Whether a felt is a usable StarkNet contract address: `0 < a < 2^251 - 256`.
+/// Whether a felt is a usable Starknet contract address: `0 < a < 2^251 - 256`.
 pub fn is_valid_starknet_address(a: &Felt) -> bool {
     *a != Felt::ZERO && felt_to_u256(a) < STARKNET_ADDRESS_BOUND
 }

@@ -1,6 +1,6 @@
-//! Deploys the contracts of a local topology on fresh nodes: the L2 bridges on StarkNet, the L1
+//! Deploys the contracts of a local topology on fresh nodes: the L2 bridges on Starknet, the L1
 //! contracts against them (messaging, StarkEx core, StarkGate, NFT bridge), a USDC bridged to
-//! StarkNet and listed on StarkEx, an ERC-721 collection native to StarkNet whose L1 twin the NFT
+//! Starknet and listed on StarkEx, an ERC-721 collection native to Starknet whose L1 twin the NFT
 //! bridge mints, and the StarkEx asset registrations. Every address depends only on the
 //! deployers' keys and nonces, so fresh nodes with the same seeds give the same addresses.
 
@@ -31,7 +31,7 @@ pub struct Deployers {
     pub l1: PrivateKeySigner,
     /// Operator of the StarkEx core contract (posts the engine's batches).
     pub starkex_operator: PrivateKeySigner,
-    /// A funded StarkNet account (address, private key) that declares and deploys the L2
+    /// A funded Starknet account (address, private key) that declares and deploys the L2
     /// contracts and owns the NFT collection.
     pub l2: (Felt, Felt),
 }
@@ -51,7 +51,7 @@ impl std::fmt::Debug for Deployers {
 pub struct Pair {
     /// On L1.
     pub l1: Address,
-    /// On StarkNet.
+    /// On Starknet.
     pub l2: Felt,
 }
 
@@ -66,7 +66,7 @@ pub struct Deployment {
     pub l2_nft_bridge: Felt,
     /// USDC (6 decimals): minted on L1, bridged by StarkGate, listed on StarkEx with quantum 1.
     pub usdc: Pair,
-    /// ART, an ERC-721 collection native to StarkNet (escrowed by the NFT bridge when it leaves;
+    /// ART, an ERC-721 collection native to Starknet (escrowed by the NFT bridge when it leaves;
     /// its L1 twin is minted by the L1 NFT bridge), listed on StarkEx.
     pub art: Pair,
 }
@@ -187,7 +187,7 @@ pub async fn deploy_all(
     let usdc_l2 = l2d
         .deploy_bridged_erc20(&bridges, &eth(usdc_l1)?, "USD Coin", "USDC", 6)
         .await
-        .map_err(l2("USDC on StarkNet"))?;
+        .map_err(l2("USDC on Starknet"))?;
 
     let art_l1 = deploy::deploy_erc721(provider, &who.l1, "ART", Some(contracts.nft_bridge))
         .await
@@ -195,7 +195,7 @@ pub async fn deploy_all(
     let art_l2 = l2d
         .deploy_bridged_erc721(&bridges, &eth(art_l1)?, "Art", "ART", who.l2.0, true)
         .await
-        .map_err(l2("ART on StarkNet"))?;
+        .map_err(l2("ART on Starknet"))?;
     let register = NftBridge::registerCollectionCall {
         collectionL1: art_l1,
         collectionL2: felt_to_u256(&art_l2),
@@ -236,7 +236,7 @@ pub async fn has_code(provider: &RootProvider<Ethereum>, address: Address) -> Re
     Ok(!code.is_empty())
 }
 
-/// Mints ART `id` on StarkNet to `to` (the collection's owner, the L2 deployer, may `mint`).
+/// Mints ART `id` on Starknet to `to` (the collection's owner, the L2 deployer, may `mint`).
 pub async fn mint_art_on_starknet(
     starknet_rpc: &str,
     who: &Deployers,

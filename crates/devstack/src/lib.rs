@@ -1,17 +1,17 @@
 //! starkroute on real local nodes: anvil (or any Ethereum JSON-RPC node) for L1,
-//! starknet-devnet for StarkNet, and the embedded StarkEx engine operating a StarkEx core
+//! starknet-devnet for Starknet, and the embedded StarkEx engine operating a StarkEx core
 //! contract deployed on that L1.
 //!
 //! - [`port`]: the StarkEx core contract on the node as the engine's contract port (logs in,
 //!   `updateState` out).
 //! - [`operator`]: the engine as that contract's operator — deposits picked up, batches posted,
 //!   the REST API, and the L1 adapter's operator questions.
-//! - [`updater`]: StarkNet's state update on L1, which devnet leaves to its caller (postman
+//! - [`updater`]: Starknet's state update on L1, which devnet leaves to its caller (postman
 //!   flush, L1→L2 messages consumed on L1, blocks accepted on L1).
 //! - [`deployment`]: the contracts of a local topology deployed on fresh nodes.
 //! - [`stack`]: the engine, the state updater, the REST API and the three production adapters
 //!   wired to them.
-//! - [`messages`]: the StarkNet adapter as the L1 adapter's source of L2→L1 messages.
+//! - [`messages`]: the Starknet adapter as the L1 adapter's source of L2→L1 messages.
 
 pub mod deployment;
 pub mod messages;

@@ -1,4 +1,4 @@
-//! The StarkNet adapter as the L1 adapter's source of L2→L1 messages (what an NFT-bridge claim
+//! The Starknet adapter as the L1 adapter's source of L2→L1 messages (what an NFT-bridge claim
 //! consumes is in the withdraw transaction's receipt).
 
 use std::sync::Arc;
@@ -17,7 +17,7 @@ pub struct StarknetMessages(pub Arc<StarknetL2>);
 impl L2MessageSource for StarknetMessages {
     async fn messages_to_l1(&self, tx_hash: &str) -> starkroute_layer::Result<Vec<L2Message>> {
         let tx = parse_felt(tx_hash).map_err(|e| {
-            AdapterError::permanent(format!("StarkNet transaction {tx_hash:?}: {e}"))
+            AdapterError::permanent(format!("Starknet transaction {tx_hash:?}: {e}"))
         })?;
         let sent = self
             .0

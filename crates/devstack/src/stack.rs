@@ -1,5 +1,5 @@
 //! The running parts around a [`Deployment`]: the engine operating the StarkEx contract (and its
-//! REST API on loopback), StarkNet's state updates on L1, and the three production adapters
+//! REST API on loopback), Starknet's state updates on L1, and the three production adapters
 //! wired to them.
 
 use std::collections::HashMap;
@@ -27,7 +27,7 @@ use crate::{Error, L1Operator, Result, StarknetMessages, StateUpdater};
 pub struct DevStackConfig {
     /// The L1 node's JSON-RPC URL (anvil).
     pub l1_rpc_url: String,
-    /// The StarkNet node's JSON-RPC URL (starknet-devnet).
+    /// The Starknet node's JSON-RPC URL (starknet-devnet).
     pub starknet_rpc_url: String,
     /// Where the engine's REST API listens (port 0: any free port).
     pub starkex_listen: SocketAddr,
@@ -37,7 +37,7 @@ pub struct DevStackConfig {
     pub deposit_confirmations: u64,
     /// How often the engine reads the contract and ticks.
     pub operator_interval: Duration,
-    /// How often StarkNet's state update runs.
+    /// How often Starknet's state update runs.
     pub update_interval: Duration,
 }
 
@@ -84,7 +84,7 @@ impl std::fmt::Debug for DevStack {
 impl DevStack {
     /// Starts the engine over `deployment`'s StarkEx contract (ether and USDC listed), its REST
     /// API, and — when `with_starknet` — loads devnet's postman with the messaging contract and
-    /// runs StarkNet's state updates.
+    /// runs Starknet's state updates.
     pub async fn start(
         config: DevStackConfig,
         who: &Deployers,
@@ -163,7 +163,7 @@ impl DevStack {
         })
     }
 
-    /// The StarkNet adapter: the deployed bridges, withdrawals final once the messaging
+    /// The Starknet adapter: the deployed bridges, withdrawals final once the messaging
     /// contract counts their message; signs for `keys`.
     pub async fn starknet_layer(
         &self,
@@ -179,7 +179,7 @@ impl DevStack {
         };
         let layer = StarknetL2::connect(config, keys)
             .await
-            .map_err(|e| Error::Setup(format!("StarkNet adapter: {e}")))?;
+            .map_err(|e| Error::Setup(format!("Starknet adapter: {e}")))?;
         Ok(Arc::new(layer))
     }
 

@@ -1,6 +1,6 @@
-//! StarkNet's state update on L1, for a starknet-devnet connected to an L1 node by its postman.
+//! Starknet's state update on L1, for a starknet-devnet connected to an L1 node by its postman.
 //!
-//! On StarkNet a state update proven on L1 does three things at once: the L2→L1 messages of the
+//! On Starknet a state update proven on L1 does three things at once: the L2→L1 messages of the
 //! blocks it covers become consumable on L1, the L1→L2 messages their L1 handlers consumed are
 //! removed from L1, and the blocks become ACCEPTED_ON_L1. devnet leaves these to its caller: its
 //! postman (`devnet_postmanFlush`) executes the L1 handlers of new L1→L2 messages and hands the
@@ -11,7 +11,7 @@
 //! devnet 0.10.1's flush fails when no L1 block was mined since the previous flush, so each
 //! round first mines one (`evm_mine`, anvil's; ignored where the node lacks it).
 //!
-//! A message whose L1 handler reverted is left on L1 (as StarkNet leaves it: the sender may
+//! A message whose L1 handler reverted is left on L1 (as Starknet leaves it: the sender may
 //! cancel it there).
 
 use std::time::Duration;
@@ -187,7 +187,7 @@ impl StateUpdater {
     pub async fn run(&self, interval: Duration, mut stop: watch::Receiver<bool>) {
         loop {
             if let Err(e) = self.step().await {
-                eprintln!("starkroute: StarkNet state update failed: {e}");
+                eprintln!("starkroute: Starknet state update failed: {e}");
             }
             tokio::select! {
                 _ = stop.wait_for(|s| *s) => return,

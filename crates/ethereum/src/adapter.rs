@@ -174,8 +174,8 @@ fn l1_of(a: &Account, what: &str) -> Result<Address> {
 
 fn starknet_of(a: &Account, what: &str) -> Result<StarknetAddress> {
     match a {
-        Account::StarkNet(x) => Ok(*x),
-        other => Err(invalid(format!("the {what} of this leg is {other}, not a StarkNet account"))),
+        Account::Starknet(x) => Ok(*x),
+        other => Err(invalid(format!("the {what} of this leg is {other}, not a Starknet account"))),
     }
 }
 
@@ -653,7 +653,7 @@ impl EthereumL1 {
         intent: &LegIntent,
     ) -> std::result::Result<Vec<U256>, AdapterError> {
         let source = self.l2_messages.as_ref().ok_or_else(|| {
-            invalid("no StarkNet message source configured for NFT-bridge claims")
+            invalid("no Starknet message source configured for NFT-bridge claims")
         })?;
         let prev = intent.previous.as_deref().ok_or_else(|| {
             AdapterError::permanent("an NFT-bridge claim needs its withdraw transaction (previous)")
@@ -939,7 +939,7 @@ impl SettlementLayer for EthereumL1 {
                 let registered = self.eth_key_of(k).await?.is_some();
                 Ok(ready(registered, "the Stark key is not registered on the StarkEx contract"))
             }
-            Account::StarkNet(_) => Err(AdapterError::permanent("ask the StarkNet adapter")),
+            Account::Starknet(_) => Err(AdapterError::permanent("ask the Starknet adapter")),
         }
     }
 

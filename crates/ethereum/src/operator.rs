@@ -30,7 +30,7 @@ pub trait StarkExOperator: Send + Sync {
     async fn escape_proof(&self, vault: VaultId, root: &Felt) -> Result<EscapeProof>;
 }
 
-/// An L2→L1 message as StarkNet reports it in a transaction's receipt.
+/// An L2→L1 message as Starknet reports it in a transaction's receipt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct L2Message {
     /// The L2 contract that sent it.
@@ -41,11 +41,11 @@ pub struct L2Message {
     pub payload: Vec<Felt>,
 }
 
-/// Where the L1 adapter reads what a StarkNet transaction sent to L1: an L1 claim consumes the
+/// Where the L1 adapter reads what a Starknet transaction sent to L1: an L1 claim consumes the
 /// message of the withdraw transaction before it (`LegIntent::previous`), whose payload (the
 /// NFT bridge's request) only that transaction knows.
 #[async_trait]
 pub trait L2MessageSource: Send + Sync {
-    /// The messages StarkNet transaction `tx_hash` sent to L1, in order.
+    /// The messages Starknet transaction `tx_hash` sent to L1, in order.
     async fn messages_to_l1(&self, tx_hash: &str) -> Result<Vec<L2Message>>;
 }

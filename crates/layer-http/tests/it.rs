@@ -7,7 +7,7 @@ use std::{collections::HashMap, sync::Arc};
 
 use starkroute_layer::{LegIntent, LegProgress, SettlementLayer, SignatureScheme};
 use starkroute_layer_http::{router, RemoteLayer};
-use starkroute_sandbox::adapters::SandboxStarkNet;
+use starkroute_sandbox::adapters::SandboxStarknet;
 use starkroute_sandbox::world::{Demo, SharedWorld};
 use starkroute_types::{
     parse_felt, Account, Amount, Asset, AssetClass, Layer, LegKind, Position, StarknetAddress,
@@ -26,9 +26,9 @@ struct Served {
 async fn serve() -> Served {
     let Demo { world, alice, bob, tokens } = Demo::new().unwrap();
     let world = SharedWorld::new(world);
-    // No keystore: every StarkNet leg waits for the account's signature.
+    // No keystore: every Starknet leg waits for the account's signature.
     let l2: Arc<dyn SettlementLayer> =
-        Arc::new(SandboxStarkNet::new(world.clone(), HashMap::new()));
+        Arc::new(SandboxStarknet::new(world.clone(), HashMap::new()));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, router([l2])).await.unwrap() });
@@ -37,7 +37,7 @@ async fn serve() -> Served {
             symbol: "ART".into(),
             class: AssetClass::Erc721,
             decimals: 0,
-            home: Layer::StarkNet,
+            home: Layer::Starknet,
             l1: Some(tokens.art_l1),
             starknet: Some(StarknetAddress::new(tokens.art_l2).unwrap()),
             starkex: None,
@@ -58,12 +58,12 @@ async fn serve() -> Served {
 #[tokio::test]
 async fn a_leg_through_the_remote_layer_is_the_adapters_leg() {
     let s = serve().await;
-    assert_eq!(RemoteLayer::served(&s.url).await.unwrap(), vec![Layer::StarkNet]);
-    let l2 = RemoteLayer::new(&s.url, Layer::StarkNet, "test-worker").unwrap();
-    assert_eq!(l2.layer(), Layer::StarkNet);
+    assert_eq!(RemoteLayer::served(&s.url).await.unwrap(), vec![Layer::Starknet]);
+    let l2 = RemoteLayer::new(&s.url, Layer::Starknet, "test-worker").unwrap();
+    assert_eq!(l2.layer(), Layer::Starknet);
 
-    let alice = Account::StarkNet(s.alice);
-    let bob = Account::StarkNet(s.bob);
+    let alice = Account::Starknet(s.alice);
+    let bob = Account::Starknet(s.bob);
     assert!(l2.readiness(&alice).await.unwrap().ready);
     assert!(!l2.readiness(&bob).await.unwrap().ready, "Bob's account is only an address");
     assert_eq!(l2.balance(&alice, &s.art).await.unwrap(), Amount::from_u128(1));
@@ -71,7 +71,7 @@ async fn a_leg_through_the_remote_layer_is_the_adapters_leg() {
     let intent = LegIntent {
         route_id: "r1".into(),
         leg_index: 0,
-        kind: LegKind::StarkNetTransfer,
+        kind: LegKind::StarknetTransfer,
         asset: s.art.clone(),
         amount: Amount::from_u128(1),
         from: Position::owned(alice),
@@ -107,7 +107,7 @@ async fn a_leg_through_the_remote_layer_is_the_adapters_leg() {
 async fn unknown_layers_calls_and_bodies_are_permanent_refusals() {
     let s = serve().await;
     let l1 = RemoteLayer::new(&s.url, Layer::L1, "w").unwrap();
-    let err = l1.readiness(&Account::StarkNet(s.alice)).await.unwrap_err();
+    let err = l1.readiness(&Account::Starknet(s.alice)).await.unwrap_err();
     assert!(!err.retryable && err.message.contains("not served"), "{err}");
 
     let http = reqwest::Client::new();
@@ -134,8 +134,8 @@ async fn a_server_that_is_gone_is_a_retryable_error() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     drop(listener);
-    let l2 = RemoteLayer::new(&url, Layer::StarkNet, "w").unwrap();
-    let alice = Account::StarkNet(StarknetAddress::new(parse_felt("0x1").unwrap()).unwrap());
+    let l2 = RemoteLayer::new(&url, Layer::Starknet, "w").unwrap();
+    let alice = Account::Starknet(StarknetAddress::new(parse_felt("0x1").unwrap()).unwrap());
     let err = l2.readiness(&alice).await.unwrap_err();
     assert!(err.retryable, "{err}");
 }

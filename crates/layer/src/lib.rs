@@ -1,4 +1,4 @@
-//! The ports: one settlement-layer trait that L1, StarkEx and StarkNet adapters implement, and
+//! The ports: one settlement-layer trait that L1, StarkEx and Starknet adapters implement, and
 //! the types the executor exchanges with them.
 //!
 //! Submitting a leg is three steps so that the executor can be exactly-once across crashes:
@@ -71,7 +71,7 @@ pub struct LegIntent {
     /// Where it is after.
     pub to: Position,
     /// The identity ([`Prepared::hash`]) of the earlier leg whose result this one consumes, if
-    /// any — e.g. the StarkNet withdraw transaction before an L1 claim: an adapter that needs
+    /// any — e.g. the Starknet withdraw transaction before an L1 claim: an adapter that needs
     /// data that leg produced (the NFT bridge request its L2→L1 message carries) reads it from
     /// the layer by this hash instead of guessing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -84,7 +84,7 @@ pub struct LegIntent {
 pub enum SignatureScheme {
     /// A Stark ECDSA signature over a StarkEx message hash (`0x ‖ r ‖ s`).
     Stark,
-    /// A StarkNet account's signature over a transaction hash.
+    /// A Starknet account's signature over a transaction hash.
     StarknetAccount,
     /// An Ethereum signature over a transaction or message hash.
     Ethereum,
@@ -126,7 +126,7 @@ pub enum LegProgress {
     NotFound,
     /// Received, not yet accepted.
     Pending,
-    /// Accepted by the L2 (StarkEx batch not yet proven; StarkNet ACCEPTED_ON_L2), or included
+    /// Accepted by the L2 (StarkEx batch not yet proven; Starknet ACCEPTED_ON_L2), or included
     /// in an L1 block without enough confirmations.
     AcceptedOnL2,
     /// Final where the next leg needs it.
@@ -154,7 +154,7 @@ pub struct DepositTarget {
     pub quantized_amount: u64,
 }
 
-/// Whether an account can take part: registered on StarkEx, deployed on StarkNet.
+/// Whether an account can take part: registered on StarkEx, deployed on Starknet.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Readiness {
     /// The account.
@@ -175,7 +175,7 @@ pub trait SettlementLayer: Send + Sync {
     /// The balance (base units) of an asset for an account; 0 or 1 for an NFT.
     async fn balance(&self, account: &Account, asset: &Asset) -> Result<Amount>;
 
-    /// Whether an account is registered (StarkEx) or deployed (StarkNet).
+    /// Whether an account is registered (StarkEx) or deployed (Starknet).
     async fn readiness(&self, account: &Account) -> Result<Readiness>;
 
     /// Builds the exact payload of a leg (signing it where the adapter holds the key).

@@ -1,4 +1,4 @@
-//! One planner call on the Alice→Bob gift and on a StarkEx→StarkNet ERC-20 request.
+//! One planner call on the Alice→Bob gift and on a StarkEx→Starknet ERC-20 request.
 #![allow(missing_docs, clippy::unwrap_used)]
 
 use criterion::{criterion_group, criterion_main, Criterion};
@@ -21,7 +21,7 @@ fn bench(c: &mut Criterion) {
     erc20.asset.token_id = None;
     erc20.amount = Some("2500000".parse().unwrap());
     erc20.from = starkroute_types::Layer::StarkEx;
-    erc20.to = starkroute_types::Layer::StarkNet;
+    erc20.to = starkroute_types::Layer::Starknet;
 
     let mut g = c.benchmark_group("planner");
     g.bench_function("plan/alice_to_bob_gift", |b| {

@@ -24,17 +24,17 @@ pub struct QuoteRequest {
     #[serde(default)]
     pub objective: Objective,
     /// Also propose routes that end on another layer where the recipient has an account
-    /// (e.g. Bob deploying his StarkNet account instead of receiving on StarkEx).
+    /// (e.g. Bob deploying his Starknet account instead of receiving on StarkEx).
     #[serde(default)]
     pub allow_other_destinations: bool,
 }
 
-/// An asset as a caller names it: a token (symbol, L1 address or StarkNet address) and, for an
+/// An asset as a caller names it: a token (symbol, L1 address or Starknet address) and, for an
 /// NFT, its token id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AssetRef {
-    /// Symbol (`ETH`, `USDC`), L1 address or StarkNet address of the token.
+    /// Symbol (`ETH`, `USDC`), L1 address or Starknet address of the token.
     pub token: String,
     /// Token id, for ERC-721s.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -51,7 +51,7 @@ pub struct Accounts {
     /// Stark key on the StarkEx deployment.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub starkex: Option<StarkKey>,
-    /// StarkNet account address (deployed or not).
+    /// Starknet account address (deployed or not).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub starknet: Option<StarknetAddress>,
 }
@@ -62,7 +62,7 @@ impl Accounts {
         match layer {
             Layer::L1 => self.l1.map(Account::L1),
             Layer::StarkEx => self.starkex.map(Account::StarkEx),
-            Layer::StarkNet => self.starknet.map(Account::StarkNet),
+            Layer::Starknet => self.starknet.map(Account::Starknet),
         }
     }
 }

@@ -326,25 +326,25 @@ impl<'a> Ctx<'a> {
                     &[LegKind::StarkExWithdrawalRequest, LegKind::L1ClaimFromStarkEx],
                 ));
             }
-            Layer::StarkNet => {
+            Layer::Starknet => {
                 out.push(self.hop(
                     node,
-                    Node { layer: Layer::StarkNet, holder: r },
-                    &[LegKind::StarkNetTransfer],
+                    Node { layer: Layer::Starknet, holder: r },
+                    &[LegKind::StarknetTransfer],
                 ));
                 let (withdraw, claim) = if self.asset.is_fungible() {
-                    (LegKind::StarkNetWithdraw, LegKind::L1ClaimFromStarkGate)
+                    (LegKind::StarknetWithdraw, LegKind::L1ClaimFromStarkGate)
                 } else {
-                    (LegKind::StarkNetNftWithdraw, LegKind::L1ClaimFromNftBridge)
+                    (LegKind::StarknetNftWithdraw, LegKind::L1ClaimFromNftBridge)
                 };
                 for holder in [s, r] {
                     out.push(self.hop(node, Node { layer: Layer::L1, holder }, &[withdraw, claim]));
                 }
                 // The bridge that does not carry this asset is a path a user may wonder about.
                 let other = if self.asset.is_fungible() {
-                    LegKind::StarkNetNftWithdraw
+                    LegKind::StarknetNftWithdraw
                 } else {
-                    LegKind::StarkNetWithdraw
+                    LegKind::StarknetWithdraw
                 };
                 out.push(self.bridge_mismatch(other, Node { layer: Layer::L1, holder: s }));
             }
@@ -367,7 +367,7 @@ impl<'a> Ctx<'a> {
                     ));
                     out.push(self.hop(
                         node,
-                        Node { layer: Layer::StarkNet, holder },
+                        Node { layer: Layer::Starknet, holder },
                         &[deposit_l2],
                     ));
                 }
@@ -376,7 +376,7 @@ impl<'a> Ctx<'a> {
                 } else {
                     LegKind::L1DepositToStarkGate
                 };
-                out.push(self.bridge_mismatch(other, Node { layer: Layer::StarkNet, holder: s }));
+                out.push(self.bridge_mismatch(other, Node { layer: Layer::Starknet, holder: s }));
             }
         }
         out
@@ -384,7 +384,7 @@ impl<'a> Ctx<'a> {
 
     fn bridge_mismatch(&self, leg: LegKind, to: Node) -> Result<Hop, Refusal> {
         let reason = match leg {
-            LegKind::StarkNetWithdraw | LegKind::L1DepositToStarkGate => format!(
+            LegKind::StarknetWithdraw | LegKind::L1DepositToStarkGate => format!(
                 "StarkGate bridges ETH and ERC-20 only; {} is {}",
                 self.asset.label(),
                 self.asset.class()
@@ -443,7 +443,7 @@ impl<'a> Ctx<'a> {
 
         // Bridges and policies.
         match first {
-            LegKind::StarkNetWithdraw | LegKind::L1DepositToStarkGate
+            LegKind::StarknetWithdraw | LegKind::L1DepositToStarkGate
                 if !topo.starkgate.enabled =>
             {
                 return self.refuse(
@@ -453,7 +453,7 @@ impl<'a> Ctx<'a> {
                     "StarkGate is disabled in this topology",
                 );
             }
-            LegKind::StarkNetNftWithdraw | LegKind::L1DepositToNftBridge => {
+            LegKind::StarknetNftWithdraw | LegKind::L1DepositToNftBridge => {
                 if !topo.nft_bridge.enabled {
                     return self.refuse(
                         first,
@@ -526,22 +526,22 @@ impl<'a> Ctx<'a> {
         }
 
         // The acting side must be ready: a StarkEx withdrawal pays the L1 address registered for the
-        // Stark key; a StarkNet transaction needs a deployed account.
+        // Stark key; a Starknet transaction needs a deployed account.
         match from_account {
-            Account::StarkEx(_) | Account::StarkNet(_) => match topo.readiness_of(&from_account) {
+            Account::StarkEx(_) | Account::Starknet(_) => match topo.readiness_of(&from_account) {
                 Some(true) => {}
                 Some(false) => {
                     let what = if from.layer == Layer::StarkEx {
                         "the sender's Stark key is not registered on StarkEx"
                     } else {
-                        "the sender's StarkNet account is not deployed"
+                        "the sender's Starknet account is not deployed"
                     };
                     return self.refuse(first, to, RejectionCode::AccountNotReady, what);
                 }
                 None => assumptions.push(if from.layer == Layer::StarkEx {
                     format!("the sender's Stark key {from_account} is registered on StarkEx")
                 } else {
-                    format!("the sender's StarkNet account {from_account} is deployed")
+                    format!("the sender's Starknet account {from_account} is deployed")
                 }),
             },
             Account::L1(_) => {}
@@ -557,15 +557,15 @@ impl<'a> Ctx<'a> {
 
         // The receiving side: a recipient that is known not to be ready gets a leg that makes it
         // ready (signed by the recipient); the sender's own accounts must already be ready.
-        if matches!(to.layer, Layer::StarkEx | Layer::StarkNet) && to_account != from_account {
-            let needs = to.layer == Layer::StarkNet || topo.starkex.recipient_must_be_registered;
+        if matches!(to.layer, Layer::StarkEx | Layer::Starknet) && to_account != from_account {
+            let needs = to.layer == Layer::Starknet || topo.starkex.recipient_must_be_registered;
             match (needs, topo.readiness_of(&to_account)) {
                 (false, _) | (true, Some(true)) => {}
                 (true, Some(false)) if to.holder == Holder::Recipient => {
                     let kind = if to.layer == Layer::StarkEx {
                         LegKind::StarkExRegistration
                     } else {
-                        LegKind::StarkNetAccountDeployment
+                        LegKind::StarknetAccountDeployment
                     };
                     // The leg is about the recipient's account, not the asset: both ends name the
                     // account it registers or deploys, and the asset stays where it is.
@@ -584,7 +584,7 @@ impl<'a> Ctx<'a> {
                 (true, None) => assumptions.push(if to.layer == Layer::StarkEx {
                     format!("the Stark key {to_account} is registered on StarkEx")
                 } else {
-                    format!("the StarkNet account {to_account} is deployed")
+                    format!("the Starknet account {to_account} is deployed")
                 }),
             }
         }
@@ -647,14 +647,14 @@ fn describe(kind: LegKind, asset: &Asset, amount: Amount, from: Position, to: Po
         LegKind::L1DepositToStarkEx => {
             format!("Deposit {what} from {} into the StarkEx vault of {}", from.holder, to.holder)
         }
-        LegKind::StarkNetTransfer => {
-            format!("Transfer {what} on StarkNet from {} to {}", from.holder, to.holder)
+        LegKind::StarknetTransfer => {
+            format!("Transfer {what} on Starknet from {} to {}", from.holder, to.holder)
         }
-        LegKind::StarkNetWithdraw => format!(
+        LegKind::StarknetWithdraw => format!(
             "Withdraw {what} through StarkGate to {} and wait for the state update",
             to.holder
         ),
-        LegKind::StarkNetNftWithdraw => format!(
+        LegKind::StarknetNftWithdraw => format!(
             "Send {what} through the NFT bridge to {} and wait for the state update",
             to.holder
         ),
@@ -674,8 +674,8 @@ fn describe(kind: LegKind, asset: &Asset, amount: Amount, from: Position, to: Po
         LegKind::StarkExRegistration => {
             "The recipient registers their Stark key on StarkEx".to_owned()
         }
-        LegKind::StarkNetAccountDeployment => {
-            "The recipient deploys their StarkNet account".to_owned()
+        LegKind::StarknetAccountDeployment => {
+            "The recipient deploys their Starknet account".to_owned()
         }
         LegKind::FullWithdrawalRequest => {
             format!("Request a full withdrawal of the vault holding {what}")
@@ -697,7 +697,7 @@ pub fn fees_for(kind: LegKind, class: AssetClass, costs: &CostModel) -> Vec<FeeI
         amount_wei: Wei::from_gas(units, costs.l1_gas_price_wei.0).unwrap_or(Wei(u128::MAX)),
     };
     let l2 = |units: u64| FeeItem {
-        kind: FeeKind::StarkNetGas,
+        kind: FeeKind::StarknetGas,
         gas_units: Some(units),
         gas_price_wei: Some(costs.starknet_gas_price_wei),
         amount_wei: Wei::from_gas(units, costs.starknet_gas_price_wei.0).unwrap_or(Wei(u128::MAX)),
@@ -731,10 +731,10 @@ pub fn fees_for(kind: LegKind, class: AssetClass, costs: &CostModel) -> Vec<FeeI
                 _ => g.starkex_deposit_erc20,
             }));
         }
-        LegKind::StarkNetTransfer => items.push(l2(g.starknet_transfer)),
-        LegKind::StarkNetWithdraw => items.push(l2(g.starknet_withdraw)),
-        LegKind::StarkNetNftWithdraw => items.push(l2(g.starknet_nft_withdraw)),
-        LegKind::StarkNetAccountDeployment => items.push(l2(g.starknet_account_deploy)),
+        LegKind::StarknetTransfer => items.push(l2(g.starknet_transfer)),
+        LegKind::StarknetWithdraw => items.push(l2(g.starknet_withdraw)),
+        LegKind::StarknetNftWithdraw => items.push(l2(g.starknet_nft_withdraw)),
+        LegKind::StarknetAccountDeployment => items.push(l2(g.starknet_account_deploy)),
         LegKind::L1ClaimFromStarkGate => items.push(l1(g.starkgate_withdraw)),
         LegKind::L1ClaimFromNftBridge => items.push(l1(g.nft_bridge_withdraw)),
         LegKind::L1DepositToStarkGate => {
@@ -766,8 +766,8 @@ pub fn eta_for(kind: LegKind, lat: &LatencyModel) -> EtaRange {
         LegKind::StarkExTransfer | LegKind::StarkExRegistration => lat.starkex_accept,
         LegKind::StarkExWithdrawalRequest => lat.starkex_accept.then(lat.starkex_batch),
         LegKind::L1DepositToStarkEx => lat.l1_final().then(lat.starkex_deposit_pickup),
-        LegKind::StarkNetTransfer | LegKind::StarkNetAccountDeployment => lat.starknet_accept,
-        LegKind::StarkNetWithdraw | LegKind::StarkNetNftWithdraw => {
+        LegKind::StarknetTransfer | LegKind::StarknetAccountDeployment => lat.starknet_accept,
+        LegKind::StarknetWithdraw | LegKind::StarknetNftWithdraw => {
             lat.starknet_accept.then(lat.starknet_state_update)
         }
         LegKind::L1DepositToStarkGate | LegKind::L1DepositToNftBridge => {

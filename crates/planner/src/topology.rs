@@ -17,13 +17,13 @@ pub struct Topology {
     /// The StarkEx deployment's policies.
     #[serde(default)]
     pub starkex: StarkExPolicy,
-    /// StarkGate (ETH/ERC-20 between L1 and StarkNet).
+    /// StarkGate (ETH/ERC-20 between L1 and Starknet).
     #[serde(default)]
     pub starkgate: StarkGatePolicy,
-    /// The NFT bridge (Starklane interface, ERC-721 between L1 and StarkNet).
+    /// The NFT bridge (Starklane interface, ERC-721 between L1 and Starknet).
     #[serde(default)]
     pub nft_bridge: NftBridgePolicy,
-    /// Facts about accounts: registered on StarkEx, deployed on StarkNet.
+    /// Facts about accounts: registered on StarkEx, deployed on Starknet.
     #[serde(default)]
     pub readiness: Vec<AccountReadiness>,
 }
@@ -42,7 +42,7 @@ impl Topology {
         self.layers.contains(&layer)
     }
 
-    /// Whether an account is ready (registered on StarkEx, deployed on StarkNet; L1 addresses
+    /// Whether an account is ready (registered on StarkEx, deployed on Starknet; L1 addresses
     /// always are), or `None` when the topology has no fact about it.
     pub fn readiness_of(&self, account: &Account) -> Option<bool> {
         if matches!(account, Account::L1(_)) {
@@ -51,7 +51,7 @@ impl Topology {
         self.readiness.iter().rev().find(|r| r.account == *account).map(|r| r.ready)
     }
 
-    /// Looks a token up by symbol (case-insensitive) or by its L1 or StarkNet address.
+    /// Looks a token up by symbol (case-insensitive) or by its L1 or Starknet address.
     pub fn find_token(&self, key: &str) -> Option<&Token> {
         let l1 = key.parse::<EthAddress>().ok();
         let l2 = key.parse::<starkroute_types::StarknetAddress>().ok();
@@ -120,7 +120,7 @@ impl Default for NftBridgePolicy {
 pub struct AccountReadiness {
     /// The account.
     pub account: Account,
-    /// Registered (StarkEx) or deployed (StarkNet).
+    /// Registered (StarkEx) or deployed (Starknet).
     pub ready: bool,
 }
 
@@ -131,7 +131,7 @@ pub struct AccountReadiness {
 pub struct CostModel {
     /// L1 gas price (max fee per gas) in wei.
     pub l1_gas_price_wei: Wei,
-    /// StarkNet price per gas unit, in wei.
+    /// Starknet price per gas unit, in wei.
     pub starknet_gas_price_wei: Wei,
     /// StarkGate's L1→L2 message fee (`estimateDepositFeeWei`: 20000 · 5 gwei = 10^14).
     pub l1_to_l2_message_fee_wei: Wei,
@@ -224,11 +224,11 @@ pub struct LatencyModel {
     pub starkex_batch: EtaRange,
     /// Time for the operator to pick up a confirmed L1 deposit.
     pub starkex_deposit_pickup: EtaRange,
-    /// Time until a StarkNet transaction is ACCEPTED_ON_L2.
+    /// Time until a Starknet transaction is ACCEPTED_ON_L2.
     pub starknet_accept: EtaRange,
-    /// Time from a StarkNet transaction to the state update on L1 that carries it.
+    /// Time from a Starknet transaction to the state update on L1 that carries it.
     pub starknet_state_update: EtaRange,
-    /// Time for an L1→L2 message to be executed on StarkNet once confirmed on L1.
+    /// Time for an L1→L2 message to be executed on Starknet once confirmed on L1.
     pub l1_to_l2_delivery: EtaRange,
 }
 

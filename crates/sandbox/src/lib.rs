@@ -1,6 +1,6 @@
 //! The embedded sandbox: an Ethereum L1 (with the StarkEx core contract, the Starknet core
 //! messaging contract, StarkGate and an NFT bridge), a StarkEx engine (the operator, serving the
-//! ImmutableX-style REST API) and a StarkNet, in one process, driven by one virtual clock.
+//! ImmutableX-style REST API) and a Starknet, in one process, driven by one virtual clock.
 //!
 //! It follows the real systems' rules, cryptography and failure modes — the same revert reasons,
 //! the same message hashes, the same Merkle roots — so that the router cannot tell it from the

@@ -36,7 +36,7 @@ fn fail(step: &'static str) -> impl Fn(String) -> ScenarioError {
 }
 
 /// The Alice→Bob gift, the shorter route: Alice sends ART #7 through the NFT bridge to her L1
-/// address, claims it on L1 after the StarkNet state update, and deposits it straight into Bob's
+/// address, claims it on L1 after the Starknet state update, and deposits it straight into Bob's
 /// StarkEx vault; the operator picks it up and proves it in a batch.
 ///
 /// Returns Bob's vault id. Conservation is checked after every leg.
@@ -53,7 +53,7 @@ pub fn alice_to_bob_gift(
         report(Progress { at: w.now(), layer, what });
     };
 
-    // Leg 1: the NFT bridge on StarkNet (approve + deposit_tokens in one multicall).
+    // Leg 1: the NFT bridge on Starknet (approve + deposit_tokens in one multicall).
     let bridge = w.starknet.nft_bridge_address();
     let calls = vec![
         Call::erc721_approve(tokens.art_l2, bridge, id),

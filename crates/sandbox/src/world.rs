@@ -1,4 +1,4 @@
-//! Everything together, driven by one clock: the L1, the StarkEx engine and StarkNet; the demo
+//! Everything together, driven by one clock: the L1, the StarkEx engine and Starknet; the demo
 //! deployment the embedded default runs on; the conservation check; and the StarkEx REST API
 //! served over the whole world.
 //!
@@ -6,15 +6,15 @@
 //!
 //! [`World::advance_to`] moves the clock in L1-block steps. At each step, in order: the L1 seals
 //! its block; the StarkEx operator picks up confirmed deposits and, when due, posts a batch; then
-//! StarkNet produces its blocks (executing due L1→L2 messages first) and, when due, posts its
-//! state update to L1. That order is the real dependency order: the StarkEx and StarkNet
+//! Starknet produces its blocks (executing due L1→L2 messages first) and, when due, posts its
+//! state update to L1. That order is the real dependency order: the StarkEx and Starknet
 //! operators react to what L1 has confirmed.
 //!
 //! ## Conservation
 //!
 //! The total of every asset — L1 balances outside custody contracts, the StarkEx contract's
 //! pending deposits and withdrawal balances, the StarkEx vaults (as of the last posted batch,
-//! see [`StarkExEngine::holdings`]), StarkNet balances and everything in flight through either
+//! see [`StarkExEngine::holdings`]), Starknet balances and everything in flight through either
 //! bridge — equals its genesis total plus what the rules allowed to be minted (StarkEx mints of
 //! mintable assets). [`World::check_conservation`] also checks each bridge's own invariant.
 
@@ -32,7 +32,7 @@ use starkroute_types::{AssetClass, EthAddress, Felt, Layer, Quantum, StarkKey};
 use crate::interface::AssetKey;
 use crate::l1::{starkgate_eth_token, CollectionPair, L1Call, L1Config, L1};
 use crate::starkex::{StarkExConfig, StarkExEngine, StarkExHost, TokenListing};
-use crate::starknet::{StarkNet, StarkNetConfig};
+use crate::starknet::{Starknet, StarknetChainConfig};
 use crate::Clock;
 
 /// The sandbox's configuration.
@@ -42,14 +42,14 @@ pub struct SandboxConfig {
     pub genesis: u64,
     /// L1.
     pub l1: L1Config,
-    /// StarkNet.
-    pub starknet: StarkNetConfig,
+    /// Starknet.
+    pub starknet: StarknetChainConfig,
     /// The StarkEx operator.
     pub starkex: StarkExConfig,
 }
 
 impl SandboxConfig {
-    /// The defaults: the real systems' typical timings (L1 blocks every 12 s, StarkNet blocks
+    /// The defaults: the real systems' typical timings (L1 blocks every 12 s, Starknet blocks
     /// every 6 s and state updates every 2 h, StarkEx batches every 6 h).
     pub fn new() -> Self {
         Self { genesis: crate::clock::DEFAULT_GENESIS, ..Self::default() }
@@ -62,9 +62,9 @@ impl SandboxConfig {
 pub struct DemoParty {
     /// Ethereum key.
     pub eth: EthPrivateKey,
-    /// Stark key (StarkEx; also the StarkNet account's signer).
+    /// Stark key (StarkEx; also the Starknet account's signer).
     pub stark: StarkPrivateKey,
-    /// The StarkNet account address (deployed at genesis for Alice, counterfactual for Bob).
+    /// The Starknet account address (deployed at genesis for Alice, counterfactual for Bob).
     pub starknet: Felt,
 }
 
@@ -85,11 +85,11 @@ impl DemoParty {
 pub struct DemoTokens {
     /// USDC on L1.
     pub usdc: EthAddress,
-    /// USDC on StarkNet.
+    /// USDC on Starknet.
     pub usdc_l2: Felt,
-    /// ETH on StarkNet.
+    /// ETH on Starknet.
     pub eth_l2: Felt,
-    /// ART: minted on StarkNet (its L2 collection) …
+    /// ART: minted on Starknet (its L2 collection) …
     pub art_l2: Felt,
     /// … and its L1 mirror, deployed by the NFT bridge.
     pub art_l1: EthAddress,
@@ -100,7 +100,7 @@ pub struct DemoTokens {
 /// The id of Alice's NFT in the gift.
 pub const GIFT_TOKEN_ID: u64 = 7;
 
-/// The L1, the StarkEx engine and StarkNet, on one clock.
+/// The L1, the StarkEx engine and Starknet, on one clock.
 #[derive(Debug)]
 pub struct World {
     /// The virtual clock.
@@ -109,8 +109,8 @@ pub struct World {
     pub l1: L1,
     /// The StarkEx operator.
     pub starkex: StarkExEngine,
-    /// StarkNet.
-    pub starknet: StarkNet,
+    /// Starknet.
+    pub starknet: Starknet,
     baseline: BTreeMap<AssetKey, U256>,
 }
 
@@ -138,7 +138,7 @@ impl World {
         let genesis =
             if config.genesis == 0 { crate::clock::DEFAULT_GENESIS } else { config.genesis };
         let l1 = L1::new(config.l1, genesis);
-        let starknet = StarkNet::new(config.starknet, &l1, genesis);
+        let starknet = Starknet::new(config.starknet, &l1, genesis);
         let mut world = Self {
             clock: Clock::starting_at(genesis),
             l1,
@@ -238,10 +238,10 @@ pub struct SetupError(pub String);
 pub struct Demo {
     /// The world.
     pub world: World,
-    /// Alice: ETH and USDC on L1, a deployed StarkNet account holding ART #7, a registered
+    /// Alice: ETH and USDC on L1, a deployed Starknet account holding ART #7, a registered
     /// Stark key.
     pub alice: DemoParty,
-    /// Bob: ETH on L1, a registered Stark key, a StarkNet address with no account deployed.
+    /// Bob: ETH on L1, a registered Stark key, a Starknet address with no account deployed.
     pub bob: DemoParty,
     /// Token addresses.
     pub tokens: DemoTokens,
@@ -339,7 +339,7 @@ impl Demo {
         world.starknet.enroll_starkgate_token(&mut world.l1, tokens.usdc, tokens.usdc_l2, "USDC");
         world.starknet.register_nft_pair(
             &mut world.l1,
-            CollectionPair { l1: tokens.art_l1, l2: tokens.art_l2, native: Layer::StarkNet },
+            CollectionPair { l1: tokens.art_l1, l2: tokens.art_l2, native: Layer::Starknet },
             "ART",
         );
 
@@ -367,7 +367,7 @@ impl Demo {
             )?;
         }
 
-        // StarkNet accounts: Alice's is deployed and holds ART #7; Bob's is only an address.
+        // Starknet accounts: Alice's is deployed and holds ART #7; Bob's is only an address.
         let salt = Felt::ZERO;
         let alice_sn = world.starknet.genesis_account(alice_stark.public_key().felt(), salt);
         let bob_sn = world.starknet.account_address(bob_stark.public_key().felt(), salt);

@@ -181,7 +181,7 @@ impl Client {
     }
 
     /// `GET /v1/accounts/{layer}/{id}/readiness`: is the account registered (StarkEx) or
-    /// deployed (StarkNet)?
+    /// deployed (Starknet)?
     pub async fn readiness(&self, layer: Layer, id: &str) -> Result<Readiness> {
         let layer = layer.to_string();
         self.call(

@@ -8,7 +8,7 @@
 //! - [`Client::watch`]: a route's events as a `Stream`, from any point, reconnecting with
 //!   `Last-Event-ID` after a dropped connection, ending when the route is final.
 //! - [`sign`]: a leg paused at `awaiting_signature` says what to sign; [`LocalKeys`] signs it
-//!   with the caller's Stark, StarkNet-account or Ethereum key, and
+//!   with the caller's Stark, Starknet-account or Ethereum key, and
 //!   [`Client::sign_until_resumed`] / [`Client::follow_and_sign`] submit each signature the leg
 //!   asks for in turn.
 //! - [`offline`]: the planner in-process over the embedded sandbox topology (or any other).

@@ -5,7 +5,7 @@
 //! hash. [`LocalKeys`] signs it with the signer's key:
 //!
 //! - [`SignatureScheme::Stark`]: a Stark ECDSA signature over the felt hash (a StarkEx order).
-//! - [`SignatureScheme::StarknetAccount`]: the same Stark signature over a StarkNet transaction
+//! - [`SignatureScheme::StarknetAccount`]: the same Stark signature over a Starknet transaction
 //!   hash, by the account's key.
 //! - [`SignatureScheme::Ethereum`]: on an L1 leg, `personal_sign` over the 32-byte transaction
 //!   hash. On a StarkEx leg, the hash is the EIP-191 hash of the operator's signable message:
@@ -32,7 +32,7 @@ use crate::Client;
 pub enum LocalKey {
     /// A StarkEx account's Stark key (signs StarkEx orders).
     Stark(StarkPrivateKey),
-    /// A StarkNet account's signing key (signs its transactions).
+    /// A Starknet account's signing key (signs its transactions).
     StarknetAccount {
         /// The account's address.
         address: StarknetAddress,
@@ -55,7 +55,7 @@ impl LocalKey {
     pub fn account(&self) -> Account {
         match self {
             Self::Stark(k) => Account::StarkEx(k.public_key()),
-            Self::StarknetAccount { address, .. } => Account::StarkNet(*address),
+            Self::StarknetAccount { address, .. } => Account::Starknet(*address),
             Self::Ethereum(k) => Account::L1(k.address()),
         }
     }
@@ -89,9 +89,9 @@ impl LocalKey {
                 let message: Vec<u8> = match layer {
                     Layer::L1 => hash.to_vec(),
                     Layer::StarkEx => signable_message(payload, &hash)?.into_bytes(),
-                    Layer::StarkNet => {
+                    Layer::Starknet => {
                         return Err(Error::Signing(
-                            "a StarkNet leg does not take an Ethereum signature".into(),
+                            "a Starknet leg does not take an Ethereum signature".into(),
                         ))
                     }
                 };
@@ -167,7 +167,7 @@ impl LocalKeys {
         self.with(LocalKey::Stark(key))
     }
 
-    /// Adds a StarkNet account's key.
+    /// Adds a Starknet account's key.
     #[must_use]
     pub fn with_starknet_account(self, address: StarknetAddress, key: StarkPrivateKey) -> Self {
         self.with(LocalKey::StarknetAccount { address, key })
@@ -367,7 +367,7 @@ mod tests {
             signer: Account::StarkEx(stark.public_key()),
             hash: "0x1".into(),
         };
-        assert!(matches!(keys.sign(&wrong_scheme, Layer::StarkNet, None), Err(Error::Signing(_))));
+        assert!(matches!(keys.sign(&wrong_scheme, Layer::Starknet, None), Err(Error::Signing(_))));
         let bad_hash = SignatureRequest {
             scheme: SignatureScheme::Stark,
             hash: "0xzz".into(),

@@ -16,7 +16,7 @@ use crate::util::UtilCommand;
 pub const GIFT_REQUEST_JSON: &str =
     include_str!("../../../examples/requests/alice_to_bob_gift.json");
 
-/// starkroute: plan and execute asset routes between StarkEx, StarkNet and Ethereum L1.
+/// starkroute: plan and execute asset routes between StarkEx, Starknet and Ethereum L1.
 #[derive(Debug, Parser)]
 #[command(name = "starkroute", version, about, long_about = None)]
 struct Cli {
@@ -33,7 +33,7 @@ enum Command {
     /// Serve the HTTP API over the embedded sandbox, a SQLite store and an executor: one
     /// command, no set-up. Prints the sandbox's demo API key.
     Serve(crate::serve::ServeArgs),
-    /// Run the embedded sandbox (L1, StarkEx, StarkNet on a virtual clock) and serve the StarkEx
+    /// Run the embedded sandbox (L1, StarkEx, Starknet on a virtual clock) and serve the StarkEx
     /// REST API.
     Sandbox(crate::sandbox_cmd::SandboxArgs),
     /// Run one executor instance: drive the routes of a store through the settlement-layer
@@ -78,7 +78,7 @@ struct QuoteArgs {
     /// The request as JSON, from a file or `-` for stdin; flags below override its fields.
     #[arg(long, value_name = "FILE|-")]
     request: Option<String>,
-    /// Token: symbol (ETH, USDC), L1 address or StarkNet address.
+    /// Token: symbol (ETH, USDC), L1 address or Starknet address.
     #[arg(long)]
     asset: Option<String>,
     /// Token id, for an ERC-721.
@@ -99,7 +99,7 @@ struct QuoteArgs {
     /// Sender's Stark key.
     #[arg(long)]
     sender_starkex: Option<StarkKey>,
-    /// Sender's StarkNet address.
+    /// Sender's Starknet address.
     #[arg(long)]
     sender_starknet: Option<StarknetAddress>,
     /// Recipient's L1 address.
@@ -108,7 +108,7 @@ struct QuoteArgs {
     /// Recipient's Stark key.
     #[arg(long)]
     recipient_starkex: Option<StarkKey>,
-    /// Recipient's StarkNet address.
+    /// Recipient's Starknet address.
     #[arg(long)]
     recipient_starknet: Option<StarknetAddress>,
     /// Rank by: fastest or cheapest.
@@ -200,7 +200,7 @@ fn demo(args: &DemoArgs) -> Result<String, CliError> {
         Format::Json => serde_json::to_string_pretty(&plans)?,
         Format::Text => {
             let mut s = String::from(
-                "Alice minted ART #7 on StarkNet; Bob has only a StarkEx account.\n\
+                "Alice minted ART #7 on Starknet; Bob has only a StarkEx account.\n\
                  starkroute quotes the gift on the embedded sandbox topology:\n\n",
             );
             s.push_str(&render(&request, &plans));

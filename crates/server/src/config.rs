@@ -52,7 +52,7 @@ pub struct Config {
 /// `[network]`: which chains, and where the contracts the router calls are deployed.
 ///
 /// Addresses are parsed as they are written: an Ethereum address in mixed case must carry a valid
-/// EIP-55 checksum, a StarkNet address must be a field element.
+/// EIP-55 checksum, a Starknet address must be a field element.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NetworkConfig {
@@ -60,13 +60,13 @@ pub struct NetworkConfig {
     pub name: String,
     /// The Ethereum chain id (1 mainnet, 11155111 Sepolia, 31337 anvil).
     pub l1_chain_id: u64,
-    /// The StarkNet chain id as its short string (`SN_MAIN`, `SN_SEPOLIA`).
+    /// The Starknet chain id as its short string (`SN_MAIN`, `SN_SEPOLIA`).
     pub starknet_chain_id: String,
     /// The Ethereum JSON-RPC endpoint (providers need a key: set it with
     /// `STARKROUTE_NETWORK__L1_RPC_URL`).
     #[serde(default)]
     pub l1_rpc_url: Option<String>,
-    /// The StarkNet JSON-RPC endpoint.
+    /// The Starknet JSON-RPC endpoint.
     #[serde(default)]
     pub starknet_rpc_url: Option<String>,
     /// The Starknet core contract on L1 (state updates, L1↔L2 messaging); on a devnet, the mock
@@ -90,13 +90,13 @@ pub struct StarkGateContracts {
     /// The ETH bridge on L1.
     #[serde(default)]
     pub eth_l1_bridge: Option<starkroute_types::EthAddress>,
-    /// The ETH bridge on StarkNet.
+    /// The ETH bridge on Starknet.
     #[serde(default)]
     pub eth_l2_bridge: Option<starkroute_types::StarknetAddress>,
     /// The multi-token (StarkGate 2.0) bridge on L1.
     #[serde(default)]
     pub multi_l1_bridge: Option<starkroute_types::EthAddress>,
-    /// The multi-token bridge on StarkNet.
+    /// The multi-token bridge on Starknet.
     #[serde(default)]
     pub multi_l2_bridge: Option<starkroute_types::StarknetAddress>,
 }
@@ -261,7 +261,7 @@ pub struct SandboxSettings {
     pub speed: u64,
     /// Address of the sandbox's StarkEx REST API (port 0: any free port on loopback).
     pub starkex_listen: SocketAddr,
-    /// The adapters hold Alice's demo keys (Ethereum, Stark, StarkNet) and sign her legs; any
+    /// The adapters hold Alice's demo keys (Ethereum, Stark, Starknet) and sign her legs; any
     /// other sender's legs pause for a signature.
     pub custodial_alice: bool,
 }

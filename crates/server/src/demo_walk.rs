@@ -16,7 +16,7 @@ use crate::serve::SandboxStack;
 
 /// The route the demo runs: NFT bridge withdraw, L1 claim, deposit straight into Bob's vault.
 const GIFT_LEGS: [LegKind; 3] =
-    [LegKind::StarkNetNftWithdraw, LegKind::L1ClaimFromNftBridge, LegKind::L1DepositToStarkEx];
+    [LegKind::StarknetNftWithdraw, LegKind::L1ClaimFromNftBridge, LegKind::L1DepositToStarkEx];
 
 /// Runs the gift's shorter StarkEx route to completion, printing as it goes.
 pub(crate) fn walk(plans: &Plans) -> Result<String, CliError> {

@@ -1,11 +1,11 @@
 //! `starkroute serve --config config/devnet.toml`: the API over real local nodes — anvil for L1
-//! and starknet-devnet for StarkNet, which the user starts — with the embedded StarkEx engine
+//! and starknet-devnet for Starknet, which the user starts — with the embedded StarkEx engine
 //! operating a StarkEx contract on anvil.
 //!
 //! At start the stack deploys a fresh set of contracts ([`deployment::deploy_all`]: the Cairo
 //! bridges on devnet, the Solidity contracts on anvil, a USDC pair and an ART collection), loads
 //! devnet's postman with the messaging contract, registers the demo parties' Stark keys on the
-//! StarkEx contract, gives Alice 1,000,000 USDC on L1 and ART #7 on StarkNet, and adds USDC and
+//! StarkEx contract, gives Alice 1,000,000 USDC on L1 and ART #7 on Starknet, and adds USDC and
 //! ART with their deployed addresses to the planner's topology. The deployers and the demo
 //! parties use the nodes' published test accounts (anvil's default keys, devnet's predeployed
 //! accounts), so the stack refuses any L1 whose chain id is not anvil's 31337.
@@ -188,7 +188,7 @@ fn topology_with(
         symbol: "ART".into(),
         class: AssetClass::Erc721,
         decimals: 0,
-        home: Layer::StarkNet,
+        home: Layer::Starknet,
         l1: Some(eth(d.art.l1)?),
         starknet: Some(sn(d.art.l2)?),
         starkex: Some(StarkExListing { quantum: Quantum::ONE, minted_on_starkex: false }),
@@ -197,7 +197,7 @@ fn topology_with(
         topo.readiness
             .push(AccountReadiness { account: Account::StarkEx(p.stark_key), ready: true });
         topo.readiness
-            .push(AccountReadiness { account: Account::StarkNet(p.starknet), ready: true });
+            .push(AccountReadiness { account: Account::Starknet(p.starknet), ready: true });
     }
     Ok(config)
 }
@@ -305,7 +305,7 @@ impl DevnetStack {
         let starknet = dev
             .starknet_layer(held.iter().map(|p| (p.starknet, p.starknet_key)).collect())
             .await
-            .map_err(|e| fail("StarkNet adapter")(&e))?;
+            .map_err(|e| fail("Starknet adapter")(&e))?;
         let keys = held.iter().map(|p| signer(p.eth_hex)).collect::<Result<Vec<_>, _>>()?;
         let l1 = dev
             .l1_layer(Keystore::new(keys), Some(starknet.clone()))

@@ -1,5 +1,5 @@
 //! `starkroute sandbox`: the embedded sandbox as a process — its clock running at a chosen speed,
-//! the StarkEx engine's ImmutableX-style REST API, and the sandbox's L1 and StarkNet adapters
+//! the StarkEx engine's ImmutableX-style REST API, and the sandbox's L1 and Starknet adapters
 //! (holding Alice's demo keys) served over HTTP for `starkroute worker`s (`/v1/layers/…`), on
 //! one socket.
 
@@ -12,7 +12,7 @@ use std::sync::Arc;
 use clap::Args;
 use serde_json::json;
 use starkroute_layer::SettlementLayer;
-use starkroute_sandbox::adapters::{SandboxL1, SandboxStarkNet};
+use starkroute_sandbox::adapters::{SandboxL1, SandboxStarknet};
 use starkroute_sandbox::world::{run_clock, starkex_router, Demo, SandboxConfig, SharedWorld};
 
 use crate::cli::CliError;
@@ -29,7 +29,7 @@ pub struct SandboxArgs {
     /// Seconds of simulated time between StarkEx batches.
     #[arg(long, value_parser = clap::value_parser!(u64).range(60..))]
     batch_interval: Option<u64>,
-    /// Seconds of simulated time between StarkNet state updates on L1.
+    /// Seconds of simulated time between Starknet state updates on L1.
     #[arg(long, value_parser = clap::value_parser!(u64).range(60..))]
     state_update_interval: Option<u64>,
 }
@@ -64,7 +64,7 @@ pub(crate) fn run(args: &SandboxArgs) -> Result<String, CliError> {
         world.clone(),
         HashMap::from([(demo.alice.l1(), demo.alice.eth.clone())]),
     ));
-    let starknet: Arc<dyn SettlementLayer> = Arc::new(SandboxStarkNet::new(
+    let starknet: Arc<dyn SettlementLayer> = Arc::new(SandboxStarknet::new(
         world.clone(),
         HashMap::from([(alice_sn, demo.alice.stark.clone())]),
     ));

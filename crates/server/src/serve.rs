@@ -2,7 +2,7 @@
 //!
 //! [`SandboxStack`] wires the concrete parts together: the demo world ([`Demo`]) behind a
 //! [`SharedWorld`]; the sandbox's StarkEx REST API on a loopback port with the production StarkEx
-//! adapter ([`StarkExLayer`]) talking to it; the in-process L1 and StarkNet adapters; a SQLite
+//! adapter ([`StarkExLayer`]) talking to it; the in-process L1 and Starknet adapters; a SQLite
 //! store under the data directory; an [`Executor`] and the API's state. `serve` then runs the
 //! world's clock, the executor's loop and the API until SIGINT/SIGTERM.
 //!
@@ -23,7 +23,7 @@ use clap::Args;
 use serde_json::json;
 use starkroute_executor::{Backoff, Clock, Executor, ExecutorConfig, SystemClock};
 use starkroute_layer::SettlementLayer;
-use starkroute_sandbox::adapters::{SandboxL1, SandboxStarkNet};
+use starkroute_sandbox::adapters::{SandboxL1, SandboxStarknet};
 use starkroute_sandbox::world::{
     run_clock, starkex_router, Demo, DemoParty, DemoTokens, SharedWorld,
 };
@@ -136,7 +136,7 @@ impl SandboxStack {
         };
         let l1: Arc<dyn SettlementLayer> = Arc::new(SandboxL1::new(world.clone(), l1_keys.clone()));
         let starknet: Arc<dyn SettlementLayer> =
-            Arc::new(SandboxStarkNet::new(world.clone(), sn_keys).with_public_keys(HashMap::from(
+            Arc::new(SandboxStarknet::new(world.clone(), sn_keys).with_public_keys(HashMap::from(
                 [(alice_sn, alice.stark_key()), (bob_sn, bob.stark_key())],
             )));
         let stark_keys = if custodial {

@@ -33,7 +33,7 @@ pub enum UtilCommand {
     StarkKey(KeyEnvArgs),
     /// Derive the ImmutableX Stark key from the Ethereum private key in an environment variable.
     DeriveKey(DeriveArgs),
-    /// StarkNet selector (sn_keccak) of an entry point name.
+    /// Starknet selector (sn_keccak) of an entry point name.
     Selector(SelectorArgs),
     /// L1→L2 message hash, as the Starknet core contract computes it.
     L1ToL2Hash(L1ToL2Args),

@@ -131,7 +131,7 @@ async fn route_and_watch() {
         serde_json::from_str(starkroute_server::cli::GIFT_REQUEST_JSON).unwrap();
     let quote = sdk.quote(&request).await.unwrap();
     let want =
-        [LegKind::StarkNetNftWithdraw, LegKind::L1ClaimFromNftBridge, LegKind::L1DepositToStarkEx];
+        [LegKind::StarknetNftWithdraw, LegKind::L1ClaimFromNftBridge, LegKind::L1DepositToStarkEx];
     let index =
         quote.plans.routes.iter().position(|r| r.legs.iter().map(|l| l.kind).eq(want)).unwrap();
     let route_args = strings(&[

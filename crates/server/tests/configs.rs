@@ -1,6 +1,6 @@
 //! Every `config/*.toml` parses and validates, and every address in it is well-formed: an
 //! Ethereum address in mixed case carries its EIP-55 checksum (and is written exactly as its
-//! checksummed form), a 64-digit one is a StarkNet field element.
+//! checksummed form), a 64-digit one is a Starknet field element.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // A failure is the test failing.
 
@@ -136,11 +136,11 @@ fn every_address_is_well_formed() {
                 64 => {
                     s.parse::<StarknetAddress>().unwrap_or_else(|e| panic!("{where_}: {e}"));
                 }
-                // Short sandbox addresses (`0x05dc`) are StarkNet felts too.
+                // Short sandbox addresses (`0x05dc`) are Starknet felts too.
                 n if n < 64 && !key.starts_with("network") => {
                     s.parse::<StarknetAddress>().unwrap_or_else(|e| panic!("{where_}: {e}"));
                 }
-                _ => panic!("{where_}: neither an Ethereum address nor a StarkNet felt"),
+                _ => panic!("{where_}: neither an Ethereum address nor a Starknet felt"),
             }
             seen += 1;
         }

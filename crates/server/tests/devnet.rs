@@ -9,7 +9,7 @@
 #[path = "../../ethereum/tests/anvil/harness.rs"]
 #[allow(dead_code)]
 mod anvil_harness;
-#[path = "../../starknet-adapter/tests/devnet/harness.rs"]
+#[path = "../../starknet/tests/devnet/harness.rs"]
 #[allow(dead_code)]
 mod devnet_harness;
 

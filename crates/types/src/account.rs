@@ -30,7 +30,7 @@ impl EthAddress {
         self.0
     }
 
-    /// The address as a 256-bit integer (`uint256(uint160(addr))`), as StarkNet and StarkEx use it.
+    /// The address as a 256-bit integer (`uint256(uint160(addr))`), as Starknet and StarkEx use it.
     pub fn to_u256(&self) -> U256 {
         U256::from_be_slice(self.0.as_slice())
     }
@@ -123,7 +123,7 @@ impl fmt::Display for StarkKey {
     }
 }
 
-/// The exclusive upper bound of StarkNet contract addresses, `2^251 - 256`.
+/// The exclusive upper bound of Starknet contract addresses, `2^251 - 256`.
 pub const STARKNET_ADDRESS_BOUND: U256 = U256::from_limbs([
     0xffff_ffff_ffff_ff00,
     0xffff_ffff_ffff_ffff,
@@ -131,7 +131,7 @@ pub const STARKNET_ADDRESS_BOUND: U256 = U256::from_limbs([
     0x07ff_ffff_ffff_ffff,
 ]);
 
-/// A StarkNet contract address (an account or a token): `0 < address < 2^251 - 256`.
+/// A Starknet contract address (an account or a token): `0 < address < 2^251 - 256`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct StarknetAddress(Felt);
 
@@ -139,11 +139,11 @@ impl StarknetAddress {
     /// Wraps a field element; refuses zero and values at or above `2^251 - 256`.
     pub fn new(address: Felt) -> Result<Self, ParseError> {
         if address == Felt::ZERO {
-            return Err(ParseError::new("a StarkNet address cannot be zero"));
+            return Err(ParseError::new("a Starknet address cannot be zero"));
         }
         if felt_to_u256(&address) >= STARKNET_ADDRESS_BOUND {
             return Err(ParseError::new(format!(
-                "{} is not below the StarkNet address bound 2^251 - 256",
+                "{} is not below the Starknet address bound 2^251 - 256",
                 address.to_hex_string()
             )));
         }
@@ -250,8 +250,8 @@ pub enum Account {
     L1(EthAddress),
     /// A Stark key on StarkEx.
     StarkEx(StarkKey),
-    /// A StarkNet account contract address.
-    StarkNet(StarknetAddress),
+    /// A Starknet account contract address.
+    Starknet(StarknetAddress),
 }
 
 impl Account {
@@ -260,7 +260,7 @@ impl Account {
         match self {
             Account::L1(_) => Layer::L1,
             Account::StarkEx(_) => Layer::StarkEx,
-            Account::StarkNet(_) => Layer::StarkNet,
+            Account::Starknet(_) => Layer::Starknet,
         }
     }
 
@@ -269,7 +269,7 @@ impl Account {
         Ok(match layer {
             Layer::L1 => Account::L1(id.parse()?),
             Layer::StarkEx => Account::StarkEx(id.parse()?),
-            Layer::StarkNet => Account::StarkNet(id.parse()?),
+            Layer::Starknet => Account::Starknet(id.parse()?),
         })
     }
 }
@@ -279,7 +279,7 @@ impl fmt::Display for Account {
         match self {
             Account::L1(a) => write!(f, "l1:{a}"),
             Account::StarkEx(k) => write!(f, "starkex:{k}"),
-            Account::StarkNet(a) => write!(f, "starknet:{a}"),
+            Account::Starknet(a) => write!(f, "starknet:{a}"),
         }
     }
 }

@@ -38,7 +38,7 @@ impl Amount {
         self.0.is_zero()
     }
 
-    /// The low and high 128-bit halves, as StarkNet's `u256` and the L1↔L2 payloads carry them.
+    /// The low and high 128-bit halves, as Starknet's `u256` and the L1↔L2 payloads carry them.
     pub fn split_u128(&self) -> (u128, u128) {
         let limbs = self.0.as_limbs();
         let low = u128::from(limbs[0]) | (u128::from(limbs[1]) << 64);
@@ -46,7 +46,7 @@ impl Amount {
         (low, high)
     }
 
-    /// Joins a StarkNet `u256` from its halves.
+    /// Joins a Starknet `u256` from its halves.
     pub fn from_u128_halves(low: u128, high: u128) -> Self {
         Self((U256::from(high) << 128) | U256::from(low))
     }

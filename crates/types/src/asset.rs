@@ -1,4 +1,4 @@
-//! One asset identity across L1, StarkEx and StarkNet.
+//! One asset identity across L1, StarkEx and Starknet.
 
 use std::fmt;
 use std::str::FromStr;
@@ -75,7 +75,7 @@ pub struct Token {
     /// The L1 contract, if there is one (ETH is native and has none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub l1: Option<EthAddress>,
-    /// The StarkNet contract, if the token exists there (natively or through a bridge mapping).
+    /// The Starknet contract, if the token exists there (natively or through a bridge mapping).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub starknet: Option<StarknetAddress>,
     /// The StarkEx listing, if the token is registered on the StarkEx deployment.
@@ -126,9 +126,9 @@ pub enum Representation {
         /// Whether it was minted on the StarkEx deployment.
         minted_on_starkex: bool,
     },
-    /// On StarkNet: the L2 token contract.
-    StarkNet {
-        /// The ERC-20/ERC-721 contract on StarkNet.
+    /// On Starknet: the L2 token contract.
+    Starknet {
+        /// The ERC-20/ERC-721 contract on Starknet.
         token: StarknetAddress,
     },
 }
@@ -210,9 +210,9 @@ impl Asset {
                 }),
                 None => Err(missing("the token is not registered on the StarkEx deployment")),
             },
-            Layer::StarkNet => match self.token.starknet {
-                Some(token) => Ok(Representation::StarkNet { token }),
-                None => Err(missing("no StarkNet contract is known for this token")),
+            Layer::Starknet => match self.token.starknet {
+                Some(token) => Ok(Representation::Starknet { token }),
+                None => Err(missing("no Starknet contract is known for this token")),
             },
         }
     }
@@ -232,7 +232,7 @@ mod tests {
             symbol: "ART".into(),
             class: AssetClass::Erc721,
             decimals: 0,
-            home: Layer::StarkNet,
+            home: Layer::Starknet,
             l1: None,
             starknet: Some("0x1234".parse().unwrap()),
             starkex: None,
@@ -243,7 +243,7 @@ mod tests {
     fn nft_needs_token_id_and_knows_where_it_is() {
         assert!(Asset::fungible(art()).is_err());
         let a = Asset::nft(art(), "7".parse().unwrap()).unwrap();
-        assert!(a.exists_on(Layer::StarkNet));
+        assert!(a.exists_on(Layer::Starknet));
         let err = a.on(Layer::L1).unwrap_err();
         assert_eq!(err.layer, Layer::L1);
         assert!(err.to_string().contains("ART #7"));

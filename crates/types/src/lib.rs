@@ -39,20 +39,20 @@ pub enum Layer {
     L1,
     /// A StarkEx deployment (ImmutableX-style spot exchange).
     StarkEx,
-    /// StarkNet.
-    StarkNet,
+    /// Starknet.
+    Starknet,
 }
 
 impl Layer {
     /// All layers, in a fixed order.
-    pub const ALL: [Layer; 3] = [Layer::L1, Layer::StarkEx, Layer::StarkNet];
+    pub const ALL: [Layer; 3] = [Layer::L1, Layer::StarkEx, Layer::Starknet];
 
     /// The lower-case name used in JSON, URLs and the CLI.
     pub const fn as_str(self) -> &'static str {
         match self {
             Layer::L1 => "l1",
             Layer::StarkEx => "starkex",
-            Layer::StarkNet => "starknet",
+            Layer::Starknet => "starknet",
         }
     }
 }
@@ -70,7 +70,7 @@ impl std::str::FromStr for Layer {
         match s.to_ascii_lowercase().as_str() {
             "l1" | "ethereum" => Ok(Layer::L1),
             "starkex" => Ok(Layer::StarkEx),
-            "starknet" => Ok(Layer::StarkNet),
+            "starknet" => Ok(Layer::Starknet),
             _ => Err(ParseError::new(format!(
                 "unknown layer {s:?}: expected one of l1, starkex, starknet"
             ))),

@@ -17,12 +17,12 @@ pub enum LegKind {
     L1ClaimFromStarkEx,
     /// `deposit` / `depositERC20` / `depositNft` on the StarkEx L1 contract into a Stark key's vault.
     L1DepositToStarkEx,
-    /// ERC-20/ERC-721 transfer between StarkNet accounts.
-    StarkNetTransfer,
+    /// ERC-20/ERC-721 transfer between Starknet accounts.
+    StarknetTransfer,
     /// StarkGate `initiate_token_withdraw` (L2 burn + L2→L1 message).
-    StarkNetWithdraw,
+    StarknetWithdraw,
     /// NFT bridge (Starklane) `deposit_tokens` on L2, escrowing the token and messaging L1.
-    StarkNetNftWithdraw,
+    StarknetNftWithdraw,
     /// StarkGate `withdraw` on L1, consuming the L2→L1 message after the state update.
     L1ClaimFromStarkGate,
     /// NFT bridge `withdrawTokens` on L1, consuming the L2→L1 message after the state update.
@@ -35,8 +35,8 @@ pub enum LegKind {
     L1Transfer,
     /// StarkEx user registration (`registerEthAddress` with a Stark signature).
     StarkExRegistration,
-    /// Deploy a StarkNet account contract.
-    StarkNetAccountDeployment,
+    /// Deploy a Starknet account contract.
+    StarknetAccountDeployment,
     /// `fullWithdrawalRequest` on the StarkEx L1 contract (escape path).
     FullWithdrawalRequest,
     /// `freezeRequest` after the grace period (escape path).
@@ -54,16 +54,16 @@ impl LegKind {
             StarkExWithdrawalRequest,
             L1ClaimFromStarkEx,
             L1DepositToStarkEx,
-            StarkNetTransfer,
-            StarkNetWithdraw,
-            StarkNetNftWithdraw,
+            StarknetTransfer,
+            StarknetWithdraw,
+            StarknetNftWithdraw,
             L1ClaimFromStarkGate,
             L1ClaimFromNftBridge,
             L1DepositToStarkGate,
             L1DepositToNftBridge,
             L1Transfer,
             StarkExRegistration,
-            StarkNetAccountDeployment,
+            StarknetAccountDeployment,
             FullWithdrawalRequest,
             FreezeRequest,
             Escape,
@@ -75,10 +75,10 @@ impl LegKind {
         use LegKind::*;
         match self {
             StarkExTransfer | StarkExWithdrawalRequest | StarkExRegistration => Layer::StarkEx,
-            StarkNetTransfer
-            | StarkNetWithdraw
-            | StarkNetNftWithdraw
-            | StarkNetAccountDeployment => Layer::StarkNet,
+            StarknetTransfer
+            | StarknetWithdraw
+            | StarknetNftWithdraw
+            | StarknetAccountDeployment => Layer::Starknet,
             L1ClaimFromStarkEx
             | L1DepositToStarkEx
             | L1ClaimFromStarkGate
@@ -94,7 +94,7 @@ impl LegKind {
 
     /// Whether the leg moves the asset (as opposed to preparing an account).
     pub const fn moves_asset(self) -> bool {
-        !matches!(self, Self::StarkExRegistration | Self::StarkNetAccountDeployment)
+        !matches!(self, Self::StarkExRegistration | Self::StarknetAccountDeployment)
     }
 
     /// Whether sending it commits the route: once sent, the route can no longer be cancelled,
@@ -111,16 +111,16 @@ impl LegKind {
             StarkExWithdrawalRequest => "starkex_withdrawal_request",
             L1ClaimFromStarkEx => "l1_claim_from_starkex",
             L1DepositToStarkEx => "l1_deposit_to_starkex",
-            StarkNetTransfer => "starknet_transfer",
-            StarkNetWithdraw => "starknet_withdraw",
-            StarkNetNftWithdraw => "starknet_nft_withdraw",
+            StarknetTransfer => "starknet_transfer",
+            StarknetWithdraw => "starknet_withdraw",
+            StarknetNftWithdraw => "starknet_nft_withdraw",
             L1ClaimFromStarkGate => "l1_claim_from_starkgate",
             L1ClaimFromNftBridge => "l1_claim_from_nft_bridge",
             L1DepositToStarkGate => "l1_deposit_to_starkgate",
             L1DepositToNftBridge => "l1_deposit_to_nft_bridge",
             L1Transfer => "l1_transfer",
             StarkExRegistration => "starkex_registration",
-            StarkNetAccountDeployment => "starknet_account_deployment",
+            StarknetAccountDeployment => "starknet_account_deployment",
             FullWithdrawalRequest => "full_withdrawal_request",
             FreezeRequest => "freeze_request",
             Escape => "escape",
@@ -153,7 +153,7 @@ impl fmt::Display for LegKind {
 pub enum Party {
     /// The sender (holder of the asset at the start).
     Sender,
-    /// The recipient (e.g. registering their Stark key or deploying their StarkNet account).
+    /// The recipient (e.g. registering their Stark key or deploying their Starknet account).
     Recipient,
     /// Anyone may send it (e.g. an L1 claim, which pays the registered owner whoever sends it).
     Anyone,
@@ -203,8 +203,8 @@ impl fmt::Display for Position {
 pub enum FeeKind {
     /// L1 gas.
     L1Gas,
-    /// StarkNet gas.
-    StarkNetGas,
+    /// Starknet gas.
+    StarknetGas,
     /// The L1→L2 message fee paid with `sendMessageToL2`.
     L1ToL2MessageFee,
     /// The StarkEx operator's fee.
@@ -263,7 +263,7 @@ pub enum LegStatus {
     AwaitingSignature,
     /// Sent to its layer; may or may not have landed.
     Submitted,
-    /// Accepted by the L2 (StarkEx batch pending, or StarkNet ACCEPTED_ON_L2).
+    /// Accepted by the L2 (StarkEx batch pending, or Starknet ACCEPTED_ON_L2).
     AcceptedOnL2,
     /// Final where the next leg needs it (proven on L1, or L1-confirmed).
     FinalOnL1,
@@ -348,7 +348,7 @@ pub struct Route {
     pub destination: Position,
     /// Whether the route needs an action from the recipient (registration or account deployment).
     pub needs_recipient_action: bool,
-    /// Facts the plan assumed because nobody knew them (e.g. "the sender's StarkNet account is
+    /// Facts the plan assumed because nobody knew them (e.g. "the sender's Starknet account is
     /// deployed"); empty when every fact it relies on was known.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub assumptions: Vec<String>,

@@ -1,5 +1,5 @@
 //! Routes through the executor on real nodes: anvil for L1 (our contracts deployed from
-//! `contracts/out`), starknet-devnet for StarkNet (the Cairo bridges of `contracts/l2/out`,
+//! `contracts/out`), starknet-devnet for Starknet (the Cairo bridges of `contracts/l2/out`,
 //! connected to anvil by devnet's postman), and the embedded StarkEx engine operating the
 //! StarkEx contract on anvil (deposits read from its logs, batches posted with `updateState`,
 //! its REST API on loopback). Each test starts its own nodes. Run:
@@ -10,7 +10,7 @@
 #[path = "../../../ethereum/tests/anvil/harness.rs"]
 #[allow(dead_code)]
 mod anvil_harness;
-#[path = "../../../starknet-adapter/tests/devnet/harness.rs"]
+#[path = "../../../starknet/tests/devnet/harness.rs"]
 #[allow(dead_code)]
 mod devnet_harness;
 
@@ -64,7 +64,7 @@ async fn usdc_into_starkex_and_back_on_anvil() {
     assert_eq!(root, felt_to_u256(&s.dev.operator.host().lock().0.vault_root()));
 }
 
-/// The Alice-to-Bob gift: ART #7, minted on StarkNet to Alice, leaves through the Cairo NFT
+/// The Alice-to-Bob gift: ART #7, minted on Starknet to Alice, leaves through the Cairo NFT
 /// bridge (a real L2→L1 message, delivered to anvil by the postman), is claimed on L1 (the L1
 /// bridge mints its twin to Alice) and deposited into Bob's StarkEx vault, which the engine
 /// credits from the contract's log and commits to L1 in a batch.
@@ -73,12 +73,12 @@ async fn alice_to_bob_gift_on_real_nodes() {
     let s = Stack::full().await;
     let art = s.art_asset(7);
     s.mint_art_on_starknet(s.alice.sn(), 7).await;
-    let on_starknet = Position::owned(Account::StarkNet(s.alice.sn()));
+    let on_starknet = Position::owned(Account::Starknet(s.alice.sn()));
     let on_l1 = Position::owned(Account::L1(s.alice.l1));
     let claimable = Position { holding: Holding::Claimable, ..on_l1 };
     let at_bob = Position::owned(Account::StarkEx(s.bob.stark_key));
     let gift = route(vec![
-        (LegKind::StarkNetNftWithdraw, on_starknet, claimable),
+        (LegKind::StarknetNftWithdraw, on_starknet, claimable),
         (LegKind::L1ClaimFromNftBridge, claimable, on_l1),
         (LegKind::L1DepositToStarkEx, on_l1, at_bob),
     ]);
@@ -88,7 +88,7 @@ async fn alice_to_bob_gift_on_real_nodes() {
     assert_eq!(s.count_events(&rec, "leg_prepared").await, 3, "each leg prepared once");
 
     let d = &s.dev.deployment;
-    // On StarkNet the bridge escrows the token; on L1 the StarkEx contract holds its twin.
+    // On Starknet the bridge escrows the token; on L1 the StarkEx contract holds its twin.
     let owner = s.l2_view(d.art.l2, "owner_of", &[Felt::from(7u64), Felt::ZERO]).await;
     assert_eq!(owner, vec![d.l2_nft_bridge]);
     assert_eq!(s.art_owner_on_l1(7).await, d.l1.starkex_core);
@@ -96,8 +96,8 @@ async fn alice_to_bob_gift_on_real_nodes() {
     s.wait_for_root_on_l1().await;
 }
 
-/// StarkEx → StarkNet USDC: Alice deposits into StarkEx, then withdraws (the engine's batch
-/// credits her on L1), claims, and deposits through StarkGate to Bob's StarkNet account (a
+/// StarkEx → Starknet USDC: Alice deposits into StarkEx, then withdraws (the engine's batch
+/// credits her on L1), claims, and deposits through StarkGate to Bob's Starknet account (a
 /// real L1→L2 message: the Cairo bridge's `handle_token_deposit` mints on devnet, and the
 /// message is consumed on L1 by the state update); then Bob takes it home to L1 through
 /// StarkGate's withdrawal.
@@ -108,7 +108,7 @@ async fn starkex_to_starknet_usdc_on_real_nodes() {
     let usdc = s.usdc_asset();
     let alice_l1 = Position::owned(Account::L1(s.alice.l1));
     let alice_sx = Position::owned(Account::StarkEx(s.alice.stark_key));
-    let bob_sn = Position::owned(Account::StarkNet(s.bob.sn()));
+    let bob_sn = Position::owned(Account::Starknet(s.bob.sn()));
     let deposit = route(vec![(LegKind::L1DepositToStarkEx, alice_l1, alice_sx)]);
     let rec = s.run_route(&deposit, usdc.clone(), amount).await;
     assert_eq!(rec.status, RouteStatus::Completed, "{rec:#?}");
@@ -128,12 +128,12 @@ async fn starkex_to_starknet_usdc_on_real_nodes() {
 
     let d = &s.dev.deployment;
     let balance = s.l2_view(d.usdc.l2, "balance_of", &[s.bob.sn().felt()]).await;
-    assert_eq!(balance, vec![Felt::from(amount), Felt::ZERO], "Bob holds 40 USDC on StarkNet");
+    assert_eq!(balance, vec![Felt::from(amount), Felt::ZERO], "Bob holds 40 USDC on Starknet");
     assert_eq!(s.usdc_balance(s.alice.l1.address()).await, before, "claimed, then bridged");
     assert_eq!(
         s.usdc_balance(d.l1.starkgate).await,
         AU256::from(amount),
-        "StarkGate escrows what StarkNet minted"
+        "StarkGate escrows what Starknet minted"
     );
     let vault = s.engine_vault(&s.alice.stark_key, &usdc).unwrap();
     assert_eq!(s.engine_balance(vault), 0);
@@ -143,7 +143,7 @@ async fn starkex_to_starknet_usdc_on_real_nodes() {
     let bob_l1 = Position::owned(Account::L1(s.bob.l1));
     let claimable = Position { holding: Holding::Claimable, ..bob_l1 };
     let home = route(vec![
-        (LegKind::StarkNetWithdraw, bob_sn, claimable),
+        (LegKind::StarknetWithdraw, bob_sn, claimable),
         (LegKind::L1ClaimFromStarkGate, claimable, bob_l1),
     ]);
     let rec = s.run_route(&home, usdc, amount).await;
@@ -152,5 +152,5 @@ async fn starkex_to_starknet_usdc_on_real_nodes() {
     assert_eq!(s.usdc_balance(s.bob.l1.address()).await, AU256::from(amount));
     assert_eq!(s.usdc_balance(d.l1.starkgate).await, AU256::ZERO);
     let balance = s.l2_view(d.usdc.l2, "balance_of", &[s.bob.sn().felt()]).await;
-    assert_eq!(balance, vec![Felt::ZERO, Felt::ZERO], "burnt on StarkNet");
+    assert_eq!(balance, vec![Felt::ZERO, Felt::ZERO], "burnt on Starknet");
 }

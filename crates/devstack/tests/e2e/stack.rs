@@ -39,7 +39,7 @@ const STARKEX_OPERATOR: &str = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870
 const BOB: &str = "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6";
 
 /// Someone with an L1 wallet, a Stark key registered to it on the StarkEx contract, and (on a
-/// topology with StarkNet) one of devnet's predeployed accounts.
+/// topology with Starknet) one of devnet's predeployed accounts.
 pub(crate) struct Person {
     pub(crate) l1: EthAddress,
     pub(crate) signer: PrivateKeySigner,
@@ -302,7 +302,7 @@ impl Stack {
                 symbol: "ART".into(),
                 class: AssetClass::Erc721,
                 decimals: 0,
-                home: Layer::StarkNet,
+                home: Layer::Starknet,
                 l1: Some(EthAddress::new(d.art.l1).unwrap()),
                 starknet: Some(StarknetAddress::new(d.art.l2).unwrap()),
                 starkex: Some(StarkExListing { quantum: Quantum::ONE, minted_on_starkex: false }),
@@ -341,7 +341,7 @@ impl Stack {
         v.as_array().unwrap().iter().map(|x| Felt::from_hex(x.as_str().unwrap()).unwrap()).collect()
     }
 
-    /// Mints ART `id` on StarkNet to `to` (the collection's owner is the L2 deployer).
+    /// Mints ART `id` on Starknet to `to` (the collection's owner is the L2 deployer).
     pub(crate) async fn mint_art_on_starknet(&self, to: StarknetAddress, id: u64) {
         let devnet = self.devnet.as_ref().unwrap();
         let art = self.dev.deployment.art.l2;

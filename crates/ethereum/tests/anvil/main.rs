@@ -257,7 +257,7 @@ impl AnvilBackend {
         }
     }
 
-    /// The StarkNet side's stand-in: every L1→L2 message still pending is handled.
+    /// The Starknet side's stand-in: every L1→L2 message still pending is handled.
     async fn handle_messages(&self) {
         let filter = Filter::new()
             .address(self.contracts.messaging)
@@ -320,7 +320,7 @@ impl Backend for AnvilBackend {
         (eth_addr(self.bob.0.address()), self.bob.1.public_key())
     }
     fn bob_starknet(&self) -> Account {
-        Account::StarkNet(StarknetAddress::new(Felt::from(0xb0b_0001u64)).unwrap())
+        Account::Starknet(StarknetAddress::new(Felt::from(0xb0b_0001u64)).unwrap())
     }
     fn eth(&self) -> Asset {
         eth_asset()

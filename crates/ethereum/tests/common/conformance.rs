@@ -20,7 +20,7 @@ pub(crate) trait Backend: Send + Sync {
     fn alice(&self) -> (EthAddress, StarkKey);
     /// Bob: ETH on L1, a registered Stark key.
     fn bob(&self) -> (EthAddress, StarkKey);
-    /// A StarkNet account of Bob's (a StarkGate deposit's recipient).
+    /// A Starknet account of Bob's (a StarkGate deposit's recipient).
     fn bob_starknet(&self) -> Account;
     /// Ether and USDC as this backend lists them (quanta 10^8 and 1 on StarkEx).
     fn eth(&self) -> Asset;
@@ -29,7 +29,7 @@ pub(crate) trait Backend: Send + Sync {
     /// The StarkGate L1 bridge and the Starknet core (messaging) contract.
     fn starkgate_and_messaging(&self) -> (EthAddress, EthAddress);
     /// Time passes: blocks are produced, the StarkEx operator batches pending deposits and
-    /// posts its root, the StarkNet sequencer handles L1→L2 messages.
+    /// posts its root, the Starknet sequencer handles L1→L2 messages.
     async fn advance(&self, secs: u64);
     /// The StarkEx operator credits a withdrawal of `amount` of `asset` from `from`'s vault to
     /// `to`'s Ethereum address in a batch on L1.

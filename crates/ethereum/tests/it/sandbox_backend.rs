@@ -46,7 +46,7 @@ impl Backend for Sandbox {
         (self.bob.l1(), self.bob.stark_key())
     }
     fn bob_starknet(&self) -> Account {
-        Account::StarkNet(StarknetAddress::new(self.bob.starknet).unwrap())
+        Account::Starknet(StarknetAddress::new(self.bob.starknet).unwrap())
     }
     fn eth(&self) -> Asset {
         Asset::fungible(Token {

@@ -62,7 +62,7 @@ impl Harness {
             clock: Arc::new(ManualClock::new(T0)),
             l1: Arc::new(FakeLayer::new(Layer::L1)),
             starkex: Arc::new(FakeLayer::new(Layer::StarkEx)),
-            starknet: Arc::new(FakeLayer::new(Layer::StarkNet)),
+            starknet: Arc::new(FakeLayer::new(Layer::Starknet)),
             tenant: TenantId::new("acme").unwrap(),
         }
     }
@@ -119,7 +119,7 @@ fn alice_l1() -> Account {
     Account::parse(Layer::L1, "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed").unwrap()
 }
 fn alice_starknet() -> Account {
-    Account::parse(Layer::StarkNet, "0x1234").unwrap()
+    Account::parse(Layer::Starknet, "0x1234").unwrap()
 }
 fn alice_starkex() -> Account {
     Account::parse(Layer::StarkEx, "0x5678").unwrap()
@@ -154,14 +154,14 @@ fn route(legs: Vec<Leg>) -> Route {
     }
 }
 
-/// Alice's gift: StarkNet NFT bridge → claim on L1 → deposit into Bob's StarkEx vault.
+/// Alice's gift: Starknet NFT bridge → claim on L1 → deposit into Bob's StarkEx vault.
 pub fn gift() -> Route {
     let on_starknet = Position::owned(alice_starknet());
     let claimable = Position { holding: Holding::Claimable, ..Position::owned(alice_l1()) };
     let on_l1 = Position::owned(alice_l1());
     let bob = Position::owned(bob_starkex());
     route(vec![
-        leg(0, LegKind::StarkNetNftWithdraw, on_starknet, claimable),
+        leg(0, LegKind::StarknetNftWithdraw, on_starknet, claimable),
         leg(1, LegKind::L1ClaimFromNftBridge, claimable, on_l1),
         leg(2, LegKind::L1DepositToStarkEx, on_l1, bob),
     ])
@@ -466,7 +466,7 @@ async fn permanent_send_refusal_on_starkex_says_escape() {
 async fn a_layer_failure_that_a_new_payload_can_fix_prepares_anew() {
     let h = Harness::new().await;
     h.starknet.script(|s| {
-        s.fails_on_layer.insert(LegKind::StarkNetNftWithdraw, ("nonce too old".into(), true));
+        s.fails_on_layer.insert(LegKind::StarknetNftWithdraw, ("nonce too old".into(), true));
     });
     let ex = h.executor("a");
     let id = create(&h, &ex, &gift()).await;

@@ -337,12 +337,12 @@ fn cancel_before_anything_was_sent_cancels_every_unsent_leg() {
 fn cancel_after_an_irreversible_leg_may_have_been_sent_is_refused() {
     for s in [L::Prepared, L::Submitted, L::AcceptedOnL2, L::FinalOnL1] {
         let legs = [
-            leg(0, LegKind::StarkNetNftWithdraw, s),
+            leg(0, LegKind::StarknetNftWithdraw, s),
             leg(1, LegKind::L1ClaimFromNftBridge, L::Planned),
         ];
         assert_eq!(
             cancel_plan(R::Running, &legs),
-            Err(Refusal::IrreversibleSent { leg: 0, kind: LegKind::StarkNetNftWithdraw }),
+            Err(Refusal::IrreversibleSent { leg: 0, kind: LegKind::StarknetNftWithdraw }),
             "{s:?}"
         );
     }
@@ -449,7 +449,7 @@ fn pos(layer: Layer, holding: Holding) -> Position {
     let holder = match layer {
         Layer::L1 => Account::parse(layer, "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"),
         Layer::StarkEx => Account::parse(layer, "0x1"),
-        Layer::StarkNet => Account::parse(layer, "0x1234"),
+        Layer::Starknet => Account::parse(layer, "0x1234"),
     }
     .expect("valid account");
     Position { layer, holder, holding }
@@ -464,6 +464,6 @@ fn recovery_paths() {
     assert_eq!(recovery(&on_l1, LegKind::L1DepositToStarkEx, false), Recovery::None);
     let on_starkex = pos(Layer::StarkEx, Holding::Owned);
     assert_eq!(recovery(&on_starkex, LegKind::StarkExWithdrawalRequest, false), Recovery::Escape);
-    let on_starknet = pos(Layer::StarkNet, Holding::Owned);
-    assert_eq!(recovery(&on_starknet, LegKind::StarkNetWithdraw, false), Recovery::None);
+    let on_starknet = pos(Layer::Starknet, Holding::Owned);
+    assert_eq!(recovery(&on_starknet, LegKind::StarknetWithdraw, false), Recovery::None);
 }

@@ -1,4 +1,4 @@
-//! The Alice→Bob gift driven by the executor through the sandbox's real adapters (StarkNet NFT
+//! The Alice→Bob gift driven by the executor through the sandbox's real adapters (Starknet NFT
 //! bridge withdraw, L1 claim, deposit into Bob's StarkEx vault) on the demo world, with the
 //! executor on the world's virtual clock and a SQLite store.
 
@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use starkroute_executor::{Executor, Outcome, RouteOrder};
 use starkroute_layer::SettlementLayer;
-use starkroute_sandbox::adapters::{SandboxL1, SandboxStarkNet};
+use starkroute_sandbox::adapters::{SandboxL1, SandboxStarknet};
 use starkroute_sandbox::world::{Demo, SharedWorld};
 use starkroute_store::{
     LeaseOwner, RouteId, RouteRecord, RouteStore, SqliteStore, TenantId, Timestamp,
@@ -93,7 +93,7 @@ async fn alice_to_bob_gift_through_the_sandbox_adapters() {
     let alice_sn = StarknetAddress::new(alice.starknet).unwrap();
     let l1: Arc<dyn SettlementLayer> =
         Arc::new(SandboxL1::new(world.clone(), HashMap::from([(alice.l1(), alice.eth.clone())])));
-    let starknet: Arc<dyn SettlementLayer> = Arc::new(SandboxStarkNet::new(
+    let starknet: Arc<dyn SettlementLayer> = Arc::new(SandboxStarknet::new(
         world.clone(),
         HashMap::from([(alice_sn, alice.stark.clone())]),
     ));
@@ -103,7 +103,7 @@ async fn alice_to_bob_gift_through_the_sandbox_adapters() {
             symbol: "ART".into(),
             class: AssetClass::Erc721,
             decimals: 0,
-            home: Layer::StarkNet,
+            home: Layer::Starknet,
             l1: Some(tokens.art_l1),
             starknet: Some(StarknetAddress::new(tokens.art_l2).unwrap()),
             starkex: Some(StarkExListing { quantum: Quantum::ONE, minted_on_starkex: false }),
@@ -111,14 +111,14 @@ async fn alice_to_bob_gift_through_the_sandbox_adapters() {
         TokenId(U256::from(7u64)),
     )
     .unwrap();
-    let on_starknet = Position::owned(Account::StarkNet(alice_sn));
+    let on_starknet = Position::owned(Account::Starknet(alice_sn));
     let on_l1 = Position::owned(Account::L1(alice.l1()));
     let claimable = Position { holding: Holding::Claimable, ..on_l1 };
     let at_bob = Position::owned(Account::StarkEx(bob.stark_key()));
     let route = Route {
         summary: "starknet → l1 → starkex (Alice's gift to Bob)".into(),
         legs: vec![
-            leg(0, LegKind::StarkNetNftWithdraw, on_starknet, claimable),
+            leg(0, LegKind::StarknetNftWithdraw, on_starknet, claimable),
             leg(1, LegKind::L1ClaimFromNftBridge, claimable, on_l1),
             leg(2, LegKind::L1DepositToStarkEx, on_l1, at_bob),
         ],
@@ -173,9 +173,9 @@ async fn a_leg_with_two_signatures_asks_for_each_in_turn() {
     })
     .unwrap();
     let from = Position::owned(Account::L1(alice.l1()));
-    let to = Position::owned(Account::StarkNet(alice_sn));
+    let to = Position::owned(Account::Starknet(alice_sn));
     let route = Route {
-        summary: "USDC to StarkNet".into(),
+        summary: "USDC to Starknet".into(),
         legs: vec![leg(0, LegKind::L1DepositToStarkGate, from, to)],
         total_fee_wei: Wei::ZERO,
         eta: EtaRange::new(1, 2),

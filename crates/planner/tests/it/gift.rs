@@ -1,4 +1,4 @@
-//! The seed's Alice→Bob gift: an NFT minted on StarkNet, Bob with only a StarkEx account.
+//! The seed's Alice→Bob gift: an NFT minted on Starknet, Bob with only a StarkEx account.
 
 use starkroute_planner::{plan, Objective, RejectionCode};
 use starkroute_types::{Account, Layer, LegKind::*, Party};
@@ -16,16 +16,16 @@ fn finds_all_three_alternatives() {
     let plans = plan(&req, &cfg.topology, &cfg.costs).unwrap();
     let found: Vec<_> = plans.routes.iter().map(kinds).collect();
 
-    let direct = vec![StarkNetNftWithdraw, L1ClaimFromNftBridge, L1DepositToStarkEx];
+    let direct = vec![StarknetNftWithdraw, L1ClaimFromNftBridge, L1DepositToStarkEx];
     let via_alice =
-        vec![StarkNetNftWithdraw, L1ClaimFromNftBridge, L1DepositToStarkEx, StarkExTransfer];
-    let bob_on_starknet = vec![StarkNetAccountDeployment, StarkNetTransfer];
+        vec![StarknetNftWithdraw, L1ClaimFromNftBridge, L1DepositToStarkEx, StarkExTransfer];
+    let bob_on_starknet = vec![StarknetAccountDeployment, StarknetTransfer];
     for want in [&direct, &via_alice, &bob_on_starknet] {
         assert!(found.contains(want), "missing {want:?} in {found:#?}");
     }
     assert_eq!(plans.routes.len(), 3, "{found:#?}");
 
-    // Fastest first: the StarkNet transfer takes seconds, the bridge trip hours.
+    // Fastest first: the Starknet transfer takes seconds, the bridge trip hours.
     assert_eq!(kinds(&plans.routes[0]), bob_on_starknet);
     assert!(plans.routes[0].needs_recipient_action);
     assert_eq!(plans.routes[0].legs[0].signer, Party::Recipient);
@@ -69,7 +69,7 @@ fn imx_policy_rejects_the_starkex_deposit_with_its_reason() {
     let mut cfg = sandbox();
     cfg.topology.starkex.nft_deposits_only_minted_here = true;
     let plans = plan(&gift_request(), &cfg.topology, &cfg.costs).unwrap();
-    assert!(plans.routes.iter().all(|r| r.destination.layer == Layer::StarkNet));
+    assert!(plans.routes.iter().all(|r| r.destination.layer == Layer::Starknet));
     let policy: Vec<_> =
         plans.rejected.iter().filter(|r| r.code == RejectionCode::Policy).collect();
     assert!(!policy.is_empty(), "{:#?}", plans.rejected);
@@ -88,7 +88,7 @@ fn starkgate_is_explained_for_nfts() {
         .rejected
         .iter()
         .find(|r| {
-            r.code == RejectionCode::BridgeUnsupportedAsset && r.leg == Some(StarkNetWithdraw)
+            r.code == RejectionCode::BridgeUnsupportedAsset && r.leg == Some(StarknetWithdraw)
         })
         .unwrap();
     assert!(r.reason.contains("StarkGate bridges ETH and ERC-20 only"), "{}", r.reason);

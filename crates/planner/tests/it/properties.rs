@@ -7,7 +7,7 @@ use starkroute_types::{Holding, Layer, Position, Wei};
 use crate::sandbox;
 
 fn layer() -> impl Strategy<Value = Layer> {
-    prop_oneof![Just(Layer::L1), Just(Layer::StarkEx), Just(Layer::StarkNet)]
+    prop_oneof![Just(Layer::L1), Just(Layer::StarkEx), Just(Layer::Starknet)]
 }
 
 fn accounts(seed: u8, mask: u8) -> Accounts {

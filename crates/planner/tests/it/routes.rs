@@ -1,4 +1,4 @@
-//! The other route families: StarkEx → StarkNet, same-layer, L1 ↔ either layer, and refusals.
+//! The other route families: StarkEx → Starknet, same-layer, L1 ↔ either layer, and refusals.
 
 use starkroute_planner::{
     plan, Accounts, AssetRef, Objective, PlanError, QuoteRequest, RejectionCode,
@@ -39,10 +39,10 @@ fn kinds_of(p: &starkroute_planner::Plans) -> Vec<Vec<starkroute_types::LegKind>
 #[test]
 fn starkex_to_starknet_erc20() {
     let mut cfg = sandbox();
-    // Bob's StarkNet account is deployed in this scenario.
+    // Bob's Starknet account is deployed in this scenario.
     for r in &mut cfg.topology.readiness {
         if r.account
-            == starkroute_types::Account::StarkNet(
+            == starkroute_types::Account::Starknet(
                 crate::gift_request().recipient.starknet.unwrap(),
             )
         {
@@ -50,19 +50,19 @@ fn starkex_to_starknet_erc20() {
         }
     }
     let p =
-        plan(&req("USDC", "2500000", Layer::StarkEx, Layer::StarkNet), &cfg.topology, &cfg.costs)
+        plan(&req("USDC", "2500000", Layer::StarkEx, Layer::Starknet), &cfg.topology, &cfg.costs)
             .unwrap();
     let k = kinds_of(&p);
     assert!(
         k.contains(&vec![StarkExWithdrawalRequest, L1ClaimFromStarkEx, L1DepositToStarkGate]),
         "{k:#?}"
     );
-    // Also: withdraw, claim, deposit to Alice on StarkNet, transfer to Bob.
+    // Also: withdraw, claim, deposit to Alice on Starknet, transfer to Bob.
     assert!(k.contains(&vec![
         StarkExWithdrawalRequest,
         L1ClaimFromStarkEx,
         L1DepositToStarkGate,
-        StarkNetTransfer
+        StarknetTransfer
     ]));
     let best = &p.routes[0];
     assert_eq!(best.legs.len(), 3);
@@ -81,7 +81,7 @@ fn eth_starkex_to_starknet_needs_whole_quanta() {
     let cfg = sandbox();
     // 1 ETH is 10^10 quanta of 10^8 wei.
     let ok = plan(
-        &req("ETH", "1000000000000000000", Layer::StarkEx, Layer::StarkNet),
+        &req("ETH", "1000000000000000000", Layer::StarkEx, Layer::Starknet),
         &cfg.topology,
         &cfg.costs,
     )
@@ -89,7 +89,7 @@ fn eth_starkex_to_starknet_needs_whole_quanta() {
     assert!(!ok.routes.is_empty());
     // 1 wei more is not a whole quantum: every path through StarkEx is refused with the reason.
     let bad = plan(
-        &req("ETH", "1000000000000000001", Layer::StarkEx, Layer::StarkNet),
+        &req("ETH", "1000000000000000001", Layer::StarkEx, Layer::Starknet),
         &cfg.topology,
         &cfg.costs,
     )
@@ -117,12 +117,12 @@ fn l1_to_either_layer_and_back() {
         plan(&req("USDC", "10", Layer::L1, Layer::StarkEx), &cfg.topology, &cfg.costs).unwrap();
     assert_eq!(kinds_of(&to_ex)[0], vec![L1DepositToStarkEx]);
     let to_sn =
-        plan(&req("USDC", "10", Layer::L1, Layer::StarkNet), &cfg.topology, &cfg.costs).unwrap();
-    assert!(kinds_of(&to_sn).contains(&vec![StarkNetAccountDeployment, L1DepositToStarkGate]));
+        plan(&req("USDC", "10", Layer::L1, Layer::Starknet), &cfg.topology, &cfg.costs).unwrap();
+    assert!(kinds_of(&to_sn).contains(&vec![StarknetAccountDeployment, L1DepositToStarkGate]));
     let from_sn =
-        plan(&req("USDC", "10", Layer::StarkNet, Layer::L1), &cfg.topology, &cfg.costs).unwrap();
+        plan(&req("USDC", "10", Layer::Starknet, Layer::L1), &cfg.topology, &cfg.costs).unwrap();
     // Withdraw straight to Bob's L1 address: no L1 transfer needed.
-    assert_eq!(kinds_of(&from_sn)[0], vec![StarkNetWithdraw, L1ClaimFromStarkGate]);
+    assert_eq!(kinds_of(&from_sn)[0], vec![StarknetWithdraw, L1ClaimFromStarkGate]);
     let from_ex =
         plan(&req("USDC", "10", Layer::StarkEx, Layer::L1), &cfg.topology, &cfg.costs).unwrap();
     assert_eq!(

@@ -394,7 +394,7 @@ impl SandboxL1 {
                 let tx = w
                     .starknet
                     .tx(&l2_tx)
-                    .ok_or_else(|| permanent(format!("no StarkNet transaction {prev}")))?;
+                    .ok_or_else(|| permanent(format!("no Starknet transaction {prev}")))?;
                 let msg = tx
                     .messages_to_l1
                     .iter()
@@ -484,7 +484,7 @@ impl SandboxL1 {
                     Some(_) => LegProgress::AcceptedOnL2,
                 }
             }
-            // Final when the L1 handler executed on StarkNet.
+            // Final when the L1 handler executed on Starknet.
             LegKind::L1DepositToStarkGate | LegKind::L1DepositToNftBridge => {
                 let handled = w.starknet.messages_status(&main.hash);
                 if handled.is_empty() {
@@ -495,7 +495,7 @@ impl SandboxL1 {
                 {
                     return LegProgress::Failed {
                         reason: format!(
-                            "the L1 handler reverted on StarkNet ({}); cancel the message on L1",
+                            "the L1 handler reverted on Starknet ({}); cancel the message on L1",
                             r.failure_reason.clone().unwrap_or_default()
                         ),
                         retryable: false,
@@ -549,7 +549,7 @@ impl SettlementLayer for SandboxL1 {
                 let registered = w.l1.state().starkex.get_eth_key(&k.to_u256()).is_some();
                 Ok(ready(registered, "the Stark key is not registered on the StarkEx contract"))
             }
-            Account::StarkNet(_) => Err(permanent("ask the StarkNet adapter")),
+            Account::Starknet(_) => Err(permanent("ask the Starknet adapter")),
         }
     }
 

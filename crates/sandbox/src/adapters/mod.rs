@@ -1,5 +1,5 @@
-//! In-process settlement-layer adapters for the sandbox's L1 ([`SandboxL1`]) and StarkNet
-//! ([`SandboxStarkNet`]), over a [`SharedWorld`](crate::world::SharedWorld). The StarkEx side is
+//! In-process settlement-layer adapters for the sandbox's L1 ([`SandboxL1`]) and Starknet
+//! ([`SandboxStarknet`]), over a [`SharedWorld`](crate::world::SharedWorld). The StarkEx side is
 //! served over HTTP and driven by the `starkroute-starkex` adapter, like a real deployment.
 //!
 //! ## Payloads and identities
@@ -8,20 +8,20 @@
 //!   needs (ERC-20 `approve`, ERC-721 `approve`) — each with its nonce, value and the hash the
 //!   sandbox will give it (`keccak256(sender ‖ nonce ‖ value ‖ json(call))`, the same formula as
 //!   [`crate::l1::L1::send`]). The leg's identity is the hash of its last transaction.
-//! - StarkNet: one invoke (a multicall: an NFT withdraw is `approve` + `deposit_tokens`) with its
+//! - Starknet: one invoke (a multicall: an NFT withdraw is `approve` + `deposit_tokens`) with its
 //!   sender, nonce and invoke hash, or a DEPLOY_ACCOUNT with its public key, salt and hash.
 //!
 //! ## Signatures
 //!
 //! Each adapter signs with its keystore; without the sender's key, `prepare` returns the exact
-//! hash to sign. StarkNet checks account signatures itself. The sandbox's L1 checks none, so the
+//! hash to sign. Starknet checks account signatures itself. The sandbox's L1 checks none, so the
 //! L1 adapter asks for (and verifies by recovery) `personal_sign` over each transaction hash:
 //! nothing is sent that the sender did not authorise.
 //!
 //! ## Exactly once
 //!
 //! A payload carries its nonces. `send` skips a transaction whose hash already has a receipt
-//! (L1) or that the chain already knows (StarkNet: `DuplicateTx`, or a nonce that is past and
+//! (L1) or that the chain already knows (Starknet: `DuplicateTx`, or a nonce that is past and
 //! whose hash is known), refuses when its nonce was consumed by another transaction, and never
 //! re-signs anything.
 //!
@@ -29,7 +29,7 @@
 //!
 //! - A StarkEx vault for a deposit: asked from the engine when the leg is prepared (what
 //!   `/v1/signable-deposit-details` does), and kept in the payload.
-//! - The NFT bridge request an L1 claim consumes: read from the StarkNet withdraw transaction's
+//! - The NFT bridge request an L1 claim consumes: read from the Starknet withdraw transaction's
 //!   L2→L1 message, found by [`LegIntent::previous`](starkroute_layer::LegIntent::previous).
 //! - A StarkGate claim rebuilds its message from the leg (recipient, token, amount).
 //! - A StarkEx claim uses the withdrawal balance credited to the recipient's Ethereum address
@@ -39,7 +39,7 @@ mod l1;
 mod starknet;
 
 pub use l1::{l1_tx_hash, DepositTarget, L1Payload, L1Tx, SandboxL1};
-pub use starknet::{SandboxStarkNet, StarkNetPayload};
+pub use starknet::{SandboxStarknet, StarknetPayload};
 
 use starkroute_layer::AdapterError;
 use starkroute_types::{Account, EthAddress, LegKind, StarknetAddress};
@@ -57,9 +57,9 @@ fn l1_account(a: &Account, what: &str) -> Result<EthAddress, AdapterError> {
 
 fn starknet_account(a: &Account, what: &str) -> Result<StarknetAddress, AdapterError> {
     match a {
-        Account::StarkNet(x) => Ok(*x),
+        Account::Starknet(x) => Ok(*x),
         other => {
-            Err(permanent(format!("the {what} of this leg is {other}, not a StarkNet account")))
+            Err(permanent(format!("the {what} of this leg is {other}, not a Starknet account")))
         }
     }
 }

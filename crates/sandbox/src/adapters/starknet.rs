@@ -1,4 +1,4 @@
-//! [`SandboxStarkNet`]: the StarkNet legs over the sandbox's chain.
+//! [`SandboxStarknet`]: the Starknet legs over the sandbox's chain.
 
 use std::collections::HashMap;
 
@@ -19,10 +19,10 @@ use crate::l1::starkgate_eth_token;
 use crate::starknet::{Call, Execution, Finality, StarknetError};
 use crate::world::{SharedWorld, World};
 
-/// The StarkNet adapter's payload.
+/// The Starknet adapter's payload.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "tx", rename_all = "snake_case")]
-pub enum StarkNetPayload {
+pub enum StarknetPayload {
     /// An INVOKE (multicall) from an account.
     Invoke {
         /// The account.
@@ -53,7 +53,7 @@ pub enum StarkNetPayload {
     },
 }
 
-impl StarkNetPayload {
+impl StarknetPayload {
     fn hash(&self) -> Felt {
         match self {
             Self::Invoke { hash, .. } | Self::DeployAccount { hash, .. } => *hash,
@@ -84,20 +84,20 @@ impl StarkNetPayload {
     }
 }
 
-/// The sandbox StarkNet as a settlement layer.
+/// The sandbox Starknet as a settlement layer.
 ///
 /// Keystore: the signing key of each account it may sign for (the sandbox's accounts are
 /// OpenZeppelin accounts with one Stark key). For an account whose key it does not hold, the
 /// public key of a deployment comes from [`Self::with_public_keys`].
-pub struct SandboxStarkNet {
+pub struct SandboxStarknet {
     world: SharedWorld,
     keys: HashMap<StarknetAddress, StarkPrivateKey>,
     public_keys: HashMap<StarknetAddress, StarkKey>,
 }
 
-impl std::fmt::Debug for SandboxStarkNet {
+impl std::fmt::Debug for SandboxStarknet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SandboxStarkNet").field("keys", &self.keys.len()).finish_non_exhaustive()
+        f.debug_struct("SandboxStarknet").field("keys", &self.keys.len()).finish_non_exhaustive()
     }
 }
 
@@ -106,7 +106,7 @@ fn l2_token(asset: &Asset) -> Result<Felt> {
         .token
         .starknet
         .map(|t| t.felt())
-        .ok_or_else(|| permanent(format!("{} has no StarkNet contract", asset.label())))
+        .ok_or_else(|| permanent(format!("{} has no Starknet contract", asset.label())))
 }
 
 fn token_id_of(asset: &Asset) -> Result<U256> {
@@ -116,7 +116,7 @@ fn token_id_of(asset: &Asset) -> Result<U256> {
         .ok_or_else(|| permanent(format!("{} has no token id", asset.label())))
 }
 
-impl SandboxStarkNet {
+impl SandboxStarknet {
     /// An adapter over `world` signing for the accounts in `keys`.
     pub fn new(world: SharedWorld, keys: HashMap<StarknetAddress, StarkPrivateKey>) -> Self {
         Self { world, keys, public_keys: HashMap::new() }
@@ -133,7 +133,7 @@ impl SandboxStarkNet {
         let a = &intent.asset;
         let amount = intent.amount.0;
         Ok(match intent.kind {
-            LegKind::StarkNetTransfer => {
+            LegKind::StarknetTransfer => {
                 let to = starknet_account(&intent.to.holder, "recipient")?.felt();
                 let token = l2_token(a)?;
                 if a.is_fungible() {
@@ -142,7 +142,7 @@ impl SandboxStarkNet {
                     vec![Call::erc721_transfer_from(token, from.felt(), to, token_id_of(a)?)]
                 }
             }
-            LegKind::StarkNetWithdraw => {
+            LegKind::StarknetWithdraw => {
                 let recipient = l1_account(&intent.to.holder, "L1 recipient")?;
                 let l1_token: EthAddress = if a.class() == AssetClass::Eth {
                     starkgate_eth_token()
@@ -152,7 +152,7 @@ impl SandboxStarkNet {
                 let bridge = w.starknet.starkgate_address();
                 vec![Call::initiate_token_withdraw(bridge, &l1_token, &recipient, amount)]
             }
-            LegKind::StarkNetNftWithdraw => {
+            LegKind::StarknetNftWithdraw => {
                 let owner_l1 = l1_account(&intent.to.holder, "L1 recipient")?;
                 let (token, id) = (l2_token(a)?, token_id_of(a)?);
                 let bridge = w.starknet.nft_bridge_address();
@@ -164,11 +164,11 @@ impl SandboxStarkNet {
                     Call::nft_deposit_tokens(bridge, salt, token, &owner_l1, &[id], false, false),
                 ]
             }
-            other => return Err(wrong_kind(other, "StarkNet")),
+            other => return Err(wrong_kind(other, "Starknet")),
         })
     }
 
-    fn finish(&self, kind: LegKind, mut p: StarkNetPayload) -> Result<Prepared> {
+    fn finish(&self, kind: LegKind, mut p: StarknetPayload) -> Result<Prepared> {
         if p.signature().is_none() {
             if let Some(k) = self.keys.get(&p.signer()) {
                 p.set_signature(k.sign(&p.hash()).map_err(permanent)?);
@@ -176,20 +176,20 @@ impl SandboxStarkNet {
         }
         let hash = p.hash().to_fixed_hex_string();
         let nonce = match &p {
-            StarkNetPayload::Invoke { nonce, .. } => Some(*nonce),
-            StarkNetPayload::DeployAccount { .. } => Some(0),
+            StarknetPayload::Invoke { nonce, .. } => Some(*nonce),
+            StarknetPayload::DeployAccount { .. } => Some(0),
         };
         let needs_signature = p.signature().is_none().then(|| SignatureRequest {
             scheme: SignatureScheme::StarknetAccount,
-            signer: Account::StarkNet(p.signer()),
+            signer: Account::Starknet(p.signer()),
             hash: hash.clone(),
         });
         let payload = serde_json::to_value(&p).map_err(permanent)?;
-        Ok(Prepared { layer: Layer::StarkNet, kind, payload, hash, nonce, needs_signature })
+        Ok(Prepared { layer: Layer::Starknet, kind, payload, hash, nonce, needs_signature })
     }
 
-    fn parse(prepared: &Prepared) -> Result<StarkNetPayload> {
-        if prepared.layer != Layer::StarkNet {
+    fn parse(prepared: &Prepared) -> Result<StarknetPayload> {
+        if prepared.layer != Layer::Starknet {
             return Err(permanent(format!("a {} payload", prepared.layer)));
         }
         serde_json::from_value(prepared.payload.clone())
@@ -197,10 +197,10 @@ impl SandboxStarkNet {
     }
 
     /// The key that must have signed: the deployed account's, or the one being deployed.
-    fn signing_key(&self, p: &StarkNetPayload) -> Result<StarkKey> {
+    fn signing_key(&self, p: &StarknetPayload) -> Result<StarkKey> {
         match p {
-            StarkNetPayload::DeployAccount { public_key, .. } => Ok(*public_key),
-            StarkNetPayload::Invoke { sender, .. } => {
+            StarknetPayload::DeployAccount { public_key, .. } => Ok(*public_key),
+            StarknetPayload::Invoke { sender, .. } => {
                 let w = self.world.lock();
                 let pk = w
                     .starknet
@@ -230,9 +230,9 @@ fn progress(w: &World, hash: &Felt) -> LegProgress {
 }
 
 #[async_trait]
-impl SettlementLayer for SandboxStarkNet {
+impl SettlementLayer for SandboxStarknet {
     fn layer(&self) -> Layer {
-        Layer::StarkNet
+        Layer::Starknet
     }
 
     async fn balance(&self, account: &Account, asset: &Asset) -> Result<Amount> {
@@ -258,12 +258,12 @@ impl SettlementLayer for SandboxStarkNet {
     }
 
     async fn prepare(&self, intent: &LegIntent) -> Result<Prepared> {
-        if intent.kind.layer() != Layer::StarkNet {
-            return Err(wrong_kind(intent.kind, "StarkNet"));
+        if intent.kind.layer() != Layer::Starknet {
+            return Err(wrong_kind(intent.kind, "Starknet"));
         }
         let payload = {
             let w = self.world.lock();
-            if intent.kind == LegKind::StarkNetAccountDeployment {
+            if intent.kind == LegKind::StarknetAccountDeployment {
                 // The account being deployed is where the leg leaves things.
                 let address = starknet_account(&intent.to.holder, "account")?;
                 let public_key = self
@@ -279,7 +279,7 @@ impl SettlementLayer for SandboxStarkNet {
                     )));
                 }
                 let hash = w.starknet.deploy_account_hash(public_key.felt(), salt);
-                StarkNetPayload::DeployAccount { address, public_key, salt, hash, signature: None }
+                StarknetPayload::DeployAccount { address, public_key, salt, hash, signature: None }
             } else {
                 let sender = starknet_account(&intent.from.holder, "sender")?;
                 let acct =
@@ -289,7 +289,7 @@ impl SettlementLayer for SandboxStarkNet {
                 let nonce = acct.pending_nonce;
                 let calls = Self::calls(&w, intent, sender)?;
                 let hash = w.starknet.invoke_hash(sender.felt(), nonce, &calls);
-                StarkNetPayload::Invoke { sender, nonce, calls, hash, signature: None }
+                StarknetPayload::Invoke { sender, nonce, calls, hash, signature: None }
             }
         };
         self.finish(intent.kind, payload)
@@ -324,10 +324,10 @@ impl SettlementLayer for SandboxStarkNet {
             return Ok(()); // Already submitted: never twice.
         }
         let r = match &p {
-            StarkNetPayload::Invoke { sender, nonce, calls, .. } => {
+            StarknetPayload::Invoke { sender, nonce, calls, .. } => {
                 w.starknet.invoke(sender.felt(), *nonce, calls.clone(), &sig)
             }
-            StarkNetPayload::DeployAccount { public_key, salt, .. } => {
+            StarknetPayload::DeployAccount { public_key, salt, .. } => {
                 w.starknet.deploy_account(public_key.felt(), *salt, &sig)
             }
         };
@@ -340,7 +340,7 @@ impl SettlementLayer for SandboxStarkNet {
             ))),
             Err(StarknetError::DuplicateTx) => match &p {
                 // Deployed some other way (e.g. at genesis): the leg's purpose is met.
-                StarkNetPayload::DeployAccount { address, .. }
+                StarknetPayload::DeployAccount { address, .. }
                     if w.starknet.account(&address.felt()).is_some() =>
                 {
                     Ok(())
@@ -348,7 +348,7 @@ impl SettlementLayer for SandboxStarkNet {
                 _ => Err(permanent("a transaction with the same hash already exists")),
             },
             Err(StarknetError::InvalidTransactionNonce) => {
-                let StarkNetPayload::Invoke { sender, nonce, .. } = &p else {
+                let StarknetPayload::Invoke { sender, nonce, .. } = &p else {
                     return Err(permanent("invalid nonce"));
                 };
                 let next = w.starknet.account(&sender.felt()).map_or(0, |a| a.pending_nonce);
@@ -375,7 +375,7 @@ impl SettlementLayer for SandboxStarkNet {
         let w = self.world.lock();
         let s = progress(&w, &p.hash());
         // A deployment done some other way (genesis) is as good as ours.
-        if let (LegProgress::NotFound, StarkNetPayload::DeployAccount { address, .. }) = (&s, &p) {
+        if let (LegProgress::NotFound, StarknetPayload::DeployAccount { address, .. }) = (&s, &p) {
             if w.starknet.is_deployed(&address.felt()) {
                 return Ok(LegProgress::FinalOnL1);
             }

@@ -52,7 +52,7 @@ pub struct L1Addresses {
     pub starkex_token_admin: EthAddress,
     /// The Starknet core contract (messaging and state updates).
     pub starknet_core: EthAddress,
-    /// The StarkNet sequencer's L1 account (sends the StarkNet state updates).
+    /// The Starknet sequencer's L1 account (sends the Starknet state updates).
     pub starknet_operator: EthAddress,
     /// The StarkGate L1 bridge (a multi-token bridge; ETH is `0x455448`).
     pub starkgate: EthAddress,
@@ -183,7 +183,7 @@ pub enum L1Call {
     },
     /// `cancelL1ToL2Message(toAddress, selector, payload, nonce)`.
     CancelL1ToL2Message { to_address: Felt, selector: Felt, payload: Vec<Felt>, nonce: U256 },
-    /// `updateState` of the Starknet core contract (StarkNet operator only): makes L2→L1
+    /// `updateState` of the Starknet core contract (Starknet operator only): makes L2→L1
     /// messages consumable and consumes the L1→L2 messages the L2 blocks handled.
     StarknetUpdateState {
         block_number: u64,

@@ -2,7 +2,7 @@
 //! of `Starknet.updateState` that moves messages.
 //!
 //! - L1→L2: `sendMessageToL2` stores `l1ToL2Messages[h] = fee + 1` with a fresh nonce and emits
-//!   `LogMessageToL2`; the sequencer picks the message up (the StarkNet side reads
+//!   `LogMessageToL2`; the sequencer picks the message up (the Starknet side reads
 //!   [`StarknetMessaging::sent`]) and the next state update zeroes the entry
 //!   (`ConsumedMessageToL2`). The fee stays in the core contract's balance (on mainnet it goes
 //!   to the sequencer; either way it is still ETH on L1).

@@ -23,7 +23,7 @@
 //!   listed by [`StarkExCore::unresolved_withdrawals`].
 //!
 //! Not counted here: what the StarkGate and NFT bridges escrow, and every message in flight —
-//! the StarkNet side ([`crate::starknet::StarkNet::holdings`]) counts those, because only it
+//! the Starknet side ([`crate::starknet::Starknet::holdings`]) counts those, because only it
 //! knows which L1→L2 messages it has already executed. The StarkEx core's custody equals its
 //! pending deposits + withdrawal balances + the engine's vaults *as of the last state update*,
 //! so the engine must report its vaults as of its last posted batch (or subtract the deposits

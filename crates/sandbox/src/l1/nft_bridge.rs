@@ -1,4 +1,4 @@
-//! An ERC-721 bridge between L1 and StarkNet with the Starklane interface (ArkProject
+//! An ERC-721 bridge between L1 and Starknet with the Starklane interface (ArkProject
 //! `Bridge.sol`, PROTOCOL.md E).
 //!
 //! Each bridged collection is a registered pair (Starklane's whitelist): its *native* side holds
@@ -150,7 +150,7 @@ pub struct CollectionPair {
     pub l1: EthAddress,
     /// The L2 collection.
     pub l2: Felt,
-    /// Where the collection is native: [`Layer::L1`] or [`Layer::StarkNet`].
+    /// Where the collection is native: [`Layer::L1`] or [`Layer::Starknet`].
     pub native: Layer,
 }
 

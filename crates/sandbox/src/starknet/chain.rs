@@ -1,4 +1,4 @@
-//! The StarkNet chain: accounts, the mempool, blocks, L1→L2 message delivery, state updates to
+//! The Starknet chain: accounts, the mempool, blocks, L1→L2 message delivery, state updates to
 //! L1, transaction statuses, and the conservation report.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -22,9 +22,9 @@ use crate::l1::{starkgate_eth_token, CollectionPair, L1Call, MessageToL1, TxHash
 pub const OZ_ACCOUNT_CLASS_HASH: Felt =
     Felt::from_hex_unchecked("0x05b4b537eaa2399e3aa99c4e2e0208ebd6c71bc1467938cd52c798c601e43564");
 
-/// StarkNet's configuration.
+/// Starknet's configuration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StarkNetConfig {
+pub struct StarknetChainConfig {
     /// The chain id (`SN_SEPOLIA` as a short string by default, as starknet-devnet).
     pub chain_id: Felt,
     /// Seconds between blocks.
@@ -39,7 +39,7 @@ pub struct StarkNetConfig {
     pub account_class_hash: Felt,
 }
 
-impl Default for StarkNetConfig {
+impl Default for StarknetChainConfig {
     fn default() -> Self {
         Self {
             chain_id: short_string("SN_SEPOLIA"),
@@ -51,7 +51,7 @@ impl Default for StarkNetConfig {
     }
 }
 
-/// A StarkNet JSON-RPC error on submission (the transaction is not accepted at all).
+/// A Starknet JSON-RPC error on submission (the transaction is not accepted at all).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 pub enum StarknetError {
     /// Code 20: the sender is not a deployed contract.
@@ -175,10 +175,10 @@ pub struct L2Account {
     pub deployed: bool,
 }
 
-/// StarkNet.
+/// Starknet.
 #[derive(Debug, Clone)]
-pub struct StarkNet {
-    config: StarkNetConfig,
+pub struct Starknet {
+    config: StarknetChainConfig,
     block_number: u64,
     last_block_at: u64,
     next_state_update_at: u64,
@@ -211,9 +211,9 @@ pub enum BridgeKind {
     Nft,
 }
 
-impl StarkNet {
-    /// A StarkNet whose bridges are paired with `l1`'s, starting at `genesis_time`.
-    pub fn new(config: StarkNetConfig, l1: &L1, genesis_time: u64) -> Self {
+impl Starknet {
+    /// A Starknet whose bridges are paired with `l1`'s, starting at `genesis_time`.
+    pub fn new(config: StarknetChainConfig, l1: &L1, genesis_time: u64) -> Self {
         let a = l1.addresses();
         let c = l1.config();
         let starkgate = StarkGateL2 {
@@ -245,7 +245,7 @@ impl StarkNet {
     }
 
     /// The configuration.
-    pub fn config(&self) -> &StarkNetConfig {
+    pub fn config(&self) -> &StarknetChainConfig {
         &self.config
     }
 
@@ -584,7 +584,7 @@ impl StarkNet {
         self.not_on_l1.push(hash);
     }
 
-    /// Posts a state update covering every block so far to `l1` (a transaction from the StarkNet
+    /// Posts a state update covering every block so far to `l1` (a transaction from the Starknet
     /// operator): L2→L1 messages become consumable, handled L1→L2 messages are consumed, and the
     /// covered transactions become ACCEPTED_ON_L1. Normally called by [`Self::advance_to`].
     pub fn post_state_update(&mut self, l1: &mut L1) {
@@ -671,7 +671,7 @@ impl StarkNet {
         Some((AssetKey { token: Self::asset_key(&t), token_id: None }, felts_to_u256(lo, hi).ok()?))
     }
 
-    /// Assets in flight between L1 and StarkNet, by bridge: L1→L2 messages pending on L1 and
+    /// Assets in flight between L1 and Starknet, by bridge: L1→L2 messages pending on L1 and
     /// not executed on L2 (including ones whose L1 handler reverted: they stay cancellable), and
     /// L2→L1 messages sent by a successful L2 transaction and not consumed on L1 (before and
     /// after the state update).
@@ -730,7 +730,7 @@ impl StarkNet {
         out
     }
 
-    /// Holdings on StarkNet for the conservation check: balances of StarkGate-bridged ERC-20s
+    /// Holdings on Starknet for the conservation check: balances of StarkGate-bridged ERC-20s
     /// (keyed by their L1 token; ETH for `0x455448`), NFTs of registered collections (keyed by
     /// the pair's L1 collection; for an L2-native collection, excluding what the L2 bridge
     /// escrows), plus everything [`Self::in_flight`]. L2 tokens with no L1 counterpart are not
@@ -747,7 +747,7 @@ impl StarkNet {
         for p in &self.state.nft_bridge.pairs {
             if let Some(c) = self.state.erc721.get(&p.l2) {
                 for (id, owner) in &c.owners {
-                    if p.native == Layer::StarkNet && *owner == escrow {
+                    if p.native == Layer::Starknet && *owner == escrow {
                         continue;
                     }
                     *out.entry(AssetKey { token: Some(p.l1), token_id: Some(*id) }).or_default() +=

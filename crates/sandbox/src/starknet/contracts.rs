@@ -1,4 +1,4 @@
-//! StarkNet contracts: ERC-20 and ERC-721 (OpenZeppelin Cairo semantics and messages), the
+//! Starknet contracts: ERC-20 and ERC-721 (OpenZeppelin Cairo semantics and messages), the
 //! StarkGate L2 bridge (`token_bridge.cairo`, PROTOCOL.md D.4) and the NFT bridge's L2 side
 //! (Starklane interface, PROTOCOL.md E).
 //!
@@ -477,7 +477,7 @@ impl L2State {
         ensure(!ids.is_empty(), "No token ids")?;
         let bridge = self.nft_bridge.address;
         for id in &ids {
-            if pair.native == Layer::StarkNet {
+            if pair.native == Layer::Starknet {
                 // Escrow: the bridge pulls the token (the caller approved it).
                 self.erc721_move(ex, collection_l2, bridge, caller, bridge, *id)?;
             } else {
@@ -560,7 +560,7 @@ impl L2State {
                 .find(|p| p.l1 == req.collection_l1)
                 .ok_or("Collection not whitelisted")?;
             for id in &req.ids {
-                if pair.native == Layer::StarkNet {
+                if pair.native == Layer::Starknet {
                     let bridge = self.nft_bridge.address;
                     self.erc721_move(ex, pair.l2, bridge, bridge, req.owner_l2, *id)?;
                 } else {

@@ -1,8 +1,8 @@
-//! StarkNet hashes: contract addresses (the real formula), L1 handler transaction hashes (the
+//! Starknet hashes: contract addresses (the real formula), L1 handler transaction hashes (the
 //! real v0 formula), and the sandbox's own invoke / deploy-account transaction hashes.
 //!
 //! The invoke and deploy-account hashes are **the sandbox's own**: Pedersen hash chains over the
-//! fields below, not StarkNet v3's Poseidon transaction hashes (which also commit to resource
+//! fields below, not Starknet v3's Poseidon transaction hashes (which also commit to resource
 //! bounds, tips, paymaster data and data-availability modes that the sandbox does not model).
 //! A client signs exactly what [`invoke_tx_hash`] / [`deploy_account_tx_hash`] return.
 
@@ -22,7 +22,7 @@ pub fn short_string(s: &str) -> Felt {
     Felt::from_bytes_be_slice(s.as_bytes())
 }
 
-/// The StarkNet contract address:
+/// The Starknet contract address:
 /// `H_chain("STARKNET_CONTRACT_ADDRESS", deployer, salt, class_hash, H_chain(ctor_calldata))`
 /// modulo `2^251 - 256` (`starknet-rs` `get_contract_address`).
 pub fn contract_address(

@@ -1,6 +1,6 @@
-//! StarkNet: accounts, tokens, the L2 bridges, transaction statuses and state updates to L1.
+//! Starknet: accounts, tokens, the L2 bridges, transaction statuses and state updates to L1.
 //!
-//! - [`chain`]: [`StarkNet`] — accounts that must be deployed before use (the real address
+//! - [`chain`]: [`Starknet`] — accounts that must be deployed before use (the real address
 //!   formula), signed invoke transactions with nonces, a mempool executed in blocks every
 //!   `block_time` seconds, L1→L2 messages executed as L1_HANDLER transactions once their L1
 //!   transaction has `l1_confirmations` confirmations, state updates posted to L1 every
@@ -16,13 +16,13 @@
 //!
 //! On every clock advance, after `l1.advance_to(now)`: `starknet.advance_to(now, &mut l1)`.
 //!
-//! ## Conservation: what [`StarkNet::holdings`] counts
+//! ## Conservation: what [`Starknet::holdings`] counts
 //!
-//! StarkNet balances of StarkGate-bridged tokens and of registered NFT collections (keyed by
+//! Starknet balances of StarkGate-bridged tokens and of registered NFT collections (keyed by
 //! their L1 token, see [`crate::AssetKey`]), and every asset in flight through either bridge in
-//! either direction ([`StarkNet::in_flight`]). Together with [`crate::l1::L1::holdings`] (which
+//! either direction ([`Starknet::in_flight`]). Together with [`crate::l1::L1::holdings`] (which
 //! excludes the bridges' escrow) and the StarkEx engine's vaults, the totals must never change.
-//! [`StarkNet::check_bridges`] checks each bridge's own invariant: escrow = other side's supply +
+//! [`Starknet::check_bridges`] checks each bridge's own invariant: escrow = other side's supply +
 //! in flight.
 
 pub mod chain;
@@ -30,7 +30,7 @@ pub mod contracts;
 pub mod hash;
 
 pub use chain::{
-    BridgeKind, Execution, Finality, L2Account, L2Tx, StarkNet, StarkNetConfig, StarknetError,
+    BridgeKind, Execution, Finality, L2Account, L2Tx, Starknet, StarknetChainConfig, StarknetError,
     TxKind, TxStatusView, OZ_ACCOUNT_CLASS_HASH,
 };
 pub use contracts::{Call, L2Event, L2State};

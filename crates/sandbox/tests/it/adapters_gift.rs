@@ -1,5 +1,5 @@
 //! The Alice→Bob gift's shorter route driven only through the settlement-layer ports: the NFT
-//! withdraw on StarkNet, the claim on L1, the deposit straight into Bob's StarkEx vault — each
+//! withdraw on Starknet, the claim on L1, the deposit straight into Bob's StarkEx vault — each
 //! leg prepared, sent and followed to its finality, the way the executor will.
 
 #![allow(clippy::unwrap_used)] // A failure is the test failing.
@@ -22,7 +22,7 @@ async fn alice_to_bob_gift_through_the_adapters() {
     assert!(l1a.readiness(&starkex(&env.bob)).await.unwrap().ready);
 
     let legs = [
-        leg(LegKind::StarkNetNftWithdraw, art.clone(), 1, starknet(&env.alice), l1(&env.alice)),
+        leg(LegKind::StarknetNftWithdraw, art.clone(), 1, starknet(&env.alice), l1(&env.alice)),
         leg(LegKind::L1ClaimFromNftBridge, art.clone(), 1, l1(&env.alice), l1(&env.alice)),
         leg(LegKind::L1DepositToStarkEx, art.clone(), 1, l1(&env.alice), starkex(&env.bob)),
     ];

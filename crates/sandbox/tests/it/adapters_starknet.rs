@@ -1,4 +1,4 @@
-//! `SandboxStarkNet` (with `SandboxL1` for the bridge's L1 side): account deployment, StarkGate
+//! `SandboxStarknet` (with `SandboxL1` for the bridge's L1 side): account deployment, StarkGate
 //! deposit → L2 transfer → withdraw → L1 claim, the NFT bridge both ways, double sends and
 //! wrong signatures.
 
@@ -20,7 +20,7 @@ async fn usdc_round_trip_through_starkgate_with_bobs_new_account() {
     // Bob's account: not ready, deployed by a leg, then ready.
     assert!(!l2.readiness(&starknet(&env.bob)).await.unwrap().ready);
     let deploy = leg(
-        LegKind::StarkNetAccountDeployment,
+        LegKind::StarknetAccountDeployment,
         env.eth(),
         0,
         starknet(&env.bob),
@@ -34,7 +34,7 @@ async fn usdc_round_trip_through_starkgate_with_bobs_new_account() {
     assert_eq!(seen, [LegProgress::Pending, LegProgress::AcceptedOnL2, LegProgress::FinalOnL1]);
     assert!(l2.readiness(&starknet(&env.bob)).await.unwrap().ready);
 
-    // L1 → StarkNet: final when the L1 handler executed.
+    // L1 → Starknet: final when the L1 handler executed.
     let dep =
         leg(LegKind::L1DepositToStarkGate, env.usdc(), USDC, l1(&env.alice), starknet(&env.alice));
     let p = l1a.prepare(&dep).await.unwrap();
@@ -44,9 +44,9 @@ async fn usdc_round_trip_through_starkgate_with_bobs_new_account() {
     assert_eq!(l2.balance(&starknet(&env.alice), &env.usdc()).await.unwrap().0, U256::from(USDC));
     env.conserved();
 
-    // Alice → Bob on StarkNet, sent twice, executed once.
+    // Alice → Bob on Starknet, sent twice, executed once.
     let t =
-        leg(LegKind::StarkNetTransfer, env.usdc(), USDC, starknet(&env.alice), starknet(&env.bob));
+        leg(LegKind::StarknetTransfer, env.usdc(), USDC, starknet(&env.alice), starknet(&env.bob));
     let p = l2.prepare(&t).await.unwrap();
     l2.send(&p).await.unwrap();
     l2.send(&p).await.unwrap();
@@ -54,7 +54,7 @@ async fn usdc_round_trip_through_starkgate_with_bobs_new_account() {
     assert_eq!(l2.balance(&starknet(&env.bob), &env.usdc()).await.unwrap().0, U256::from(USDC));
 
     // Bob withdraws to his L1 address; the claim is refused until the message is consumable.
-    let w = leg(LegKind::StarkNetWithdraw, env.usdc(), USDC, starknet(&env.bob), l1(&env.bob));
+    let w = leg(LegKind::StarknetWithdraw, env.usdc(), USDC, starknet(&env.bob), l1(&env.bob));
     let p = l2.prepare(&w).await.unwrap();
     l2.send(&p).await.unwrap();
     drive(&env, &l2, &p, LegProgress::AcceptedOnL2, 6, 600).await;
@@ -69,7 +69,7 @@ async fn usdc_round_trip_through_starkgate_with_bobs_new_account() {
 async fn a_wrong_account_signature_is_refused_and_nothing_is_sent() {
     let env = Env::new();
     let l2 = env.starknet(&[]);
-    let t = leg(LegKind::StarkNetTransfer, env.art(), 1, starknet(&env.alice), starknet(&env.bob));
+    let t = leg(LegKind::StarknetTransfer, env.art(), 1, starknet(&env.alice), starknet(&env.bob));
     let p = l2.prepare(&t).await.unwrap();
     let need = p.needs_signature.clone().unwrap();
     assert_eq!(need.scheme, SignatureScheme::StarknetAccount);
@@ -93,13 +93,13 @@ async fn a_wrong_account_signature_is_refused_and_nothing_is_sent() {
     );
 }
 
-/// ART goes to L1 through the NFT bridge and comes back to Alice's StarkNet account.
+/// ART goes to L1 through the NFT bridge and comes back to Alice's Starknet account.
 #[tokio::test]
 async fn nft_bridge_both_ways() {
     let env = Env::new();
     let l1a = env.l1(&[&env.alice]);
     let l2 = env.starknet(&[&env.alice]);
-    let out = leg(LegKind::StarkNetNftWithdraw, env.art(), 1, starknet(&env.alice), l1(&env.alice));
+    let out = leg(LegKind::StarknetNftWithdraw, env.art(), 1, starknet(&env.alice), l1(&env.alice));
     let w = run(&env, &l2, &out, 600, 4 * 3600).await;
     let mut claim =
         leg(LegKind::L1ClaimFromNftBridge, env.art(), 1, l1(&env.alice), l1(&env.alice));

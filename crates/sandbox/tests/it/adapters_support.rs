@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use starkroute_layer::{LegIntent, LegProgress, Prepared, SettlementLayer};
-use starkroute_sandbox::adapters::{SandboxL1, SandboxStarkNet};
+use starkroute_sandbox::adapters::{SandboxL1, SandboxStarknet};
 use starkroute_sandbox::world::{Demo, DemoParty, DemoTokens, SharedWorld};
 use starkroute_types::{
     Account, Amount, Asset, AssetClass, Holding, Layer, LegKind, Position, Quantum, StarkExListing,
@@ -35,10 +35,10 @@ impl Env {
         SandboxL1::new(self.world.clone(), keys)
     }
 
-    /// The StarkNet adapter holding the given parties' account keys.
-    pub(crate) fn starknet(&self, parties: &[&DemoParty]) -> SandboxStarkNet {
+    /// The Starknet adapter holding the given parties' account keys.
+    pub(crate) fn starknet(&self, parties: &[&DemoParty]) -> SandboxStarknet {
         let keys: HashMap<_, _> = parties.iter().map(|p| (sn(p), p.stark.clone())).collect();
-        SandboxStarkNet::new(self.world.clone(), keys)
+        SandboxStarknet::new(self.world.clone(), keys)
     }
 
     pub(crate) fn conserved(&self) {
@@ -81,7 +81,7 @@ impl Env {
                 symbol: "ART".into(),
                 class: AssetClass::Erc721,
                 decimals: 0,
-                home: Layer::StarkNet,
+                home: Layer::Starknet,
                 l1: Some(self.tokens.art_l1),
                 starknet: Some(StarknetAddress::new(self.tokens.art_l2).unwrap()),
                 starkex: Some(StarkExListing { quantum: Quantum::ONE, minted_on_starkex: false }),
@@ -101,7 +101,7 @@ pub(crate) fn l1(p: &DemoParty) -> Account {
 }
 
 pub(crate) fn starknet(p: &DemoParty) -> Account {
-    Account::StarkNet(sn(p))
+    Account::Starknet(sn(p))
 }
 
 pub(crate) fn starkex(p: &DemoParty) -> Account {
@@ -118,8 +118,8 @@ pub(crate) fn leg(
 ) -> LegIntent {
     let claimable = matches!(
         kind,
-        LegKind::StarkNetWithdraw
-            | LegKind::StarkNetNftWithdraw
+        LegKind::StarknetWithdraw
+            | LegKind::StarknetNftWithdraw
             | LegKind::StarkExWithdrawalRequest
     );
     LegIntent {

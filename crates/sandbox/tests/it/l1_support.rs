@@ -1,4 +1,4 @@
-//! Shared fixture for the L1 and StarkNet tests: a chain with ETH, USDC, an L1-native ERC-721,
+//! Shared fixture for the L1 and Starknet tests: a chain with ETH, USDC, an L1-native ERC-721,
 //! a StarkEx-mintable ERC-721 and an L2-native ERC-721, all registered where they belong, plus
 //! a conservation tally.
 
@@ -10,7 +10,7 @@ use alloy_primitives::U256;
 use starkroute_crypto::{asset_info, asset_type, StarkPrivateKey};
 use starkroute_sandbox::interface::AssetKey;
 use starkroute_sandbox::l1::{addr, starkgate_eth_token, CollectionPair, L1Call, L1Config, L1};
-use starkroute_sandbox::starknet::{StarkNet, StarkNetConfig};
+use starkroute_sandbox::starknet::{Starknet, StarknetChainConfig};
 use starkroute_types::{AssetClass, EthAddress, Felt, Layer, Quantum};
 
 pub(crate) const GENESIS: u64 = 1_767_225_600;
@@ -23,7 +23,7 @@ pub(crate) fn wei(n: u128) -> U256 {
 
 pub(crate) struct Env {
     pub(crate) l1: L1,
-    pub(crate) sn: StarkNet,
+    pub(crate) sn: Starknet,
     pub(crate) now: u64,
     pub(crate) alice: EthAddress,
     pub(crate) bob: EthAddress,
@@ -60,11 +60,11 @@ impl Env {
     pub(crate) fn new() -> Self {
         Self::with(
             L1Config::default(),
-            StarkNetConfig { state_update_interval: 600, ..Default::default() },
+            StarknetChainConfig { state_update_interval: 600, ..Default::default() },
         )
     }
 
-    pub(crate) fn with(l1c: L1Config, snc: StarkNetConfig) -> Self {
+    pub(crate) fn with(l1c: L1Config, snc: StarknetChainConfig) -> Self {
         let mut l1 = L1::new(l1c, GENESIS);
         let alice = addr(0xa11ce);
         let bob = addr(0xb0b);
@@ -103,7 +103,7 @@ impl Env {
             )
             .unwrap();
         }
-        let mut sn = StarkNet::new(snc, &l1, GENESIS);
+        let mut sn = Starknet::new(snc, &l1, GENESIS);
         let l2_eth =
             Felt::from_hex("0x049d36570d4e46f48e99674bd3fcc84644ddd6b96f7c741b1562b82f9e004dc7")
                 .unwrap();
@@ -119,7 +119,7 @@ impl Env {
         );
         sn.register_nft_pair(
             &mut l1,
-            CollectionPair { l1: l2art_l1, l2: l2art, native: Layer::StarkNet },
+            CollectionPair { l1: l2art_l1, l2: l2art, native: Layer::Starknet },
             "L2ART",
         );
         let mut env = Self {
@@ -148,7 +148,7 @@ impl Env {
         env
     }
 
-    /// Advances the clock by `secs` and drives L1 then StarkNet.
+    /// Advances the clock by `secs` and drives L1 then Starknet.
     pub(crate) fn advance(&mut self, secs: u64) {
         self.now += secs;
         self.l1.advance_to(self.now);
@@ -173,7 +173,7 @@ impl Env {
         t
     }
 
-    /// Conservation across L1, StarkEx (simulated vaults) and StarkNet, and each bridge's
+    /// Conservation across L1, StarkEx (simulated vaults) and Starknet, and each bridge's
     /// invariant.
     pub(crate) fn assert_conserved(&self) {
         let mut expected = self.baseline.clone();

@@ -1,4 +1,4 @@
-//! StarkNet on the sandbox: accounts, StarkGate both ways, the NFT bridge both ways, message
+//! Starknet on the sandbox: accounts, StarkGate both ways, the NFT bridge both ways, message
 //! hashes against the published vector, statuses.
 
 #![allow(clippy::unwrap_used)] // Test helpers: a failure is the test failing.
@@ -11,7 +11,7 @@ use starkroute_sandbox::l1::{
 };
 use starkroute_sandbox::starknet::hash::{account_address, contract_address};
 use starkroute_sandbox::starknet::{
-    Call, Execution, Finality, StarkNetConfig, StarknetError, TxKind,
+    Call, Execution, Finality, StarknetChainConfig, StarknetError, TxKind,
 };
 use starkroute_types::{EthAddress, Felt};
 
@@ -63,7 +63,7 @@ fn starkgate_sepolia_vector_hash_is_what_messaging_stores() {
         first_l1_to_l2_nonce: 8288,
         ..L1Config::default()
     };
-    let mut env = Env::with(l1c, StarkNetConfig::default());
+    let mut env = Env::with(l1c, StarknetChainConfig::default());
     let sender: EthAddress = "0x914f021563b57a5f785b63661c709da629f3508c".parse().unwrap();
     let alice = env.alice;
     env.send(alice, wei(ETHER), L1Call::Transfer { to: sender }).unwrap();

@@ -1,4 +1,4 @@
-//! The whole sandbox on one clock: the Alice→Bob gift walked leg by leg, StarkEx → StarkNet for
+//! The whole sandbox on one clock: the Alice→Bob gift walked leg by leg, StarkEx → Starknet for
 //! an ERC-20, and the escape hatch against the real engine's availability proofs. Conservation
 //! is checked after every step.
 
@@ -114,7 +114,7 @@ fn starkex_to_starknet_usdc() {
     );
     conserved(w);
 
-    // StarkGate deposit to Alice's StarkNet account, delivered after the L1 confirmations.
+    // StarkGate deposit to Alice's Starknet account, delivered after the L1 confirmations.
     let sg = w.l1.addresses().starkgate;
     let fee = w.l1.state().starkgate.estimate_deposit_fee_wei();
     w.l1.send_and_check(

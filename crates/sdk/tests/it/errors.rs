@@ -54,7 +54,7 @@ async fn every_error_answer_maps_to_its_typed_error() {
     assert_eq!((e.code(), e.field()), (Some("invalid_field"), Some("route_index")), "{e}");
     let e = client.list(None, Some(0), None).await.unwrap_err();
     assert_eq!(e.field(), Some("limit"));
-    let e = client.readiness(Layer::StarkNet, "0xzz").await.unwrap_err();
+    let e = client.readiness(Layer::Starknet, "0xzz").await.unwrap_err();
     assert!(matches!(&e, Error::Invalid { field: Some(f), .. } if f == "id"), "{e}");
 
     // 409: an idempotency key reused with another body; a cancelled route cancelled again, or

@@ -71,8 +71,8 @@ async fn the_gift_is_quoted_started_once_and_watched_to_completion() {
     assert!(eth["starkex"]["asset_type"].as_str().unwrap().starts_with("0x"));
     let alice = h.stack.demo.alice.starknet.to_fixed_hex_string();
     let bob = h.stack.demo.bob.starknet.to_fixed_hex_string();
-    assert!(client.readiness(Layer::StarkNet, &alice).await.unwrap().ready);
-    let r = client.readiness(Layer::StarkNet, &bob).await.unwrap();
+    assert!(client.readiness(Layer::Starknet, &alice).await.unwrap().ready);
+    let r = client.readiness(Layer::Starknet, &bob).await.unwrap();
     assert!(!r.ready && r.missing.is_some(), "{r:?}");
     h.stop().await;
 }

@@ -125,7 +125,7 @@ pub(crate) fn bob_deposit_request(h: &Harness) -> QuoteRequest {
 /// The index of the gift's route that deposits straight into Bob's StarkEx vault.
 pub(crate) fn straight_into_bobs_vault(quote: &Quote) -> u16 {
     let want =
-        [LegKind::StarkNetNftWithdraw, LegKind::L1ClaimFromNftBridge, LegKind::L1DepositToStarkEx];
+        [LegKind::StarknetNftWithdraw, LegKind::L1ClaimFromNftBridge, LegKind::L1DepositToStarkEx];
     let i = quote
         .plans
         .routes

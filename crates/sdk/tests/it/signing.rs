@@ -1,6 +1,6 @@
 //! Sign-and-resume with local keys: legs the sandbox's adapters hold no key for pause at
 //! `awaiting_signature`, and the SDK signs what they ask for (L1 Ethereum, StarkEx Stark +
-//! Ethereum in turn, StarkNet account) until they resume.
+//! Ethereum in turn, Starknet account) until they resume.
 
 use starkroute_sdk::{Error, LegStatus, LocalKeys, RouteStatus, SignatureScheme};
 use starkroute_types::StarknetAddress;

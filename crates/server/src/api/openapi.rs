@@ -33,7 +33,7 @@ pub fn document() -> Value {
         "info": {
             "title": "starkroute",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "Quotes and durable execution of asset routes between StarkEx, StarkNet and Ethereum L1. \
+            "description": "Quotes and durable execution of asset routes between StarkEx, Starknet and Ethereum L1. \
                 Every /v1 endpoint needs `Authorization: Bearer <API key>`; a key maps to a tenant, which sees only its own routes. \
                 Amounts are integers of base units, as strings. Errors have one shape: `{\"error\": {\"code\", \"message\", \"field\"}}`."
         },
@@ -137,11 +137,11 @@ pub fn document() -> Value {
             },
             "/v1/accounts/{layer}/{id}/readiness": {
                 "get": {
-                    "summary": "Whether an account can take part: a Stark key registered on StarkEx, a StarkNet account deployed.",
+                    "summary": "Whether an account can take part: a Stark key registered on StarkEx, a Starknet account deployed.",
                     "operationId": "accountReadiness",
                     "parameters": [
                         { "name": "layer", "in": "path", "required": true, "schema": { "$ref": "#/components/schemas/Layer" } },
-                        path_param("id", "The account: an L1 address, a Stark key or a StarkNet address.")
+                        path_param("id", "The account: an L1 address, a Stark key or a Starknet address.")
                     ],
                     "responses": { "200": ok("The answer (cached for a few seconds).", "Readiness"), "401": unauthorized, "422": invalid, "503": err("The layer does not answer.") }
                 }
@@ -167,13 +167,13 @@ pub fn document() -> Value {
                 "Accounts": { "type": "object", "additionalProperties": false, "properties": {
                     "l1": { "type": "string", "description": "Ethereum address (EIP-55 or lower case)." },
                     "starkex": { "type": "string", "description": "Stark key." },
-                    "starknet": { "type": "string", "description": "StarkNet account address." }
+                    "starknet": { "type": "string", "description": "Starknet account address." }
                 } },
                 "QuoteRequest": {
                     "type": "object", "additionalProperties": false, "required": ["asset", "from", "to", "sender", "recipient"],
                     "properties": {
                         "asset": { "type": "object", "additionalProperties": false, "required": ["token"], "properties": {
-                            "token": { "type": "string", "description": "Symbol, L1 address or StarkNet address." },
+                            "token": { "type": "string", "description": "Symbol, L1 address or Starknet address." },
                             "token_id": { "type": "string", "description": "For an ERC-721." } } },
                         "amount": { "type": "string", "pattern": "^[0-9]+$", "description": "Base units, for a fungible asset." },
                         "from": { "$ref": "#/components/schemas/Layer" }, "to": { "$ref": "#/components/schemas/Layer" },

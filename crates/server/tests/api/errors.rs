@@ -374,7 +374,7 @@ async fn cancel_is_refused_after_the_irreversible_leg_and_accepted_before() {
         h.call(Method::POST, &format!("/v1/routes/{paused}/cancel"), Some(DEMO), None).await;
     assert_eq!((s, code(&v)), (StatusCode::CONFLICT, "route_terminal"), "{v}");
 
-    // After: the gift's first leg (the NFT leaves StarkNet) is sent at once by the router.
+    // After: the gift's first leg (the NFT leaves Starknet) is sent at once by the router.
     let q = h.quote(DEMO, gift_request()).await;
     let (_, r) = h.start_route(DEMO, &q, crate::straight_into_bobs_vault(&q), None).await;
     let id = r["id"].as_str().unwrap().to_owned();

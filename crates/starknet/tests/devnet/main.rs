@@ -1,4 +1,4 @@
-//! The StarkNet adapter on a real starknet-devnet 0.10 (crates.io; `.ci/run` installs it under
+//! The Starknet adapter on a real starknet-devnet 0.10 (crates.io; `.ci/run` installs it under
 //! `~/.cache/starkroute/devnet`, or set `STARKROUTE_DEVNET`), and with anvil (the L1 harness of
 //! `crates/ethereum`) connected through devnet's postman for the messaging hashes. Fails loudly
 //! when a binary is missing. Run: `cargo test -p starkroute-starknet --test devnet`.
@@ -24,7 +24,7 @@ use serde_json::json;
 use starknet_core::types::Felt;
 use starknet_signers::SigningKey;
 use starkroute_layer::{LegIntent, LegProgress, Prepared, SettlementLayer, SignatureScheme};
-use starkroute_starknet::{L1Messaging, StarkNetTx, StarknetConfig, StarknetL2};
+use starkroute_starknet::{L1Messaging, StarknetTx, StarknetConfig, StarknetL2};
 use starkroute_types::{
     Account, Amount, Asset, AssetClass, EthAddress, Layer, LegKind, Position, StarknetAddress,
     Token, U256,
@@ -47,7 +47,7 @@ sol! {
 }
 
 fn sn(a: Felt) -> Account {
-    Account::StarkNet(StarknetAddress::new(a).unwrap())
+    Account::Starknet(StarknetAddress::new(a).unwrap())
 }
 
 fn token(symbol: &str, address: &str) -> Asset {
@@ -55,7 +55,7 @@ fn token(symbol: &str, address: &str) -> Asset {
         symbol: symbol.into(),
         class: AssetClass::Erc20,
         decimals: 18,
-        home: Layer::StarkNet,
+        home: Layer::Starknet,
         l1: None,
         starknet: Some(address.parse().unwrap()),
         starkex: None,
@@ -104,7 +104,7 @@ async fn account_deployment_then_transfers_sent_twice_execute_once() {
     d.mint_strk(bob, 10u64.pow(19)).await;
     let eth = token("ETH", ETH);
     let p = l2
-        .prepare(&leg(LegKind::StarkNetAccountDeployment, eth.clone(), 0, sn(bob), sn(bob)))
+        .prepare(&leg(LegKind::StarknetAccountDeployment, eth.clone(), 0, sn(bob), sn(bob)))
         .await
         .unwrap();
     assert!(p.needs_signature.is_none(), "the adapter holds Bob's key");
@@ -121,7 +121,7 @@ async fn account_deployment_then_transfers_sent_twice_execute_once() {
         let nonce0 = l2.nonce(alice.address).await.unwrap();
         let p = l2
             .prepare(&leg(
-                LegKind::StarkNetTransfer,
+                LegKind::StarknetTransfer,
                 asset.clone(),
                 amount,
                 sn(alice.address),
@@ -129,7 +129,7 @@ async fn account_deployment_then_transfers_sent_twice_execute_once() {
             ))
             .await
             .unwrap();
-        let tx: StarkNetTx = serde_json::from_value(p.payload.clone()).unwrap();
+        let tx: StarknetTx = serde_json::from_value(p.payload.clone()).unwrap();
         assert_eq!(format!("{:#066x}", tx.hash()), p.hash);
         assert!(tx.max_fee() > 0, "resource bounds from the node's estimate");
         l2.send(&p).await.unwrap();
@@ -159,7 +159,7 @@ async fn a_signature_the_router_does_not_hold_is_checked_and_a_wrong_one_refused
     let strk = token("STRK", STRK);
     let p = l2
         .prepare(&leg(
-            LegKind::StarkNetTransfer,
+            LegKind::StarknetTransfer,
             strk.clone(),
             777,
             sn(carol.address),
@@ -182,7 +182,7 @@ async fn a_signature_the_router_does_not_hold_is_checked_and_a_wrong_one_refused
     assert!(!err.retryable && err.message.contains("is not"), "{err:?}");
 
     // A forged payload that skips the check: the account contract refuses it on the node.
-    let mut forged: StarkNetTx = serde_json::from_value(p.payload.clone()).unwrap();
+    let mut forged: StarknetTx = serde_json::from_value(p.payload.clone()).unwrap();
     let s = SigningKey::from_secret_scalar(dave.private_key).sign(&forged.hash()).unwrap();
     forged.set_signature(vec![s.r, s.s]);
     let forged = Prepared {

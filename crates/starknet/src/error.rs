@@ -5,11 +5,11 @@ use starknet_core::types::StarknetError;
 use starknet_providers::ProviderError;
 use starkroute_layer::AdapterError;
 
-/// What went wrong in the StarkNet adapter.
+/// What went wrong in the Starknet adapter.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The node (or the transport to it) failed.
-    #[error("StarkNet node: {0}")]
+    #[error("Starknet node: {0}")]
     Provider(#[from] ProviderError),
     /// A raw JSON-RPC call (one starknet-rs does not speak in the node's version) failed.
     #[error("{method}: {message}")]
@@ -32,7 +32,7 @@ pub enum Error {
 /// Convenience alias.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// Whether a StarkNet error can go away by itself (the node is behind, an account not yet
+/// Whether a Starknet error can go away by itself (the node is behind, an account not yet
 /// deployed, a nonce not yet reached) rather than being the chain's refusal.
 pub fn starknet_error_is_retryable(e: &StarknetError) -> bool {
     use StarknetError as E;
@@ -59,7 +59,7 @@ pub fn starknet_error_is_retryable(e: &StarknetError) -> bool {
 }
 
 /// Whether a provider error is worth retrying: transport failures, rate limits and the
-/// retryable StarkNet errors.
+/// retryable Starknet errors.
 pub fn provider_error_is_retryable(e: &ProviderError) -> bool {
     match e {
         ProviderError::StarknetError(s) => starknet_error_is_retryable(s),
@@ -93,7 +93,7 @@ impl From<Error> for AdapterError {
     }
 }
 
-/// The StarkNet error with the node's own data (revert reasons, validation messages).
+/// The Starknet error with the node's own data (revert reasons, validation messages).
 pub fn describe(e: &StarknetError) -> String {
     use StarknetError as E;
     match e {

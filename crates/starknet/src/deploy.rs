@@ -165,7 +165,7 @@ impl L2Deployer {
     pub async fn connect(rpc_url: &str, account: Felt, private_key: Felt) -> Result<Self> {
         let url: starknet_providers::Url = rpc_url
             .parse()
-            .map_err(|e| Error::Build(format!("StarkNet RPC URL {rpc_url:?}: {e}")))?;
+            .map_err(|e| Error::Build(format!("Starknet RPC URL {rpc_url:?}: {e}")))?;
         let provider = Arc::new(JsonRpcClient::new(HttpTransport::new(url)));
         let chain_id = provider.chain_id().await?;
         let signer = LocalWallet::from(SigningKey::from_secret_scalar(private_key));

@@ -16,7 +16,7 @@ use starkroute_starknet::calls::{
     starkgate_withdrawal_payload,
 };
 use starkroute_starknet::{
-    progress_of, Error, L2ToL1Message, StarkNetTx, StarknetConfig, StarknetL2,
+    progress_of, Error, L2ToL1Message, StarknetTx, StarknetConfig, StarknetL2,
 };
 use starkroute_types::{EthAddress, U256};
 
@@ -55,7 +55,7 @@ async fn invoke_hash_matches_a_sepolia_transaction() {
     let tx =
         invoke_v3(offline(), sn_sepolia(), sender, vec![call], f("0x9803"), &bounds).await.unwrap();
     assert_eq!(tx.hash(), f("0x76b52e17bc09064bd986ead34263e6305ef3cecfb3ae9e19b86bf4f1a1a20ea"));
-    let StarkNetTx::Invoke { request, .. } = &tx else { panic!("not an invoke") };
+    let StarknetTx::Invoke { request, .. } = &tx else { panic!("not an invoke") };
     assert_eq!(request.calldata.len(), 4);
     assert_eq!(request.calldata[0], Felt::ONE);
     assert!(request.signature.is_empty(), "prepared unsigned");
@@ -181,7 +181,7 @@ async fn the_payload_is_the_rpc_request_and_round_trips() {
     assert_eq!(v["request"]["type"], "INVOKE");
     assert_eq!(v["request"]["version"], "0x3");
     assert_eq!(v["request"]["nonce"], "0x5");
-    let back: StarkNetTx = serde_json::from_value(v).unwrap();
+    let back: StarknetTx = serde_json::from_value(v).unwrap();
     assert_eq!(back, tx);
 }
 

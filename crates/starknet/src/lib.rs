@@ -9,7 +9,7 @@ mod signer;
 pub use adapter::{
     progress_of, L1Messaging, MessageDelivery, StarknetConfig, StarknetL2, OZ_ACCOUNT_CLASS_HASH,
 };
-pub use calls::{L2ToL1Message, StarkNetTx};
+pub use calls::{L2ToL1Message, StarknetTx};
 pub use error::{
     describe, provider_error_is_retryable, starknet_error_is_retryable, Error, Result,
 };

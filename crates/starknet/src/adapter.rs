@@ -1,4 +1,4 @@
-//! [`StarknetL2`]: the settlement-layer port over a StarkNet JSON-RPC node.
+//! [`StarknetL2`]: the settlement-layer port over a Starknet JSON-RPC node.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -27,7 +27,7 @@ use starkroute_types::{
     StarknetAddress, U256,
 };
 
-use crate::calls::{self, hex_lower, L2ToL1Message, StarkNetTx};
+use crate::calls::{self, hex_lower, L2ToL1Message, StarknetTx};
 use crate::signer::LegSigner;
 use crate::{Error, Result};
 
@@ -36,7 +36,7 @@ use crate::{Error, Result};
 pub const OZ_ACCOUNT_CLASS_HASH: &str =
     "0x05b4b537eaa2399e3aa99c4e2e0208ebd6c71bc1467938cd52c798c601e43564";
 
-/// Where the L1 side of StarkNet's messaging is read: `l2ToL1Messages(hash)` on the core
+/// Where the L1 side of Starknet's messaging is read: `l2ToL1Messages(hash)` on the core
 /// (or devnet's mock) messaging contract.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct L1Messaging {
@@ -49,7 +49,7 @@ pub struct L1Messaging {
 /// The adapter's configuration (typed; the binary layers files, environment and flags).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StarknetConfig {
-    /// The StarkNet JSON-RPC endpoint.
+    /// The Starknet JSON-RPC endpoint.
     pub rpc_url: String,
     /// The account class deployed by account-deployment legs (OpenZeppelin, one key).
     pub account_class_hash: Felt,
@@ -80,7 +80,7 @@ impl StarknetConfig {
 /// The delivery of one L1→L2 message, as `starknet_getMessagesStatus` reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MessageDelivery {
-    /// The L1_HANDLER transaction on StarkNet.
+    /// The L1_HANDLER transaction on Starknet.
     pub l1_handler_tx: Felt,
     /// Its progress.
     pub progress: LegProgress,
@@ -88,7 +88,7 @@ pub struct MessageDelivery {
 
 type Client = Arc<JsonRpcClient<HttpTransport>>;
 
-/// The StarkNet adapter. Keystore: the signing keys of the accounts it signs for (never shown
+/// The Starknet adapter. Keystore: the signing keys of the accounts it signs for (never shown
 /// in `Debug`); public keys of accounts it may deploy without holding their key.
 pub struct StarknetL2 {
     provider: Client,
@@ -111,9 +111,9 @@ impl std::fmt::Debug for StarknetL2 {
 
 fn starknet_account(a: &RouteAccount, what: &str) -> Result<Felt> {
     match a {
-        RouteAccount::StarkNet(x) => Ok(x.felt()),
+        RouteAccount::Starknet(x) => Ok(x.felt()),
         other => {
-            Err(Error::Build(format!("the {what} of this leg is {other}, not a StarkNet account")))
+            Err(Error::Build(format!("the {what} of this leg is {other}, not a Starknet account")))
         }
     }
 }
@@ -130,7 +130,7 @@ fn l2_token(asset: &Asset) -> Result<Felt> {
         .token
         .starknet
         .map(|t| t.felt())
-        .ok_or_else(|| Error::Build(format!("{} has no StarkNet contract", asset.label())))
+        .ok_or_else(|| Error::Build(format!("{} has no Starknet contract", asset.label())))
 }
 
 fn token_id_of(asset: &Asset) -> Result<U256> {
@@ -144,12 +144,12 @@ fn nonce_u64(n: Felt) -> Result<u64> {
     u64::try_from(n).map_err(|_| Error::Build(format!("nonce {n} does not fit 64 bits")))
 }
 
-fn parse(prepared: &Prepared) -> Result<StarkNetTx, AdapterError> {
-    if prepared.layer != Layer::StarkNet {
+fn parse(prepared: &Prepared) -> Result<StarknetTx, AdapterError> {
+    if prepared.layer != Layer::Starknet {
         return Err(AdapterError::permanent(format!("a {} payload", prepared.layer)));
     }
     serde_json::from_value(prepared.payload.clone())
-        .map_err(|e| AdapterError::permanent(format!("prepared StarkNet payload: {e}")))
+        .map_err(|e| AdapterError::permanent(format!("prepared Starknet payload: {e}")))
 }
 
 /// Maps a transaction status to the leg's progress (before L1 messages are considered).
@@ -177,7 +177,7 @@ impl StarknetL2 {
         let url: starknet_providers::Url = config
             .rpc_url
             .parse()
-            .map_err(|e| Error::Build(format!("StarkNet RPC URL {:?}: {e}", config.rpc_url)))?;
+            .map_err(|e| Error::Build(format!("Starknet RPC URL {:?}: {e}", config.rpc_url)))?;
         let provider = Arc::new(JsonRpcClient::new(HttpTransport::new(url)));
         let chain_id = provider.chain_id().await?;
         Ok(Self {
@@ -279,7 +279,7 @@ impl StarknetL2 {
         let a = &intent.asset;
         let amount = intent.amount.0;
         Ok(match intent.kind {
-            LegKind::StarkNetTransfer => {
+            LegKind::StarknetTransfer => {
                 let to = starknet_account(&intent.to.holder, "recipient")?;
                 let token = l2_token(a)?;
                 if a.is_fungible() {
@@ -288,7 +288,7 @@ impl StarknetL2 {
                     vec![calls::erc721_transfer_from(token, from, to, token_id_of(a)?)?]
                 }
             }
-            LegKind::StarkNetWithdraw => {
+            LegKind::StarknetWithdraw => {
                 let recipient = l1_account(&intent.to.holder, "L1 recipient")?;
                 let l1_token = if a.class() == AssetClass::Eth {
                     calls::starkgate_eth_token()
@@ -302,7 +302,7 @@ impl StarknetL2 {
                 })?;
                 vec![calls::initiate_token_withdraw(bridge, &l1_token, &recipient, amount)?]
             }
-            LegKind::StarkNetNftWithdraw => {
+            LegKind::StarknetNftWithdraw => {
                 let owner_l1 = l1_account(&intent.to.holder, "L1 recipient")?;
                 let (token, id) = (l2_token(a)?, token_id_of(a)?);
                 let bridge = self.config.nft_bridge.ok_or_else(|| {
@@ -316,7 +316,7 @@ impl StarknetL2 {
             }
             other => {
                 return Err(Error::Build(format!(
-                    "{other} is not a leg the StarkNet adapter executes"
+                    "{other} is not a leg the Starknet adapter executes"
                 )))
             }
         })
@@ -326,7 +326,7 @@ impl StarknetL2 {
         calls::bounds_from_estimate(fee, self.config.fee_margin_percent)
     }
 
-    async fn prepare_invoke(&self, intent: &LegIntent) -> Result<StarkNetTx> {
+    async fn prepare_invoke(&self, intent: &LegIntent) -> Result<StarknetTx> {
         let sender = starknet_account(&intent.from.holder, "sender")?;
         let signer = self.signer_for(sender).or_else(|_| {
             // Invokes need no public key up front: the account contract holds it.
@@ -352,7 +352,7 @@ impl StarknetL2 {
         calls::invoke_v3(self.provider.clone(), self.chain_id, sender, calls, nonce, &bounds).await
     }
 
-    async fn prepare_deployment(&self, intent: &LegIntent) -> Result<StarkNetTx> {
+    async fn prepare_deployment(&self, intent: &LegIntent) -> Result<StarknetTx> {
         // The account being deployed is where the leg leaves things.
         let address = starknet_account(&intent.to.holder, "account")?;
         let signer = self.signer_for(address)?;
@@ -390,7 +390,7 @@ impl StarknetL2 {
         .await
     }
 
-    fn finish(&self, kind: LegKind, mut tx: StarkNetTx) -> Result<Prepared, AdapterError> {
+    fn finish(&self, kind: LegKind, mut tx: StarknetTx) -> Result<Prepared, AdapterError> {
         if tx.signature().is_empty() {
             if let Some(k) = self.keys.get(&tx.signer()) {
                 let s = k
@@ -405,20 +405,20 @@ impl StarknetL2 {
             .map_err(|e| AdapterError::permanent(format!("signer: {e}")))?;
         let needs_signature = tx.signature().is_empty().then(|| SignatureRequest {
             scheme: SignatureScheme::StarknetAccount,
-            signer: RouteAccount::StarkNet(signer),
+            signer: RouteAccount::Starknet(signer),
             hash: hash.clone(),
         });
         let payload = serde_json::to_value(&tx)
             .map_err(|e| AdapterError::permanent(format!("payload: {e}")))?;
-        Ok(Prepared { layer: Layer::StarkNet, kind, payload, hash, nonce, needs_signature })
+        Ok(Prepared { layer: Layer::Starknet, kind, payload, hash, nonce, needs_signature })
     }
 
     /// The public key that must have signed: the deployed account's (read from the account
     /// contract), or the one being deployed.
-    async fn signing_key(&self, tx: &StarkNetTx) -> Result<Felt> {
+    async fn signing_key(&self, tx: &StarknetTx) -> Result<Felt> {
         match tx {
-            StarkNetTx::DeployAccount { public_key, .. } => Ok(*public_key),
-            StarkNetTx::Invoke { request, .. } => {
+            StarknetTx::DeployAccount { public_key, .. } => Ok(*public_key),
+            StarknetTx::Invoke { request, .. } => {
                 let out = self.view(request.sender_address, "get_public_key", vec![]).await?;
                 out.first().copied().ok_or_else(|| {
                     Error::Build(format!("{:#x} returned no public key", request.sender_address))
@@ -467,7 +467,7 @@ impl StarknetL2 {
         Ok(Some(v))
     }
 
-    /// The delivery on StarkNet of the L1→L2 messages an L1 transaction sent
+    /// The delivery on Starknet of the L1→L2 messages an L1 transaction sent
     /// (`starknet_getMessagesStatus`), each as a leg's progress. Empty while the node has not
     /// seen them.
     pub async fn l1_to_l2_deliveries(&self, l1_tx_hash: &str) -> Result<Vec<MessageDelivery>> {
@@ -513,12 +513,12 @@ impl StarknetL2 {
         Ok(out)
     }
 
-    async fn send_tx(&self, tx: &StarkNetTx) -> Result<(), ProviderError> {
+    async fn send_tx(&self, tx: &StarknetTx) -> Result<(), ProviderError> {
         match tx {
-            StarkNetTx::Invoke { request, .. } => {
+            StarknetTx::Invoke { request, .. } => {
                 self.provider.add_invoke_transaction(request.clone()).await.map(|_| ())
             }
-            StarkNetTx::DeployAccount { request, .. } => {
+            StarknetTx::DeployAccount { request, .. } => {
                 self.provider.add_deploy_account_transaction(request.clone()).await.map(|_| ())
             }
         }
@@ -528,7 +528,7 @@ impl StarknetL2 {
 #[async_trait]
 impl SettlementLayer for StarknetL2 {
     fn layer(&self) -> Layer {
-        Layer::StarkNet
+        Layer::Starknet
     }
 
     async fn balance(
@@ -569,10 +569,10 @@ impl SettlementLayer for StarknetL2 {
     }
 
     async fn prepare(&self, intent: &LegIntent) -> starkroute_layer::Result<Prepared> {
-        if intent.kind.layer() != Layer::StarkNet {
-            return Err(AdapterError::permanent(format!("{} is not a StarkNet leg", intent.kind)));
+        if intent.kind.layer() != Layer::Starknet {
+            return Err(AdapterError::permanent(format!("{} is not a Starknet leg", intent.kind)));
         }
-        let tx = if intent.kind == LegKind::StarkNetAccountDeployment {
+        let tx = if intent.kind == LegKind::StarknetAccountDeployment {
             self.prepare_deployment(intent).await?
         } else {
             let sender = starknet_account(&intent.from.holder, "sender")?;
@@ -632,7 +632,7 @@ impl SettlementLayer for StarknetL2 {
                 if self.tx_status(tx.hash()).await?.is_some() {
                     return Ok(());
                 }
-                if let StarkNetTx::DeployAccount { address, .. } = &tx {
+                if let StarknetTx::DeployAccount { address, .. } = &tx {
                     if self.is_deployed(*address).await? {
                         return Ok(()); // Deployed some other way: the leg's purpose is met.
                     }
@@ -653,7 +653,7 @@ impl SettlementLayer for StarknetL2 {
                 }
             }
             Err(e) => {
-                if let StarkNetTx::DeployAccount { address, .. } = &tx {
+                if let StarknetTx::DeployAccount { address, .. } = &tx {
                     if self.is_deployed(*address).await? {
                         return Ok(());
                     }
@@ -667,7 +667,7 @@ impl SettlementLayer for StarknetL2 {
         let tx = parse(prepared)?;
         let Some(s) = self.tx_status(tx.hash()).await? else {
             // A deployment done some other way (genesis, another tool) is as good as ours.
-            if let StarkNetTx::DeployAccount { address, .. } = &tx {
+            if let StarknetTx::DeployAccount { address, .. } = &tx {
                 if self.is_deployed(*address).await? {
                     return Ok(LegProgress::FinalOnL1);
                 }
@@ -680,7 +680,7 @@ impl SettlementLayer for StarknetL2 {
         }
         // Accepted on L1. A withdrawal is final for the L1 claim only once its messages can be
         // consumed there.
-        if matches!(prepared.kind, LegKind::StarkNetWithdraw | LegKind::StarkNetNftWithdraw) {
+        if matches!(prepared.kind, LegKind::StarknetWithdraw | LegKind::StarknetNftWithdraw) {
             for m in self.messages_to_l1(tx.hash()).await? {
                 match self.l1_message_count(&m.hash).await? {
                     Some(n) if n.is_zero() => return Ok(LegProgress::AcceptedOnL2),

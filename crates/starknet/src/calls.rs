@@ -182,10 +182,10 @@ pub(crate) fn hex_lower(bytes: &[u8]) -> String {
 }
 
 /// The adapter's payload: the exact V3 transaction as it is broadcast (nonce, resource bounds,
-/// calldata, signature once signed) and the hash StarkNet gives it.
+/// calldata, signature once signed) and the hash Starknet gives it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "tx", rename_all = "snake_case")]
-pub enum StarkNetTx {
+pub enum StarknetTx {
     /// An INVOKE V3 (a multicall through the sender's account).
     Invoke {
         /// The request, exactly as `starknet_addInvokeTransaction` receives it.
@@ -206,7 +206,7 @@ pub enum StarkNetTx {
     },
 }
 
-impl StarkNetTx {
+impl StarknetTx {
     /// The transaction hash.
     pub fn hash(&self) -> Felt {
         match self {
@@ -291,7 +291,7 @@ pub async fn invoke_v3<P: Provider + Send + Sync>(
     calls: Vec<Call>,
     nonce: Felt,
     bounds: &ResourceBoundsMapping,
-) -> Result<StarkNetTx> {
+) -> Result<StarknetTx> {
     // The hash does not involve the key: an account type with a public-only signer suffices.
     let account = SingleOwnerAccount::new(
         provider,
@@ -317,7 +317,7 @@ pub async fn invoke_v3<P: Provider + Send + Sync>(
         .get_invoke_request(false, true)
         .await
         .map_err(|e| Error::Build(format!("invoke request: {e}")))?;
-    Ok(StarkNetTx::Invoke { request, hash })
+    Ok(StarknetTx::Invoke { request, hash })
 }
 
 /// The unsigned DEPLOY_ACCOUNT V3 of an OpenZeppelin account (`class_hash`, constructor
@@ -329,7 +329,7 @@ pub async fn deploy_account_v3<P: Provider + Send + Sync>(
     public_key: Felt,
     salt: Felt,
     bounds: &ResourceBoundsMapping,
-) -> Result<StarkNetTx> {
+) -> Result<StarknetTx> {
     let signer = LegSigner::public_only(VerifyingKey::from_scalar(public_key));
     let factory = OpenZeppelinAccountFactory::new(class_hash, chain_id, signer, provider)
         .await
@@ -352,5 +352,5 @@ pub async fn deploy_account_v3<P: Provider + Send + Sync>(
         .get_deploy_request(false, true)
         .await
         .map_err(|e| Error::Build(format!("deployment request: {e}")))?;
-    Ok(StarkNetTx::DeployAccount { address, public_key, request, hash })
+    Ok(StarknetTx::DeployAccount { address, public_key, request, hash })
 }

@@ -1,4 +1,4 @@
-//! The conformance suite on the sandbox's `SandboxStarkNet`: Alice's genesis account holds
+//! The conformance suite on the sandbox's `SandboxStarknet`: Alice's genesis account holds
 //! ART #7; Bob's account is counterfactual.
 
 use std::collections::HashMap;
@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use starknet_core::types::Felt;
 use starkroute_layer::SettlementLayer;
-use starkroute_sandbox::adapters::SandboxStarkNet;
+use starkroute_sandbox::adapters::SandboxStarknet;
 use starkroute_sandbox::world::{Demo, DemoParty, SharedWorld};
 use starkroute_types::{Account, Asset, AssetClass, Layer, StarknetAddress, Token, TokenId, U256};
 
@@ -17,8 +17,8 @@ struct Sandbox {
     alice: DemoParty,
     bob: DemoParty,
     art: Asset,
-    layer: SandboxStarkNet,
-    keyless: SandboxStarkNet,
+    layer: SandboxStarknet,
+    keyless: SandboxStarknet,
 }
 
 fn sn(p: &DemoParty) -> StarknetAddress {
@@ -34,10 +34,10 @@ impl Backend for Sandbox {
         &self.keyless
     }
     fn holder(&self) -> (Account, Felt) {
-        (Account::StarkNet(sn(&self.alice)), self.alice.stark.expose_secret())
+        (Account::Starknet(sn(&self.alice)), self.alice.stark.expose_secret())
     }
     fn fresh(&self) -> (Account, Felt) {
-        (Account::StarkNet(sn(&self.bob)), self.bob.stark.expose_secret())
+        (Account::Starknet(sn(&self.bob)), self.bob.stark.expose_secret())
     }
     fn transferable(&self) -> (Asset, u128) {
         (self.art.clone(), 1)
@@ -58,7 +58,7 @@ async fn conformance_on_the_sandbox() {
             symbol: "ART".into(),
             class: AssetClass::Erc721,
             decimals: 0,
-            home: Layer::StarkNet,
+            home: Layer::Starknet,
             l1: Some(tokens.art_l1),
             starknet: Some(StarknetAddress::new(tokens.art_l2).unwrap()),
             starkex: None,
@@ -67,8 +67,8 @@ async fn conformance_on_the_sandbox() {
     )
     .unwrap();
     let b = Sandbox {
-        layer: SandboxStarkNet::new(world.clone(), keys),
-        keyless: SandboxStarkNet::new(world.clone(), HashMap::new()),
+        layer: SandboxStarknet::new(world.clone(), keys),
+        keyless: SandboxStarknet::new(world.clone(), HashMap::new()),
         world,
         alice,
         bob,

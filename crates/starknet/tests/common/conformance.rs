@@ -1,5 +1,5 @@
-//! The StarkNet conformance suite: the same cases on every backend behind [`Backend`] (the
-//! sandbox's `SandboxStarkNet`; `StarknetL2` on starknet-devnet). A difference between backends
+//! The Starknet conformance suite: the same cases on every backend behind [`Backend`] (the
+//! sandbox's `SandboxStarknet`; `StarknetL2` on starknet-devnet). A difference between backends
 //! is a bug in one of them.
 
 #![allow(clippy::unwrap_used, dead_code)] // A failure is the test failing.
@@ -10,7 +10,7 @@ use starknet_signers::SigningKey;
 use starkroute_layer::{LegIntent, LegProgress, Prepared, SettlementLayer, SignatureScheme};
 use starkroute_types::{Account, Amount, Asset, LegKind, Position, U256};
 
-/// One side of the suite: a StarkNet and adapters over it.
+/// One side of the suite: a Starknet and adapters over it.
 #[async_trait]
 pub(crate) trait Backend: Send + Sync {
     /// The adapter under test, holding the keys of [`Self::holder`] and [`Self::fresh`].
@@ -84,7 +84,7 @@ pub(crate) async fn run_all(b: &dyn Backend) {
     // Deployment.
     assert!(!l2.readiness(&fresh).await.unwrap().ready);
     let p = l2
-        .prepare(&leg(LegKind::StarkNetAccountDeployment, asset.clone(), 0, fresh, fresh))
+        .prepare(&leg(LegKind::StarknetAccountDeployment, asset.clone(), 0, fresh, fresh))
         .await
         .unwrap();
     assert_eq!(p.needs_signature, None, "the adapter holds the new account's key");
@@ -98,7 +98,7 @@ pub(crate) async fn run_all(b: &dyn Backend) {
 
     // Holder → fresh, sent twice, executed once.
     let before = balance(b, &fresh, &asset).await;
-    let t = leg(LegKind::StarkNetTransfer, asset.clone(), amount, holder, fresh);
+    let t = leg(LegKind::StarknetTransfer, asset.clone(), amount, holder, fresh);
     let p = l2.prepare(&t).await.unwrap();
     assert_eq!(p.needs_signature, None);
     assert_eq!(l2.status(&p).await.unwrap(), LegProgress::NotFound);
@@ -109,7 +109,7 @@ pub(crate) async fn run_all(b: &dyn Backend) {
     assert_eq!(balance(b, &fresh, &asset).await, before + U256::from(amount));
 
     // Fresh → holder without the key: paused with the hash; a wrong signature is refused.
-    let back = leg(LegKind::StarkNetTransfer, asset.clone(), amount, fresh, holder);
+    let back = leg(LegKind::StarknetTransfer, asset.clone(), amount, fresh, holder);
     let p = b.keyless().prepare(&back).await.unwrap();
     let req = p.needs_signature.clone().expect("the router holds no key");
     assert_eq!(req.scheme, SignatureScheme::StarknetAccount);

@@ -269,7 +269,7 @@ async fn a_withdrawal_sent_through_the_adapter_is_paid_out_by_the_l1_bridge() {
     let part = 1_250_000u128;
     let p = l2
         .prepare(&leg(
-            LegKind::StarkNetWithdraw,
+            LegKind::StarknetWithdraw,
             asset.clone(),
             part,
             sn(holder.address),
@@ -372,7 +372,7 @@ async fn an_nft_bridged_through_the_adapter_is_minted_on_l1_and_comes_back() {
             symbol: "CAT".into(),
             class: AssetClass::Erc721,
             decimals: 0,
-            home: Layer::StarkNet,
+            home: Layer::Starknet,
             l1: Some(eth(mirror)),
             starknet: Some(starkroute_types::StarknetAddress::new(collection).unwrap()),
             starkex: None,
@@ -385,7 +385,7 @@ async fn an_nft_bridged_through_the_adapter_is_minted_on_l1_and_comes_back() {
     // L2 → L1: approve + deposit_tokens in one multicall, through the adapter.
     let p = l2
         .prepare(&leg(
-            LegKind::StarkNetNftWithdraw,
+            LegKind::StarknetNftWithdraw,
             nft.clone(),
             1,
             sn(owner_l2.address),
@@ -467,7 +467,7 @@ async fn an_nft_bridged_through_the_adapter_is_minted_on_l1_and_comes_back() {
     assert_eq!(l2.balance(&sn(b.l2.nft_bridge), &nft).await.unwrap(), Amount::from_u128(0));
 }
 
-/// The Cairo bridges refuse what the sandbox's StarkNet refuses, with the same reasons, and the
+/// The Cairo bridges refuse what the sandbox's Starknet refuses, with the same reasons, and the
 /// adapter reports them as permanent.
 #[tokio::test]
 async fn the_cairo_bridges_refuse_what_the_sandbox_refuses() {
@@ -483,7 +483,7 @@ async fn the_cairo_bridges_refuse_what_the_sandbox_refuses() {
         (1001, erc20(token, l2_token), "INSUFFICIENT_FUNDS"),
         (1, erc20(L1_USER.parse().unwrap(), l2_token), "TOKEN_NOT_IN_BRIDGE"),
     ] {
-        let leg = leg(LegKind::StarkNetWithdraw, asset, amount, sn(holder.address), to);
+        let leg = leg(LegKind::StarknetWithdraw, asset, amount, sn(holder.address), to);
         let err = l2.prepare(&leg).await.unwrap_err();
         assert!(!err.retryable && err.message.contains(reason), "{reason}: {err:?}");
     }
@@ -538,7 +538,7 @@ async fn the_cairo_bridges_refuse_what_the_sandbox_refuses() {
             symbol: "STRAY".into(),
             class: AssetClass::Erc721,
             decimals: 0,
-            home: Layer::StarkNet,
+            home: Layer::Starknet,
             l1: Some(eth(user)),
             starknet: Some(starkroute_types::StarknetAddress::new(stray).unwrap()),
             starkex: None,
@@ -554,7 +554,7 @@ async fn the_cairo_bridges_refuse_what_the_sandbox_refuses() {
     };
     b.deployer.invoke(vec![mint], "mint").await.unwrap();
     let err = l2
-        .prepare(&leg(LegKind::StarkNetNftWithdraw, nft, 1, sn(holder.address), to))
+        .prepare(&leg(LegKind::StarknetNftWithdraw, nft, 1, sn(holder.address), to))
         .await
         .unwrap_err();
     assert!(!err.retryable && err.message.contains("Collection not whitelisted"), "{err:?}");
