@@ -4,8 +4,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use starkroute_ethereum::{L2Message, L2MessageSource};
-use starkroute_layer::AdapterError;
+use starkroute_layer::{AdapterError, L2MessageSource, MessageToL1};
 use starkroute_starknet::StarknetL2;
 use starkroute_types::parse_felt;
 
@@ -15,7 +14,7 @@ pub struct StarknetMessages(pub Arc<StarknetL2>);
 
 #[async_trait]
 impl L2MessageSource for StarknetMessages {
-    async fn messages_to_l1(&self, tx_hash: &str) -> starkroute_layer::Result<Vec<L2Message>> {
+    async fn messages_to_l1(&self, tx_hash: &str) -> starkroute_layer::Result<Vec<MessageToL1>> {
         let tx = parse_felt(tx_hash).map_err(|e| {
             AdapterError::permanent(format!("Starknet transaction {tx_hash:?}: {e}"))
         })?;
@@ -26,9 +25,9 @@ impl L2MessageSource for StarknetMessages {
             .map_err(|e| AdapterError::retryable(format!("receipt of {tx_hash}: {e}")))?;
         Ok(sent
             .into_iter()
-            .map(|m| L2Message {
+            .map(|m| MessageToL1 {
                 from_address: m.from_address,
-                to_address: m.to_address.address(),
+                to_address: m.to_address,
                 payload: m.payload,
             })
             .collect())

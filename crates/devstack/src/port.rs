@@ -25,7 +25,7 @@ use starkroute_sandbox::interface::{
     DepositEvent, FullWithdrawalRequest, StarkExContractPort, StateUpdate,
 };
 use starkroute_sandbox::Revert;
-use starkroute_types::{felt_from_u256, felt_to_u256, EthAddress, Felt, StarkKey, VaultId};
+use starkroute_types::{felt_from_u256, EthAddress, Felt, StarkKey, VaultId};
 
 use crate::{Error, Result};
 
@@ -239,41 +239,6 @@ impl L1ContractPort {
             runtime,
         }
     }
-
-    fn update_call(update: &StateUpdate) -> StarkExCore::updateStateCall {
-        StarkExCore::updateStateCall {
-            newSequenceNumber: U256::from(update.sequence_number),
-            batchId: U256::from(update.batch_id),
-            newVaultRoot: felt_to_u256(&update.vault_root),
-            deposits: update
-                .deposits
-                .iter()
-                .map(|(key, asset, vault, q)| StarkExCore::DepositConsumed {
-                    starkKey: key.to_u256(),
-                    assetId: felt_to_u256(asset),
-                    vaultId: U256::from(vault.get()),
-                    quantizedAmount: U256::from(*q),
-                })
-                .collect(),
-            withdrawals: update
-                .withdrawals
-                .iter()
-                .map(|w| StarkExCore::WithdrawalCredit {
-                    ownerKey: w.owner_key,
-                    assetId: felt_to_u256(&w.asset_id),
-                    quantizedAmount: U256::from(w.quantized_amount),
-                })
-                .collect(),
-            served: update
-                .full_withdrawals_served
-                .iter()
-                .map(|(key, vault)| StarkExCore::FullWithdrawalServed {
-                    starkKey: key.to_u256(),
-                    vaultId: U256::from(vault.get()),
-                })
-                .collect(),
-        }
-    }
 }
 
 impl StarkExContractPort for L1ContractPort {
@@ -318,7 +283,7 @@ impl StarkExContractPort for L1ContractPort {
 
     /// Sends `updateState` and waits for its receipt. Must run on a blocking thread.
     fn apply_state_update(&mut self, update: &StateUpdate) -> std::result::Result<(), Revert> {
-        let input = Self::update_call(update).abi_encode();
+        let input = starkroute_ethereum::update_state_call(update).abi_encode();
         let sent = self.runtime.block_on(transact(
             &self.provider,
             &self.operator,

@@ -15,30 +15,27 @@ use alloy::signers::SignerSync;
 use alloy::sol_types::{SolCall, SolEvent};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
-use starkroute_crypto::{
-    l1_to_l2_message_hash, l2_to_l1_message_hash, starkex_asset, u256_to_felts,
-};
+use starkroute_crypto::l1_to_l2_message_hash;
 use starkroute_layer::{
-    AdapterError, LegIntent, LegProgress, Prepared, Readiness, SettlementLayer, SignatureRequest,
-    SignatureScheme,
+    AdapterError, EscapeProof, L2MessageSource, LegIntent, LegProgress, MessageToL1, Prepared,
+    Readiness, SettlementLayer, StarkExOperator,
+};
+use starkroute_protocol::{
+    l1_readiness, l1_token, plan_l1_leg, token_id, L1Call, L1Contracts as ProtocolContracts,
+    L1LegPayload, L1LegTx, L1Reads,
 };
 use starkroute_types::{
     felt_from_u256, felt_to_u256, Account, Amount, Asset, AssetClass, EthAddress, Felt, Layer,
-    LegKind, StarkKey, StarknetAddress, VaultId,
+    LegKind, StarkKey, VaultId,
 };
 
-use crate::bindings::{
-    NftBridge, StarkExCore, StarkGateBridge, StarknetMessaging, TestERC20, TestERC721,
-};
+use crate::bindings::{StarkExCore, StarkGateBridge, StarknetMessaging, TestERC20, TestERC721};
+use crate::encode::encode;
 use crate::error::{EthError, Result};
-use crate::operator::{L2MessageSource, StarkExOperator};
 
 /// StarkGate 2.0's L1 "token" for ether: `address(0x455448)`.
 pub const STARKGATE_ETH: Address =
     Address::new([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x45, 0x54, 0x48]);
-
-/// `FREEZE_GRACE_PERIOD`, seconds.
-const FREEZE_GRACE_PERIOD: u64 = 7 * 86_400;
 
 /// Where the contracts live and which L2 contracts they talk to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,6 +50,19 @@ pub struct L1Contracts {
     pub nft_bridge: Address,
     /// The StarkGate L2 bridge (`l2TokenBridge()`).
     pub l2_starkgate_bridge: Felt,
+}
+
+impl L1Contracts {
+    /// The contracts as the protocol plans name them; refuses a zero address.
+    pub fn protocol(&self) -> Result<ProtocolContracts> {
+        Ok(ProtocolContracts {
+            starkex_core: eth_address(self.starkex_core)?,
+            starknet_core: eth_address(self.messaging)?,
+            starkgate: eth_address(self.starkgate)?,
+            nft_bridge: eth_address(self.nft_bridge)?,
+            l2_starkgate_bridge: self.l2_starkgate_bridge,
+        })
+    }
 }
 
 /// Signing keys by address. Its `Debug` shows how many keys it holds, never a key.
@@ -93,50 +103,22 @@ pub struct EthTx {
     pub raw: Option<Bytes>,
 }
 
-pub use starkroute_layer::DepositTarget;
+impl L1LegTx for EthTx {
+    fn signing_hash(&self) -> B256 {
+        self.signing_hash
+    }
+
+    fn is_signed(&self) -> bool {
+        self.raw.is_some()
+    }
+}
 
 /// The adapter's payload: a sender's transactions in nonce order, the leg's own call last.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EthPayload {
-    /// The sender.
-    pub from: Address,
-    /// The transactions.
-    pub txs: Vec<EthTx>,
-    /// For a deposit into StarkEx: where it goes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub starkex_deposit: Option<DepositTarget>,
-}
+pub type EthPayload = L1LegPayload<EthTx>;
 
-impl EthPayload {
-    fn needed(&self) -> Option<SignatureRequest> {
-        let from = EthAddress::new(self.from).ok()?;
-        self.txs.iter().find(|t| t.raw.is_none()).map(|t| SignatureRequest {
-            scheme: SignatureScheme::Ethereum,
-            signer: Account::L1(from),
-            hash: format!("{:#x}", t.signing_hash),
-        })
-    }
-
-    /// The leg's identity: its last transaction's hash, or its signing hash while unsigned.
-    fn identity(&self) -> Option<B256> {
-        self.txs.last().map(|t| t.hash.unwrap_or(t.signing_hash))
-    }
-}
-
-/// One call of a leg before it becomes a transaction.
-struct Call {
-    to: Address,
-    value: U256,
-    input: Vec<u8>,
-    /// Gas for a call that depends on an earlier one of the same leg (an approval), which the
-    /// node cannot estimate before that one executes.
-    fallback_gas: u64,
-}
-
-impl Call {
-    fn new<C: SolCall>(to: Address, value: U256, call: &C, fallback_gas: u64) -> Self {
-        Self { to, value, input: call.abi_encode(), fallback_gas }
-    }
+/// The leg's identity: its last transaction's hash, or its signing hash while unsigned.
+fn identity(p: &EthPayload) -> Option<B256> {
+    p.txs.last().map(|t| t.hash.unwrap_or(t.signing_hash))
 }
 
 /// The L1 settlement layer on an Ethereum node (JSON-RPC over HTTP).
@@ -172,27 +154,8 @@ fn l1_of(a: &Account, what: &str) -> Result<Address> {
     }
 }
 
-fn starknet_of(a: &Account, what: &str) -> Result<StarknetAddress> {
-    match a {
-        Account::Starknet(x) => Ok(*x),
-        other => Err(invalid(format!("the {what} of this leg is {other}, not a Starknet account"))),
-    }
-}
-
-fn token_of(asset: &Asset) -> Result<Address> {
-    asset
-        .token
-        .l1
-        .map(|t| t.address())
-        .ok_or_else(|| invalid(format!("{} has no L1 contract", asset.label())))
-}
-
-fn token_id_of(asset: &Asset) -> Result<U256> {
-    asset.token_id.map(|t| t.0).ok_or_else(|| invalid(format!("{} has no token id", asset.label())))
-}
-
-fn felt_u(f: &Felt) -> U256 {
-    felt_to_u256(f)
+fn token_of(asset: &Asset) -> std::result::Result<Address, AdapterError> {
+    Ok(l1_token(asset)?.address())
 }
 
 fn eth_address(a: Address) -> Result<EthAddress> {
@@ -284,352 +247,6 @@ impl EthereumL1 {
         Ok(b.header.timestamp)
     }
 
-    /// Who sends a leg: the L1 holder, or for forced actions (and the claim after an escape)
-    /// the address the vault's Stark key is registered to.
-    async fn sender(&self, intent: &LegIntent) -> Result<Address> {
-        match intent.from.holder {
-            Account::StarkEx(key)
-                if matches!(
-                    intent.kind,
-                    LegKind::FullWithdrawalRequest
-                        | LegKind::FreezeRequest
-                        | LegKind::Escape
-                        | LegKind::L1ClaimFromStarkEx
-                ) =>
-            {
-                self.eth_key_of(&key).await?.ok_or_else(|| {
-                    invalid(format!("{key} is not registered to an L1 address on StarkEx"))
-                })
-            }
-            _ => l1_of(&intent.from.holder, "sender"),
-        }
-    }
-
-    async fn forced_vault(&self, intent: &LegIntent) -> Result<(StarkKey, VaultId, Felt)> {
-        let Account::StarkEx(key) = intent.from.holder else {
-            return Err(invalid(format!("{} acts on a StarkEx vault", intent.kind)));
-        };
-        let sx = starkex_asset(&intent.asset).map_err(|e| invalid(e.to_string()))?;
-        let vault = self
-            .operator()?
-            .allocated_vault(&key, &sx.asset_id.0)
-            .await
-            .map_err(|e| invalid(e.message))?
-            .ok_or_else(|| invalid(format!("{key} has no vault of {}", intent.asset.label())))?;
-        Ok((key, vault, sx.asset_id.0))
-    }
-
-    // Locals are named as the Solidity parameters they fill (struct shorthand).
-    #[allow(clippy::too_many_lines, non_snake_case)]
-    async fn calls(
-        &self,
-        intent: &LegIntent,
-        from: Address,
-    ) -> std::result::Result<(Vec<Call>, Option<DepositTarget>), AdapterError> {
-        let a = &intent.asset;
-        let amount = intent.amount.0;
-        let c = &self.contracts;
-        Ok(match intent.kind {
-            LegKind::L1Transfer => {
-                let to = l1_of(&intent.to.holder, "recipient")?;
-                let call = match a.class() {
-                    AssetClass::Eth => {
-                        Call { to, value: amount, input: Vec::new(), fallback_gas: 21_000 }
-                    }
-                    AssetClass::Erc20 | AssetClass::MintableErc20 => Call::new(
-                        token_of(a)?,
-                        U256::ZERO,
-                        &TestERC20::transferCall { to, amount },
-                        100_000,
-                    ),
-                    AssetClass::Erc721 | AssetClass::MintableErc721 => Call::new(
-                        token_of(a)?,
-                        U256::ZERO,
-                        &TestERC721::transferFromCall { from, to, tokenId: token_id_of(a)? },
-                        100_000,
-                    ),
-                };
-                (vec![call], None)
-            }
-            LegKind::L1DepositToStarkEx => {
-                let Account::StarkEx(key) = intent.to.holder else {
-                    return Err(invalid("a StarkEx deposit goes to a Stark key").into());
-                };
-                let sx = starkex_asset(a).map_err(|e| invalid(e.to_string()))?;
-                let q = sx.quantum.quantize(intent.amount).map_err(|e| invalid(e.to_string()))?;
-                let vault = self.operator()?.vault_for(&key, &sx.asset_id.0).await?;
-                let target = DepositTarget {
-                    stark_key: key,
-                    vault_id: vault,
-                    asset_id: sx.asset_id.0,
-                    quantized_amount: q.get(),
-                };
-                let (starkKey, assetType, vaultId) =
-                    (key.to_u256(), felt_u(&sx.asset_type.0), U256::from(vault.get()));
-                let core = c.starkex_core;
-                let calls = match a.class() {
-                    AssetClass::Eth => vec![Call::new(
-                        core,
-                        amount,
-                        &StarkExCore::depositEthCall { starkKey, assetType, vaultId },
-                        250_000,
-                    )],
-                    AssetClass::Erc20 => vec![
-                        Call::new(
-                            token_of(a)?,
-                            U256::ZERO,
-                            &TestERC20::approveCall { spender: core, amount },
-                            100_000,
-                        ),
-                        Call::new(
-                            core,
-                            U256::ZERO,
-                            &StarkExCore::depositERC20Call {
-                                starkKey,
-                                assetType,
-                                vaultId,
-                                quantizedAmount: U256::from(q.get()),
-                            },
-                            250_000,
-                        ),
-                    ],
-                    AssetClass::Erc721 => {
-                        let tokenId = token_id_of(a)?;
-                        vec![
-                            Call::new(
-                                token_of(a)?,
-                                U256::ZERO,
-                                &TestERC721::approveCall { to: core, tokenId },
-                                100_000,
-                            ),
-                            Call::new(
-                                core,
-                                U256::ZERO,
-                                &StarkExCore::depositNftCall {
-                                    starkKey,
-                                    assetType,
-                                    vaultId,
-                                    tokenId,
-                                },
-                                250_000,
-                            ),
-                        ]
-                    }
-                    other => {
-                        return Err(invalid(format!("StarkEx takes no deposits of {other}")).into())
-                    }
-                };
-                (calls, Some(target))
-            }
-            LegKind::FullWithdrawalRequest => {
-                let (key, vault, _) = self.forced_vault(intent).await?;
-                let call = StarkExCore::fullWithdrawalRequestCall {
-                    ownerKey: key.to_u256(),
-                    vaultId: U256::from(vault.get()),
-                };
-                (vec![Call::new(c.starkex_core, U256::ZERO, &call, 200_000)], None)
-            }
-            LegKind::FreezeRequest => {
-                let (key, vault, _) = self.forced_vault(intent).await?;
-                let (ownerKey, vaultId) = (key.to_u256(), U256::from(vault.get()));
-                if self.view(c.starkex_core, StarkExCore::isFrozenCall {}).await? {
-                    return Err(AdapterError::permanent("the exchange is frozen already: escape"));
-                }
-                let requested: u64 = self
-                    .view(
-                        c.starkex_core,
-                        StarkExCore::getFullWithdrawalRequestCall { ownerKey, vaultId },
-                    )
-                    .await?
-                    .try_into()
-                    .unwrap_or(u64::MAX);
-                if requested == 0 {
-                    return Err(AdapterError::permanent(
-                        "no full withdrawal is pending for this vault: the operator served it; \
-                         claim the withdrawal on L1",
-                    ));
-                }
-                let freezable = requested.saturating_add(FREEZE_GRACE_PERIOD);
-                if self.latest_timestamp().await? < freezable {
-                    let at = i64::try_from(freezable).unwrap_or(i64::MAX).saturating_mul(1000);
-                    return Err(AdapterError::not_before(
-                        format!(
-                            "the freeze grace period ends at {freezable} (FORCED_ACTION_PENDING)"
-                        ),
-                        at,
-                    ));
-                }
-                let call = StarkExCore::freezeRequestCall { ownerKey, vaultId };
-                (vec![Call::new(c.starkex_core, U256::ZERO, &call, 200_000)], None)
-            }
-            LegKind::Escape => {
-                let (key, vault, asset_id) = self.forced_vault(intent).await?;
-                if !self.view(c.starkex_core, StarkExCore::isFrozenCall {}).await? {
-                    return Err(AdapterError::retryable(
-                        "the exchange is not frozen: no escape yet",
-                    ));
-                }
-                let root = self.view(c.starkex_core, StarkExCore::getVaultRootCall {}).await?;
-                let root = felt_from_u256(root)
-                    .ok_or_else(|| invalid("the contract's vault root is not a field element"))?;
-                let p = self.operator()?.escape_proof(vault, &root).await?;
-                if p.asset_id != asset_id {
-                    return Err(AdapterError::permanent("the vault's asset is not the leg's"));
-                }
-                let call = StarkExCore::escapeCall {
-                    starkKey: key.to_u256(),
-                    vaultId: U256::from(vault.get()),
-                    assetId: felt_u(&p.asset_id),
-                    quantizedAmount: U256::from(p.quantized_balance),
-                    proof: p.siblings.iter().map(felt_u).collect(),
-                };
-                (vec![Call::new(c.starkex_core, U256::ZERO, &call, 25_000_000)], None)
-            }
-            LegKind::L1ClaimFromStarkEx => {
-                // `/v2/withdrawals` credit the owner's Ethereum address; an escape credits the
-                // vault's Stark key.
-                let ownerKey = match intent.from.holder {
-                    Account::StarkEx(key) => key.to_u256(),
-                    _ => l1_of(&intent.to.holder, "recipient")?.into_word().into(),
-                };
-                let sx = starkex_asset(a).map_err(|e| invalid(e.to_string()))?;
-                let assetType = felt_u(&sx.asset_type.0);
-                let balance = self
-                    .view(
-                        c.starkex_core,
-                        StarkExCore::getWithdrawalBalanceCall {
-                            ownerKey,
-                            assetId: felt_u(&sx.asset_id.0),
-                        },
-                    )
-                    .await?;
-                if balance.is_zero() {
-                    return Err(AdapterError::retryable(format!(
-                        "nothing to claim yet for {}: the withdrawal's batch is not on L1",
-                        intent.to.holder
-                    )));
-                }
-                let call = match a.class() {
-                    AssetClass::Eth | AssetClass::Erc20 => Call::new(
-                        c.starkex_core,
-                        U256::ZERO,
-                        &StarkExCore::withdrawCall { ownerKey, assetType },
-                        200_000,
-                    ),
-                    AssetClass::Erc721 => Call::new(
-                        c.starkex_core,
-                        U256::ZERO,
-                        &StarkExCore::withdrawNftCall {
-                            ownerKey,
-                            assetType,
-                            tokenId: token_id_of(a)?,
-                        },
-                        200_000,
-                    ),
-                    AssetClass::MintableErc20 | AssetClass::MintableErc721 => {
-                        let blob = a
-                            .minting_blob
-                            .clone()
-                            .ok_or_else(|| invalid(format!("{} has no minting blob", a.label())))?;
-                        Call::new(
-                            c.starkex_core,
-                            U256::ZERO,
-                            &StarkExCore::withdrawAndMintCall {
-                                ownerKey,
-                                assetType,
-                                mintingBlob: blob.into_bytes().into(),
-                            },
-                            250_000,
-                        )
-                    }
-                };
-                (vec![call], None)
-            }
-            LegKind::L1DepositToStarkGate => {
-                let to = starknet_of(&intent.to.holder, "recipient")?;
-                let token = if a.class() == AssetClass::Eth { STARKGATE_ETH } else { token_of(a)? };
-                let fee = self.starkgate_fee().await?;
-                let deposit =
-                    StarkGateBridge::depositCall { token, amount, l2Recipient: felt_u(&to.felt()) };
-                if a.class() == AssetClass::Eth {
-                    (vec![Call::new(c.starkgate, amount + fee, &deposit, 300_000)], None)
-                } else {
-                    let approve = TestERC20::approveCall { spender: c.starkgate, amount };
-                    (
-                        vec![
-                            Call::new(token, U256::ZERO, &approve, 100_000),
-                            Call::new(c.starkgate, fee, &deposit, 300_000),
-                        ],
-                        None,
-                    )
-                }
-            }
-            LegKind::L1DepositToNftBridge => {
-                let to = starknet_of(&intent.to.holder, "recipient")?;
-                let (token, tokenId) = (token_of(a)?, token_id_of(a)?);
-                let fee =
-                    self.view(c.starkgate, StarkGateBridge::estimateDepositFeeWeiCall {}).await?;
-                let nonce = self.pending_nonce(from).await?;
-                let deposit = NftBridge::depositTokensCall {
-                    salt: U256::from(nonce) + U256::from(1),
-                    collectionL1: token,
-                    ownerL2: felt_u(&to.felt()),
-                    ids: vec![tokenId],
-                    useAutoBurn: false,
-                };
-                (
-                    vec![
-                        Call::new(
-                            token,
-                            U256::ZERO,
-                            &TestERC721::approveCall { to: c.nft_bridge, tokenId },
-                            100_000,
-                        ),
-                        Call::new(c.nft_bridge, fee, &deposit, 400_000),
-                    ],
-                    None,
-                )
-            }
-            LegKind::L1ClaimFromStarkGate => {
-                let recipient = l1_of(&intent.to.holder, "recipient")?;
-                let token = if a.class() == AssetClass::Eth { STARKGATE_ETH } else { token_of(a)? };
-                let (lo, hi) = u256_to_felts(amount);
-                let payload = vec![
-                    Felt::ZERO,
-                    eth_address(recipient)?.to_felt(),
-                    Felt::from_bytes_be_slice(token.as_slice()),
-                    lo,
-                    hi,
-                ];
-                let h = l2_to_l1_message_hash(
-                    c.l2_starkgate_bridge,
-                    &eth_address(c.starkgate)?,
-                    &payload,
-                );
-                let count = self
-                    .view(c.messaging, StarknetMessaging::l2ToL1MessagesCall(B256::from(h)))
-                    .await?;
-                if count.is_zero() {
-                    return Err(AdapterError::retryable(
-                        "the withdrawal's L2→L1 message is not consumable yet",
-                    ));
-                }
-                let call = StarkGateBridge::withdraw_0Call { token, amount, recipient };
-                (vec![Call::new(c.starkgate, U256::ZERO, &call, 200_000)], None)
-            }
-            LegKind::L1ClaimFromNftBridge => {
-                let request = self.nft_bridge_request(intent).await?;
-                let call = NftBridge::withdrawTokensCall { request };
-                (vec![Call::new(c.nft_bridge, U256::ZERO, &call, 400_000)], None)
-            }
-            other => {
-                return Err(AdapterError::permanent(format!(
-                    "{other} is not a leg the Ethereum L1 adapter executes"
-                )))
-            }
-        })
-    }
-
     /// StarkGate's L1→L2 message fee: `estimateDepositFeeWei()`, refused unless within the
     /// bridge's bounds (`minFee()` ≤ fee ≤ `MAX_FEE()`), which its `deposit` enforces.
     async fn starkgate_fee(&self) -> Result<U256> {
@@ -645,39 +262,6 @@ impl EthereumL1 {
         Ok(fee)
     }
 
-    /// The NFT bridge request a claim consumes: the payload of the message the withdraw
-    /// transaction before it (`previous`) sent to the L1 NFT bridge, once the messaging contract
-    /// counts it (retryable before).
-    async fn nft_bridge_request(
-        &self,
-        intent: &LegIntent,
-    ) -> std::result::Result<Vec<U256>, AdapterError> {
-        let source = self.l2_messages.as_ref().ok_or_else(|| {
-            invalid("no Starknet message source configured for NFT-bridge claims")
-        })?;
-        let prev = intent.previous.as_deref().ok_or_else(|| {
-            AdapterError::permanent("an NFT-bridge claim needs its withdraw transaction (previous)")
-        })?;
-        let c = &self.contracts;
-        let msg = source
-            .messages_to_l1(prev)
-            .await?
-            .into_iter()
-            .find(|m| m.to_address == c.nft_bridge)
-            .ok_or_else(|| {
-                AdapterError::permanent(format!("{prev} sent no message to the NFT bridge"))
-            })?;
-        let h = l2_to_l1_message_hash(msg.from_address, &eth_address(c.nft_bridge)?, &msg.payload);
-        let count =
-            self.view(c.messaging, StarknetMessaging::l2ToL1MessagesCall(B256::from(h))).await?;
-        if count.is_zero() {
-            return Err(AdapterError::retryable(
-                "the NFT withdrawal's L2→L1 message is not consumable yet",
-            ));
-        }
-        Ok(msg.payload.iter().map(felt_u).collect())
-    }
-
     async fn pending_nonce(&self, a: Address) -> Result<u64> {
         self.provider.get_transaction_count(a).pending().await.map_err(EthError::from_rpc)
     }
@@ -685,7 +269,8 @@ impl EthereumL1 {
     /// Builds the transactions with consecutive nonces from the sender's pending nonce, EIP-1559
     /// fees from the latest base fee, and gas estimated by the node for the first (later ones
     /// depend on it, e.g. a deposit on its approval, and take a fixed allowance).
-    async fn build(&self, from: Address, calls: Vec<Call>) -> Result<Vec<EthTx>> {
+    async fn build(&self, from: Address, calls: Vec<(U256, L1Call)>) -> Result<Vec<EthTx>> {
+        let contracts = self.contracts.protocol()?;
         let first = self.pending_nonce(from).await?;
         let block = self
             .provider
@@ -697,12 +282,13 @@ impl EthereumL1 {
         let tip = self.provider.get_max_priority_fee_per_gas().await.map_err(EthError::from_rpc)?;
         let max_fee = base.saturating_mul(2).saturating_add(tip);
         let mut out = Vec::with_capacity(calls.len());
-        for (i, call) in calls.into_iter().enumerate() {
+        for (i, (value, call)) in calls.into_iter().enumerate() {
+            let call = encode(&call, &contracts)?;
             let gas = if i == 0 {
                 let req = TransactionRequest {
                     from: Some(from),
                     to: Some(TxKind::Call(call.to)),
-                    value: Some(call.value),
+                    value: Some(value),
                     input: TransactionInput::new(call.input.clone().into()),
                     ..Default::default()
                 };
@@ -718,7 +304,7 @@ impl EthereumL1 {
                 max_fee_per_gas: max_fee,
                 max_priority_fee_per_gas: tip,
                 to: TxKind::Call(call.to),
-                value: call.value,
+                value,
                 access_list: Default::default(),
                 input: call.input.into(),
             };
@@ -734,7 +320,7 @@ impl EthereumL1 {
     }
 
     fn sign_held(&self, p: &mut EthPayload) -> Result<()> {
-        let Some(key) = self.keys.get(&p.from) else { return Ok(()) };
+        let Some(key) = self.keys.get(&p.from.address()) else { return Ok(()) };
         for t in p.txs.iter_mut().filter(|t| t.raw.is_none()) {
             let sig = key
                 .sign_hash_sync(&t.signing_hash)
@@ -752,20 +338,11 @@ impl EthereumL1 {
         self.sign_held(&mut p)?;
         let last =
             p.txs.last().ok_or_else(|| AdapterError::permanent("a leg with no transaction"))?;
-        let nonce = Some(last.tx.nonce);
-        let hash = format!("{:#x}", p.identity().unwrap_or_default());
-        let needs_signature = p.needed();
-        let payload =
-            serde_json::to_value(&p).map_err(|e| AdapterError::permanent(e.to_string()))?;
-        Ok(Prepared { layer: Layer::L1, kind, payload, hash, nonce, needs_signature })
+        p.to_prepared(kind, format!("{:#x}", identity(&p).unwrap_or_default()), last.tx.nonce)
     }
 
-    fn parse(prepared: &Prepared) -> Result<EthPayload> {
-        if prepared.layer != Layer::L1 {
-            return Err(invalid(format!("a {} payload", prepared.layer)));
-        }
-        serde_json::from_value(prepared.payload.clone())
-            .map_err(|e| invalid(format!("prepared payload: {e}")))
+    fn parse(prepared: &Prepared) -> std::result::Result<EthPayload, AdapterError> {
+        EthPayload::from_prepared(prepared)
     }
 
     /// The revert reason of a mined, reverted transaction: the call replayed against the state
@@ -832,7 +409,7 @@ impl EthereumL1 {
                     started = true;
                     let block = r.block_number.unwrap_or_default();
                     if !r.status() {
-                        let reason = self.replay_reason(p.from, t, block).await;
+                        let reason = self.replay_reason(p.from.address(), t, block).await;
                         return Ok(LegProgress::Failed { reason, retryable: false });
                     }
                     last_receipt = Some(r);
@@ -902,6 +479,106 @@ impl EthereumL1 {
     }
 }
 
+/// The node (and the operator and Starknet message source it was given) as [`L1Reads`].
+struct NodeReads<'a>(&'a EthereumL1);
+
+#[async_trait]
+impl L1Reads for NodeReads<'_> {
+    async fn eth_key_of(&self, key: &StarkKey) -> starkroute_layer::Result<Option<EthAddress>> {
+        let a = self.0.eth_key_of(key).await?;
+        a.map(eth_address).transpose().map_err(AdapterError::from)
+    }
+
+    async fn nonce(&self, who: &EthAddress) -> starkroute_layer::Result<u64> {
+        Ok(self.0.pending_nonce(who.address()).await?)
+    }
+
+    async fn timestamp(&self) -> starkroute_layer::Result<u64> {
+        Ok(self.0.latest_timestamp().await?)
+    }
+
+    async fn is_frozen(&self) -> starkroute_layer::Result<bool> {
+        Ok(self.0.view(self.0.contracts.starkex_core, StarkExCore::isFrozenCall {}).await?)
+    }
+
+    async fn full_withdrawal_requested_at(
+        &self,
+        owner_key: U256,
+        vault: VaultId,
+    ) -> starkroute_layer::Result<u64> {
+        let call = StarkExCore::getFullWithdrawalRequestCall {
+            ownerKey: owner_key,
+            vaultId: U256::from(vault.get()),
+        };
+        let at = self.0.view(self.0.contracts.starkex_core, call).await?;
+        Ok(at.try_into().unwrap_or(u64::MAX))
+    }
+
+    async fn vault_root(&self) -> starkroute_layer::Result<Felt> {
+        let root =
+            self.0.view(self.0.contracts.starkex_core, StarkExCore::getVaultRootCall {}).await?;
+        Ok(felt_from_u256(root)
+            .ok_or_else(|| invalid("the contract's vault root is not a field element"))?)
+    }
+
+    async fn withdrawal_balance(
+        &self,
+        owner_key: U256,
+        asset_id: &Felt,
+    ) -> starkroute_layer::Result<U256> {
+        let call = StarkExCore::getWithdrawalBalanceCall {
+            ownerKey: owner_key,
+            assetId: felt_to_u256(asset_id),
+        };
+        Ok(self.0.view(self.0.contracts.starkex_core, call).await?)
+    }
+
+    async fn starkgate_deposit_fee(&self) -> starkroute_layer::Result<U256> {
+        Ok(self.0.starkgate_fee().await?)
+    }
+
+    async fn nft_bridge_deposit_fee(&self) -> starkroute_layer::Result<U256> {
+        let call = StarkGateBridge::estimateDepositFeeWeiCall {};
+        Ok(self.0.view(self.0.contracts.starkgate, call).await?)
+    }
+
+    async fn l2_to_l1_messages(&self, hash: B256) -> starkroute_layer::Result<U256> {
+        let call = StarknetMessaging::l2ToL1MessagesCall(hash);
+        Ok(self.0.view(self.0.contracts.messaging, call).await?)
+    }
+
+    async fn messages_of_l2_tx(&self, tx_hash: &str) -> starkroute_layer::Result<Vec<MessageToL1>> {
+        let source = self.0.l2_messages.as_ref().ok_or_else(|| {
+            invalid("no Starknet message source configured for NFT-bridge claims")
+        })?;
+        source.messages_to_l1(tx_hash).await
+    }
+
+    async fn vault_for(
+        &self,
+        key: &StarkKey,
+        asset_id: &Felt,
+    ) -> starkroute_layer::Result<VaultId> {
+        self.0.operator()?.vault_for(key, asset_id).await
+    }
+
+    async fn allocated_vault(
+        &self,
+        key: &StarkKey,
+        asset_id: &Felt,
+    ) -> starkroute_layer::Result<Option<VaultId>> {
+        self.0.operator()?.allocated_vault(key, asset_id).await
+    }
+
+    async fn escape_proof(
+        &self,
+        vault: VaultId,
+        root: &Felt,
+    ) -> starkroute_layer::Result<EscapeProof> {
+        self.0.operator()?.escape_proof(vault, root).await
+    }
+}
+
 #[async_trait]
 impl SettlementLayer for EthereumL1 {
     fn layer(&self) -> Layer {
@@ -916,7 +593,7 @@ impl SettlementLayer for EthereumL1 {
                 self.view(token_of(asset)?, TestERC20::balanceOfCall(who)).await?
             }
             AssetClass::Erc721 | AssetClass::MintableErc721 => {
-                let call = TestERC721::ownerOfCall { tokenId: token_id_of(asset)? };
+                let call = TestERC721::ownerOfCall { tokenId: token_id(asset)? };
                 match self.view(token_of(asset)?, call).await {
                     Ok(owner) => U256::from(u8::from(owner == who)),
                     // ownerOf reverts for a token that does not exist (yet) on L1.
@@ -928,19 +605,7 @@ impl SettlementLayer for EthereumL1 {
     }
 
     async fn readiness(&self, account: &Account) -> starkroute_layer::Result<Readiness> {
-        let ready = |ok: bool, why: &str| Readiness {
-            account: *account,
-            ready: ok,
-            missing: (!ok).then(|| why.to_owned()),
-        };
-        match account {
-            Account::L1(_) => Ok(ready(true, "")),
-            Account::StarkEx(k) => {
-                let registered = self.eth_key_of(k).await?.is_some();
-                Ok(ready(registered, "the Stark key is not registered on the StarkEx contract"))
-            }
-            Account::Starknet(_) => Err(AdapterError::permanent("ask the Starknet adapter")),
-        }
+        l1_readiness(account, &NodeReads(self)).await
     }
 
     async fn prepare(&self, intent: &LegIntent) -> starkroute_layer::Result<Prepared> {
@@ -950,10 +615,13 @@ impl SettlementLayer for EthereumL1 {
                 intent.kind
             )));
         }
-        let from = self.sender(intent).await?;
-        let (calls, starkex_deposit) = self.calls(intent, from).await?;
-        let txs = self.build(from, calls).await?;
-        self.finish(intent.kind, EthPayload { from, txs, starkex_deposit })
+        let contracts = self.contracts.protocol()?;
+        let leg = plan_l1_leg(intent, &contracts, &NodeReads(self)).await?;
+        let txs = self.build(leg.from.address(), leg.calls).await?;
+        self.finish(
+            intent.kind,
+            EthPayload { from: leg.from, txs, starkex_deposit: leg.starkex_deposit },
+        )
     }
 
     async fn attach_signature(
@@ -962,7 +630,7 @@ impl SettlementLayer for EthereumL1 {
         signature: &str,
     ) -> starkroute_layer::Result<Prepared> {
         let mut p = Self::parse(prepared)?;
-        let from = p.from;
+        let from = p.from.address();
         let t = p
             .txs
             .iter_mut()
@@ -1002,7 +670,7 @@ impl SettlementLayer for EthereumL1 {
                 }
                 continue;
             }
-            self.send_one(p.from, t).await?;
+            self.send_one(p.from.address(), t).await?;
         }
         Ok(())
     }

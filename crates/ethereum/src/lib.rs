@@ -25,11 +25,11 @@
 mod adapter;
 pub mod bindings;
 pub mod deploy;
+mod encode;
 mod error;
 mod operator;
 
-pub use adapter::{
-    transact, DepositTarget, EthPayload, EthTx, EthereumL1, Keystore, L1Contracts, STARKGATE_ETH,
-};
+pub use adapter::{transact, EthPayload, EthTx, EthereumL1, Keystore, L1Contracts, STARKGATE_ETH};
+pub use encode::{encode, EncodedCall};
 pub use error::{revert_reason, EthError, Result};
-pub use operator::{EscapeProof, L2Message, L2MessageSource, StarkExOperator};
+pub use operator::{update_state_call, EscapeProof, L2MessageSource, MessageToL1, StarkExOperator};

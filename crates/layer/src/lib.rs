@@ -11,9 +11,13 @@
 //!    the layer's own finality. After a crash, a leg found "sent or maybe sent" is reconciled
 //!    with `status` before anything is re-sent: [`LegProgress::NotFound`] means it never landed.
 
+mod cross;
+
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use starkroute_types::{Account, Amount, Asset, Felt, Layer, LegKind, Position, StarkKey, VaultId};
+
+pub use cross::{EscapeProof, L2MessageSource, MessageToL1, StarkExOperator};
 
 /// An adapter error, saying whether a retry can help.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]

@@ -32,6 +32,12 @@ pub fn require(cond: bool, reason: &str) -> Result<(), Revert> {
     }
 }
 
+impl From<starkroute_protocol::BadNftRequest> for Revert {
+    fn from(e: starkroute_protocol::BadNftRequest) -> Self {
+        Revert::new(e.0)
+    }
+}
+
 /// The identity of an asset for the conservation check: its L1 token (`None` for ETH) and, for
 /// an NFT, its token id. Every layer reports its holdings under this key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -87,36 +93,7 @@ pub struct FullWithdrawalRequest {
     pub requested_at: u64,
 }
 
-/// A withdrawal the operator moves from a vault to the L1 withdrawal balance in a batch.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WithdrawalModification {
-    /// The owner key credited on L1 (a Stark key, or an ETH address as a number for v2).
-    pub owner_key: U256,
-    /// The asset id.
-    pub asset_id: Felt,
-    /// The quantized amount.
-    pub quantized_amount: u64,
-}
-
-/// What a proven batch carries to the StarkEx core contract (`updateState`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StateUpdate {
-    /// The new sequence number (previous + 1).
-    pub sequence_number: u64,
-    /// The batch id.
-    pub batch_id: u64,
-    /// The vault root after the batch.
-    pub vault_root: Felt,
-    /// The vault tree height (31).
-    pub vault_tree_height: u32,
-    /// Deposits applied to vaults in this batch: (stark key, asset id, vault, quantized amount),
-    /// consumed from the contract's pending deposits.
-    pub deposits: Vec<(StarkKey, Felt, VaultId, u64)>,
-    /// Withdrawals credited to L1 withdrawal balances.
-    pub withdrawals: Vec<WithdrawalModification>,
-    /// Full-withdrawal requests served in this batch.
-    pub full_withdrawals_served: Vec<(StarkKey, VaultId)>,
-}
+pub use starkroute_protocol::{StateUpdate, WithdrawalModification};
 
 /// What the StarkEx engine needs from the StarkEx core contract on L1. Implemented by the L1;
 /// tests of the engine may implement it in a few lines.

@@ -23,13 +23,13 @@ use starkroute_layer::{
     SignatureScheme,
 };
 use starkroute_types::{
-    Account as RouteAccount, Amount, Asset, AssetClass, EthAddress, Layer, LegKind,
-    StarknetAddress, U256,
+    Account as RouteAccount, Amount, Asset, EthAddress, Layer, LegKind, StarknetAddress, U256,
 };
 
 use crate::calls::{self, hex_lower, L2ToL1Message, StarknetTx};
 use crate::signer::LegSigner;
 use crate::{Error, Result};
+use starkroute_protocol::{plan_starknet_leg, StarknetBridges};
 
 /// The OpenZeppelin 1.0.0 account class that starknet-devnet predeclares (its default
 /// `--account-class cairo1`).
@@ -115,13 +115,6 @@ fn starknet_account(a: &RouteAccount, what: &str) -> Result<Felt> {
         other => {
             Err(Error::Build(format!("the {what} of this leg is {other}, not a Starknet account")))
         }
-    }
-}
-
-fn l1_account(a: &RouteAccount, what: &str) -> Result<EthAddress> {
-    match a {
-        RouteAccount::L1(x) => Ok(*x),
-        other => Err(Error::Build(format!("the {what} of this leg is {other}, not an L1 address"))),
     }
 }
 
@@ -276,50 +269,14 @@ impl StarknetL2 {
         from: Felt,
         nonce: Felt,
     ) -> Result<Vec<starknet_core::types::Call>> {
-        let a = &intent.asset;
-        let amount = intent.amount.0;
-        Ok(match intent.kind {
-            LegKind::StarknetTransfer => {
-                let to = starknet_account(&intent.to.holder, "recipient")?;
-                let token = l2_token(a)?;
-                if a.is_fungible() {
-                    vec![calls::erc20_transfer(token, to, amount)?]
-                } else {
-                    vec![calls::erc721_transfer_from(token, from, to, token_id_of(a)?)?]
-                }
-            }
-            LegKind::StarknetWithdraw => {
-                let recipient = l1_account(&intent.to.holder, "L1 recipient")?;
-                let l1_token = if a.class() == AssetClass::Eth {
-                    calls::starkgate_eth_token()
-                } else {
-                    a.token
-                        .l1
-                        .ok_or_else(|| Error::Build(format!("{} has no L1 token", a.label())))?
-                };
-                let bridge = self.config.starkgate_bridge.ok_or_else(|| {
-                    Error::Build("no StarkGate L2 bridge is configured for this network".into())
-                })?;
-                vec![calls::initiate_token_withdraw(bridge, &l1_token, &recipient, amount)?]
-            }
-            LegKind::StarknetNftWithdraw => {
-                let owner_l1 = l1_account(&intent.to.holder, "L1 recipient")?;
-                let (token, id) = (l2_token(a)?, token_id_of(a)?);
-                let bridge = self.config.nft_bridge.ok_or_else(|| {
-                    Error::Build("no NFT bridge is configured for this network".into())
-                })?;
-                // Starklane's salt only makes the request hash unique: the account nonce does.
-                vec![
-                    calls::erc721_approve(token, bridge, id)?,
-                    calls::nft_deposit_tokens(bridge, nonce, token, &owner_l1, &[id])?,
-                ]
-            }
-            other => {
-                return Err(Error::Build(format!(
-                    "{other} is not a leg the Starknet adapter executes"
-                )))
-            }
-        })
+        let from = StarknetAddress::new(from).map_err(|e| Error::Build(e.to_string()))?;
+        let bridges = StarknetBridges {
+            starkgate: self.config.starkgate_bridge,
+            nft_bridge: self.config.nft_bridge,
+        };
+        let calls = plan_starknet_leg(intent, from, nonce, &bridges)
+            .map_err(|e| Error::Build(e.message))?;
+        Ok(calls.into_iter().map(calls::to_rpc_call).collect())
     }
 
     fn bounds(&self, fee: &FeeEstimate) -> ResourceBoundsMapping {

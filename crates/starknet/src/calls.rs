@@ -11,139 +11,16 @@ use starknet_core::types::{
 };
 use starknet_providers::Provider;
 use starknet_signers::VerifyingKey;
-use starkroute_crypto::{l2_to_l1_message_hash, selector, u256_to_felts};
-use starkroute_types::{EthAddress, U256};
+use starkroute_crypto::l2_to_l1_message_hash;
+use starkroute_protocol::StarknetCall;
+use starkroute_types::EthAddress;
 
 use crate::signer::LegSigner;
 use crate::{Error, Result};
 
-/// The L1 "token" StarkGate 2.0 uses for ETH: `address(0x455448)`, the short string `'ETH'`.
-pub fn starkgate_eth_token() -> EthAddress {
-    let mut raw = [0u8; 20];
-    raw[17..].copy_from_slice(b"ETH");
-    // Non-zero by construction.
-    EthAddress::new(raw.into()).unwrap_or_else(|_| unreachable!("'ETH' is not the zero address"))
-}
-
-fn call(to: Felt, name: &str, calldata: Vec<Felt>) -> Result<Call> {
-    let selector =
-        selector(name).map_err(|e| Error::Build(format!("selector of {name:?}: {e}")))?;
-    Ok(Call { to, selector, calldata })
-}
-
-fn u256(v: U256) -> [Felt; 2] {
-    let (lo, hi) = u256_to_felts(v);
-    [lo, hi]
-}
-
-/// ERC-20 `transfer(recipient, amount: u256)`.
-pub fn erc20_transfer(token: Felt, recipient: Felt, amount: U256) -> Result<Call> {
-    let [lo, hi] = u256(amount);
-    call(token, "transfer", vec![recipient, lo, hi])
-}
-
-/// ERC-721 `transfer_from(from, to, token_id: u256)`.
-pub fn erc721_transfer_from(token: Felt, from: Felt, to: Felt, id: U256) -> Result<Call> {
-    let [lo, hi] = u256(id);
-    call(token, "transfer_from", vec![from, to, lo, hi])
-}
-
-/// ERC-721 `approve(to, token_id: u256)`.
-pub fn erc721_approve(token: Felt, to: Felt, id: U256) -> Result<Call> {
-    let [lo, hi] = u256(id);
-    call(token, "approve", vec![to, lo, hi])
-}
-
-/// StarkGate L2 bridge `initiate_token_withdraw(l1_token, l1_recipient, amount: u256)`.
-pub fn initiate_token_withdraw(
-    bridge: Felt,
-    l1_token: &EthAddress,
-    l1_recipient: &EthAddress,
-    amount: U256,
-) -> Result<Call> {
-    let [lo, hi] = u256(amount);
-    call(
-        bridge,
-        "initiate_token_withdraw",
-        vec![l1_token.to_felt(), l1_recipient.to_felt(), lo, hi],
-    )
-}
-
-/// Starklane `deposit_tokens(salt, collection_l2, owner_l1, token_ids: Span<u256>,
-/// use_withdraw_auto, use_deposit_burn_auto)`.
-pub fn nft_deposit_tokens(
-    bridge: Felt,
-    salt: Felt,
-    collection_l2: Felt,
-    owner_l1: &EthAddress,
-    ids: &[U256],
-) -> Result<Call> {
-    let mut data = vec![salt, collection_l2, owner_l1.to_felt(), Felt::from(ids.len() as u64)];
-    for id in ids {
-        data.extend(u256(*id));
-    }
-    // Auto-withdraw is disabled on Starklane since its 2024 audit; burning is the L1 side's
-    // business.
-    data.extend([Felt::ZERO, Felt::ZERO]);
-    call(bridge, "deposit_tokens", data)
-}
-
-/// The StarkGate withdrawal message payload the L1 bridge consumes:
-/// `[TRANSFER_FROM_STARKNET = 0, recipient, token, amount.low, amount.high]`.
-pub fn starkgate_withdrawal_payload(
-    recipient: &EthAddress,
-    token: &EthAddress,
-    amount: U256,
-) -> Vec<Felt> {
-    let [lo, hi] = u256(amount);
-    vec![Felt::ZERO, recipient.to_felt(), token.to_felt(), lo, hi]
-}
-
-/// Starklane's request header for an ERC-721 deposit with neither auto-withdraw nor
-/// auto-burn: `HEADER_V1 (0x01) | ERC721_TYPE (0x01 << 8)`.
-pub const NFT_REQUEST_HEADER: u64 = 0x0101;
-
-/// Starklane's request hash (`Protocol.requestHash`): keccak256 over the 32-byte big-endian
-/// words `salt ‖ collection ‖ to ‖ ids…`, as an integer. `collection` is the sending side's
-/// collection and `to` the receiving side's owner.
-pub fn starklane_request_hash(salt: Felt, collection: Felt, to: Felt, ids: &[U256]) -> U256 {
-    let mut buf = Vec::with_capacity(32 * (3 + ids.len()));
-    for f in [salt, collection, to] {
-        buf.extend_from_slice(&f.to_bytes_be());
-    }
-    for id in ids {
-        buf.extend_from_slice(&id.to_be_bytes::<32>());
-    }
-    U256::from_be_bytes(alloy_primitives::keccak256(&buf).0)
-}
-
-/// The request an NFT-bridge deposit of `ids` sends to L1, which `NftBridge.sol`
-/// `withdrawTokens` takes: `[header, hash.low, hash.high, collection_l1, collection_l2,
-/// owner_l1, owner_l2, n, ids (low, high)…]`, with the hash over `(salt, collection_l2,
-/// owner_l1, ids)` and `owner_l2` the depositing account.
-pub fn nft_bridge_request(
-    salt: Felt,
-    collection_l1: &EthAddress,
-    collection_l2: Felt,
-    owner_l1: &EthAddress,
-    owner_l2: Felt,
-    ids: &[U256],
-) -> Vec<Felt> {
-    let [hlo, hhi] = u256(starklane_request_hash(salt, collection_l2, owner_l1.to_felt(), ids));
-    let mut p = vec![
-        Felt::from(NFT_REQUEST_HEADER),
-        hlo,
-        hhi,
-        collection_l1.to_felt(),
-        collection_l2,
-        owner_l1.to_felt(),
-        owner_l2,
-        Felt::from(ids.len() as u64),
-    ];
-    for id in ids {
-        p.extend(u256(*id));
-    }
-    p
+/// A protocol call as starknet-rs takes it in a multicall.
+pub fn to_rpc_call(c: StarknetCall) -> Call {
+    Call { to: c.to, selector: c.selector, calldata: c.calldata }
 }
 
 /// An L2→L1 message as a receipt reports it, with the hash the L1 messaging contract counts.

@@ -64,4 +64,5 @@ async fn an_unreachable_node_is_a_retryable_error() {
 
 #[path = "../common/conformance.rs"]
 mod conformance;
+mod plan;
 mod sandbox_backend;

@@ -38,7 +38,7 @@
 mod l1;
 mod starknet;
 
-pub use l1::{l1_tx_hash, DepositTarget, L1Payload, L1Tx, SandboxL1};
+pub use l1::{l1_tx_hash, L1Payload, L1Tx, SandboxL1};
 pub use starknet::{SandboxStarknet, StarknetPayload};
 
 use starkroute_layer::AdapterError;

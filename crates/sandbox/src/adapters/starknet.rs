@@ -10,12 +10,11 @@ use starkroute_layer::{
     AdapterError, LegIntent, LegProgress, Prepared, Readiness, Result, SettlementLayer,
     SignatureRequest, SignatureScheme,
 };
-use starkroute_types::{
-    Account, Amount, Asset, AssetClass, EthAddress, Felt, Layer, LegKind, StarkKey, StarknetAddress,
-};
+use starkroute_types::{Account, Amount, Asset, Felt, Layer, LegKind, StarkKey, StarknetAddress};
 
-use super::{l1_account, permanent, starknet_account, wrong_kind};
-use crate::l1::starkgate_eth_token;
+use starkroute_protocol::{plan_starknet_leg, StarknetBridges};
+
+use super::{permanent, starknet_account, wrong_kind};
 use crate::starknet::{Call, Execution, Finality, StarknetError};
 use crate::world::{SharedWorld, World};
 
@@ -130,42 +129,12 @@ impl SandboxStarknet {
     }
 
     fn calls(w: &World, intent: &LegIntent, from: StarknetAddress) -> Result<Vec<Call>> {
-        let a = &intent.asset;
-        let amount = intent.amount.0;
-        Ok(match intent.kind {
-            LegKind::StarknetTransfer => {
-                let to = starknet_account(&intent.to.holder, "recipient")?.felt();
-                let token = l2_token(a)?;
-                if a.is_fungible() {
-                    vec![Call::erc20_transfer(token, to, amount)]
-                } else {
-                    vec![Call::erc721_transfer_from(token, from.felt(), to, token_id_of(a)?)]
-                }
-            }
-            LegKind::StarknetWithdraw => {
-                let recipient = l1_account(&intent.to.holder, "L1 recipient")?;
-                let l1_token: EthAddress = if a.class() == AssetClass::Eth {
-                    starkgate_eth_token()
-                } else {
-                    a.token.l1.ok_or_else(|| permanent(format!("{} has no L1 token", a.label())))?
-                };
-                let bridge = w.starknet.starkgate_address();
-                vec![Call::initiate_token_withdraw(bridge, &l1_token, &recipient, amount)]
-            }
-            LegKind::StarknetNftWithdraw => {
-                let owner_l1 = l1_account(&intent.to.holder, "L1 recipient")?;
-                let (token, id) = (l2_token(a)?, token_id_of(a)?);
-                let bridge = w.starknet.nft_bridge_address();
-                // Starklane's salt only makes the request hash unique: the account nonce does.
-                let salt =
-                    Felt::from(w.starknet.account(&from.felt()).map_or(0, |x| x.pending_nonce));
-                vec![
-                    Call::erc721_approve(token, bridge, id),
-                    Call::nft_deposit_tokens(bridge, salt, token, &owner_l1, &[id], false, false),
-                ]
-            }
-            other => return Err(wrong_kind(other, "Starknet")),
-        })
+        let bridges = StarknetBridges {
+            starkgate: Some(w.starknet.starkgate_address()),
+            nft_bridge: Some(w.starknet.nft_bridge_address()),
+        };
+        let nonce = Felt::from(w.starknet.account(&from.felt()).map_or(0, |x| x.pending_nonce));
+        plan_starknet_leg(intent, from, nonce, &bridges)
     }
 
     fn finish(&self, kind: LegKind, mut p: StarknetPayload) -> Result<Prepared> {

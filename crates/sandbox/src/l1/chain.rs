@@ -20,20 +20,18 @@ use starkroute_types::{EthAddress, Felt};
 
 use super::events::{L1Event, TxHash};
 use super::ledger::Ledger;
-use super::messaging::{MessageToL1, StarknetMessaging};
+use super::messaging::StarknetMessaging;
 use super::nft_bridge::NftBridge;
 use super::starkex_core::StarkExCore;
 use super::starkgate::StarkGate;
-use crate::interface::{AssetKey, Revert, StateUpdate};
+use crate::interface::{AssetKey, Revert};
+pub use starkroute_protocol::L1Call;
+use starkroute_protocol::L1Contracts;
 
 /// Seconds between L1 blocks (post-merge Ethereum slots).
 pub const L1_BLOCK_TIME: u64 = 12;
 
-/// StarkGate 2.0's L1 "token" for ether: `address(0x455448)`, the short string `'ETH'`
-/// (`StarkgateConstants.sol`).
-pub fn starkgate_eth_token() -> EthAddress {
-    addr(0x45_5448)
-}
+pub use starkroute_protocol::starkgate_eth_token;
 
 /// A small deterministic address (`0x00…n`).
 pub fn addr(n: u64) -> EthAddress {
@@ -94,6 +92,20 @@ pub struct L1Config {
     pub first_l1_to_l2_nonce: u64,
 }
 
+impl L1Config {
+    /// The contracts the legs call, as the protocol names them.
+    pub fn contracts(&self) -> L1Contracts {
+        let a = &self.addresses;
+        L1Contracts {
+            starkex_core: a.starkex_core,
+            starknet_core: a.starknet_core,
+            starkgate: a.starkgate,
+            nft_bridge: a.nft_bridge,
+            l2_starkgate_bridge: self.l2_starkgate_bridge,
+        }
+    }
+}
+
 impl Default for L1Config {
     fn default() -> Self {
         Self {
@@ -106,119 +118,6 @@ impl Default for L1Config {
             first_l1_to_l2_nonce: 0,
         }
     }
-}
-
-/// A call to one function of one contract. The target contract is implied by the variant
-/// (the sandbox has one deployment of each); token calls name their token.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "fn")]
-#[allow(missing_docs)] // Field names are the Solidity parameter names.
-pub enum L1Call {
-    // ---- plain transfers and tokens ----
-    /// Send ETH (the value) to an address.
-    Transfer { to: EthAddress },
-    /// ERC-20 `transfer(to, amount)`.
-    Erc20Transfer { token: EthAddress, to: EthAddress, amount: U256 },
-    /// ERC-20 `approve(spender, amount)`.
-    Erc20Approve { token: EthAddress, spender: EthAddress, amount: U256 },
-    /// ERC-721 `transferFrom(from, to, tokenId)`.
-    Erc721TransferFrom { token: EthAddress, from: EthAddress, to: EthAddress, token_id: U256 },
-    /// ERC-721 `approve(to, tokenId)`.
-    Erc721Approve { token: EthAddress, to: EthAddress, token_id: U256 },
-    /// ERC-721 `setApprovalForAll(operator, approved)`.
-    Erc721SetApprovalForAll { token: EthAddress, operator: EthAddress, approved: bool },
-
-    // ---- StarkEx core (PROTOCOL.md A) ----
-    /// `registerToken(assetType, assetInfo, quantum)` (tokens admin only).
-    RegisterToken { asset_type: Felt, asset_info: Vec<u8>, quantum: U256 },
-    /// `registerEthAddress(ethKey, starkKey, starkSignature)` (96 bytes `r‖s‖y`).
-    RegisterEthAddress { eth_key: EthAddress, stark_key: U256, stark_signature: Vec<u8> },
-    /// `registerSender(starkKey, starkSignature)`: `registerEthAddress(msg.sender, …)`.
-    RegisterSender { stark_key: U256, stark_signature: Vec<u8> },
-    /// `deposit(starkKey, assetType, vaultId) payable` (ETH).
-    DepositEth { stark_key: U256, asset_type: Felt, vault_id: u64 },
-    /// `depositERC20(starkKey, assetType, vaultId, quantizedAmount)`.
-    DepositErc20 { stark_key: U256, asset_type: Felt, vault_id: u64, quantized_amount: u64 },
-    /// `depositNft(starkKey, assetType, vaultId, tokenId)`.
-    DepositNft { stark_key: U256, asset_type: Felt, vault_id: u64, token_id: U256 },
-    /// `depositCancel(starkKey, assetId, vaultId)`.
-    DepositCancel { stark_key: U256, asset_id: Felt, vault_id: u64 },
-    /// `depositReclaim(starkKey, assetId, vaultId)` (fungible: `assetId == assetType`).
-    DepositReclaim { stark_key: U256, asset_type: Felt, vault_id: u64 },
-    /// `depositNftReclaim(starkKey, assetType, vaultId, tokenId)`.
-    DepositNftReclaim { stark_key: U256, asset_type: Felt, vault_id: u64, token_id: U256 },
-    /// `withdraw(ownerKey, assetType)`.
-    Withdraw { owner_key: U256, asset_type: Felt },
-    /// `withdrawNft(ownerKey, assetType, tokenId)`.
-    WithdrawNft { owner_key: U256, asset_type: Felt, token_id: U256 },
-    /// `withdrawAndMint(ownerKey, assetType, mintingBlob)`.
-    WithdrawAndMint { owner_key: U256, asset_type: Felt, minting_blob: Vec<u8> },
-    /// `fullWithdrawalRequest(starkKey, vaultId)`.
-    FullWithdrawalRequest { owner_key: U256, vault_id: u64 },
-    /// `freezeRequest(starkKey, vaultId)`.
-    FreezeRequest { owner_key: U256, vault_id: u64 },
-    /// `escape(starkKey, vaultId, assetId, quantizedAmount)` with the Merkle proof the real
-    /// system first registers in its `EscapeVerifier` (sibling hashes, leaf level first).
-    Escape {
-        owner_key: U256,
-        vault_id: u64,
-        asset_id: Felt,
-        quantized_amount: u64,
-        proof: Vec<Felt>,
-    },
-    /// `updateState` (StarkEx operator only): a proven batch.
-    StarkExUpdateState { update: StateUpdate },
-
-    // ---- Starknet core messaging (D.2) ----
-    /// `sendMessageToL2(toAddress, selector, payload) payable`.
-    SendMessageToL2 { to_address: Felt, selector: Felt, payload: Vec<Felt> },
-    /// `consumeMessageFromL2(fromAddress, payload)`.
-    ConsumeMessageFromL2 { from_address: Felt, payload: Vec<Felt> },
-    /// `startL1ToL2MessageCancellation(toAddress, selector, payload, nonce)`.
-    StartL1ToL2MessageCancellation {
-        to_address: Felt,
-        selector: Felt,
-        payload: Vec<Felt>,
-        nonce: U256,
-    },
-    /// `cancelL1ToL2Message(toAddress, selector, payload, nonce)`.
-    CancelL1ToL2Message { to_address: Felt, selector: Felt, payload: Vec<Felt>, nonce: U256 },
-    /// `updateState` of the Starknet core contract (Starknet operator only): makes L2→L1
-    /// messages consumable and consumes the L1→L2 messages the L2 blocks handled.
-    StarknetUpdateState {
-        block_number: u64,
-        block_hash: Felt,
-        global_root: Felt,
-        messages_to_l1: Vec<MessageToL1>,
-        consumed_l1_to_l2: Vec<TxHash>,
-    },
-
-    // ---- StarkGate L1 (D.3) ----
-    /// `deposit(token, amount, l2Recipient) payable`.
-    StarkgateDeposit { token: EthAddress, amount: U256, l2_recipient: U256 },
-    /// `withdraw(token, amount, recipient)`.
-    StarkgateWithdraw { token: EthAddress, amount: U256, recipient: EthAddress },
-    /// `depositCancelRequest(token, amount, l2Recipient, nonce)`.
-    StarkgateDepositCancelRequest {
-        token: EthAddress,
-        amount: U256,
-        l2_recipient: U256,
-        nonce: U256,
-    },
-    /// `depositReclaim(token, amount, l2Recipient, nonce)`.
-    StarkgateDepositReclaim { token: EthAddress, amount: U256, l2_recipient: U256, nonce: U256 },
-
-    // ---- NFT bridge (E) ----
-    /// `depositTokens(salt, collectionL1, ownerL2, ids, useAutoBurn) payable`.
-    NftDepositTokens {
-        salt: U256,
-        collection_l1: EthAddress,
-        owner_l2: U256,
-        ids: Vec<U256>,
-        use_auto_burn: bool,
-    },
-    /// `withdrawTokens(request)`.
-    NftWithdrawTokens { request: Vec<Felt> },
 }
 
 /// The outcome of a transaction.
@@ -330,6 +229,11 @@ impl L1 {
         &self.config
     }
 
+    /// The contracts the legs call, as the protocol names them.
+    pub fn contracts(&self) -> L1Contracts {
+        self.config.contracts()
+    }
+
     /// The contract addresses.
     pub fn addresses(&self) -> &L1Addresses {
         &self.config.addresses
@@ -417,7 +321,7 @@ impl L1 {
         let nonce = self.nonces.entry(from).or_default();
         let n = *nonce;
         *nonce += 1;
-        let tx_hash = tx_hash(&from, n, value, &call);
+        let tx_hash = l1_tx_hash(&from, n, value, &call);
         let mut ctx = Ctx {
             sender: from,
             value,
@@ -528,8 +432,9 @@ impl Ledger {
 }
 
 /// `keccak256(sender ‖ uint256(nonce) ‖ uint256(value) ‖ json(call))`: the sandbox's
-/// transaction hash (unique per sender and nonce, like Ethereum's).
-fn tx_hash(from: &EthAddress, nonce: u64, value: U256, call: &L1Call) -> TxHash {
+/// transaction hash (unique per sender and nonce, like Ethereum's), which an adapter computes
+/// before sending.
+pub fn l1_tx_hash(from: &EthAddress, nonce: u64, value: U256, call: &L1Call) -> TxHash {
     let mut buf = Vec::with_capacity(128);
     buf.extend_from_slice(from.as_bytes());
     buf.extend_from_slice(&U256::from(nonce).to_be_bytes::<32>());
@@ -545,41 +450,7 @@ impl L1State {
     fn execute(&mut self, cfg: &L1Config, ctx: &mut Ctx, call: L1Call) -> Result<(), Revert> {
         let a = cfg.addresses.clone();
         // Which contract receives msg.value, and whether the function is payable.
-        let (target, payable) = match &call {
-            L1Call::Transfer { to } => (*to, true),
-            L1Call::Erc20Transfer { token, .. }
-            | L1Call::Erc20Approve { token, .. }
-            | L1Call::Erc721TransferFrom { token, .. }
-            | L1Call::Erc721Approve { token, .. }
-            | L1Call::Erc721SetApprovalForAll { token, .. } => (*token, false),
-            L1Call::DepositEth { .. } => (a.starkex_core, true),
-            L1Call::RegisterToken { .. }
-            | L1Call::RegisterEthAddress { .. }
-            | L1Call::RegisterSender { .. }
-            | L1Call::DepositErc20 { .. }
-            | L1Call::DepositNft { .. }
-            | L1Call::DepositCancel { .. }
-            | L1Call::DepositReclaim { .. }
-            | L1Call::DepositNftReclaim { .. }
-            | L1Call::Withdraw { .. }
-            | L1Call::WithdrawNft { .. }
-            | L1Call::WithdrawAndMint { .. }
-            | L1Call::FullWithdrawalRequest { .. }
-            | L1Call::FreezeRequest { .. }
-            | L1Call::Escape { .. }
-            | L1Call::StarkExUpdateState { .. } => (a.starkex_core, false),
-            L1Call::SendMessageToL2 { .. } => (a.starknet_core, true),
-            L1Call::ConsumeMessageFromL2 { .. }
-            | L1Call::StartL1ToL2MessageCancellation { .. }
-            | L1Call::CancelL1ToL2Message { .. }
-            | L1Call::StarknetUpdateState { .. } => (a.starknet_core, false),
-            L1Call::StarkgateDeposit { .. } => (a.starkgate, true),
-            L1Call::StarkgateWithdraw { .. }
-            | L1Call::StarkgateDepositCancelRequest { .. }
-            | L1Call::StarkgateDepositReclaim { .. } => (a.starkgate, false),
-            L1Call::NftDepositTokens { .. } => (a.nft_bridge, true),
-            L1Call::NftWithdrawTokens { .. } => (a.nft_bridge, false),
-        };
+        let (target, payable) = call.target(&cfg.contracts());
         if !ctx.value.is_zero() {
             // Solidity reverts a value sent to a non-payable function without a reason string.
             if !payable {

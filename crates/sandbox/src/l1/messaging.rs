@@ -25,23 +25,7 @@ use crate::interface::{require, Revert};
 /// `MAX_L1_MSG_FEE = 1 ether`.
 pub const MAX_L1_MSG_FEE: u128 = 1_000_000_000_000_000_000;
 
-/// An L2→L1 message as a state update carries it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MessageToL1 {
-    /// The L2 contract that sent it.
-    pub from_address: Felt,
-    /// The L1 contract that may consume it.
-    pub to_address: EthAddress,
-    /// The payload.
-    pub payload: Vec<Felt>,
-}
-
-impl MessageToL1 {
-    /// `keccak256(abi.encodePacked(from, uint256(to), payload.length, payload))`.
-    pub fn hash(&self) -> B256 {
-        B256::from(l2_to_l1_message_hash(self.from_address, &self.to_address, &self.payload))
-    }
-}
+pub use starkroute_layer::MessageToL1;
 
 /// An L1→L2 message as `LogMessageToL2` recorded it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -33,114 +33,22 @@
 
 use std::collections::BTreeMap;
 
-use alloy_primitives::{keccak256, U256};
+use alloy_primitives::U256;
 use serde::{Deserialize, Serialize};
-use starkroute_crypto::{felts_to_u256, sn_keccak, u256_to_felts};
-use starkroute_types::{felt_from_u256, felt_to_u256, EthAddress, Felt, Layer};
+use starkroute_crypto::sn_keccak;
+use starkroute_types::{felt_from_u256, EthAddress, Felt, Layer};
 
 use super::chain::{Ctx, L1Config, L1State, L1};
 use super::events::L1Event;
 use crate::interface::{require, Revert};
 
-/// `HEADER_V1`.
-pub const HEADER_V1: u64 = 0x01;
-/// `ERC721_TYPE`.
-pub const ERC721_TYPE: u64 = 0x01 << 8;
-/// `ERC1155_TYPE` (refused: `NotSupportedYetError`).
-pub const ERC1155_TYPE: u64 = 0x02 << 8;
-/// `DEPOSIT_AUTO_BURN`.
-pub const DEPOSIT_AUTO_BURN: u64 = 0x01 << 16;
-/// `WITHDRAW_AUTO`.
-pub const WITHDRAW_AUTO: u64 = 0x01 << 24;
+pub use starkroute_protocol::{
+    NftRequest, DEPOSIT_AUTO_BURN, ERC1155_TYPE, ERC721_TYPE, HEADER_V1, WITHDRAW_AUTO,
+};
 
 /// The L2 bridge's L1 handler: `sn_keccak("withdraw_auto_from_l1")`.
 pub fn withdraw_auto_from_l1_selector() -> Felt {
     sn_keccak(b"withdraw_auto_from_l1")
-}
-
-/// A bridge request (see the module docs for its payload).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct NftRequest {
-    /// Header bits.
-    pub header: u64,
-    /// The request hash.
-    pub hash: U256,
-    /// The L1 collection.
-    pub collection_l1: EthAddress,
-    /// The L2 collection.
-    pub collection_l2: Felt,
-    /// The L1 owner (depositor on L1→L2, recipient on L2→L1).
-    pub owner_l1: EthAddress,
-    /// The L2 owner (recipient on L1→L2, depositor on L2→L1).
-    pub owner_l2: Felt,
-    /// Token ids.
-    pub ids: Vec<U256>,
-}
-
-impl NftRequest {
-    /// Starklane's request hash: `keccak256(salt ‖ collection ‖ to ‖ ids)`, 32-byte words.
-    pub fn compute_hash(salt: U256, collection: Felt, to: Felt, ids: &[U256]) -> U256 {
-        let mut buf = Vec::with_capacity(32 * (3 + ids.len()));
-        buf.extend_from_slice(&salt.to_be_bytes::<32>());
-        buf.extend_from_slice(&collection.to_bytes_be());
-        buf.extend_from_slice(&to.to_bytes_be());
-        for id in ids {
-            buf.extend_from_slice(&id.to_be_bytes::<32>());
-        }
-        U256::from_be_bytes(keccak256(&buf).0)
-    }
-
-    /// The payload.
-    pub fn to_payload(&self) -> Vec<Felt> {
-        let (hlo, hhi) = u256_to_felts(self.hash);
-        let mut p = vec![
-            Felt::from(self.header),
-            hlo,
-            hhi,
-            self.collection_l1.to_felt(),
-            self.collection_l2,
-            self.owner_l1.to_felt(),
-            self.owner_l2,
-            Felt::from(self.ids.len() as u64),
-        ];
-        for id in &self.ids {
-            let (lo, hi) = u256_to_felts(*id);
-            p.push(lo);
-            p.push(hi);
-        }
-        p
-    }
-
-    /// Parses a payload; refuses a malformed one, or one that is not an ERC-721 v1 request.
-    pub fn from_payload(p: &[Felt]) -> Result<Self, Revert> {
-        let bad = || Revert::new("BadRequestError");
-        require(p.len() >= 8, "BadRequestError")?;
-        let header = u64::try_from(felt_to_u256(&p[0])).map_err(|_| bad())?;
-        require(header & 0xff == HEADER_V1, "BadRequestError")?;
-        require(header & (0xff << 8) != ERC1155_TYPE, "NotSupportedYetError")?;
-        require(header & (0xff << 8) == ERC721_TYPE, "BadRequestError")?;
-        let hash = felts_to_u256(p[1], p[2]).map_err(|_| bad())?;
-        let eth = |f: &Felt| -> Result<EthAddress, Revert> {
-            let v = felt_to_u256(f);
-            require(v < (U256::from(1) << 160), "BadRequestError")?;
-            let b = v.to_be_bytes::<32>();
-            EthAddress::new(alloy_primitives::Address::from_slice(&b[12..])).map_err(|_| bad())
-        };
-        let n = usize::try_from(felt_to_u256(&p[7])).map_err(|_| bad())?;
-        require(p.len() == 8 + 2 * n, "BadRequestError")?;
-        let ids = (0..n)
-            .map(|i| felts_to_u256(p[8 + 2 * i], p[9 + 2 * i]).map_err(|_| bad()))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Self {
-            header,
-            hash,
-            collection_l1: eth(&p[3])?,
-            collection_l2: p[4],
-            owner_l1: eth(&p[5])?,
-            owner_l2: p[6],
-            ids,
-        })
-    }
 }
 
 /// A registered collection pair.
@@ -317,9 +225,9 @@ mod tests {
         let p = r.to_payload();
         assert_eq!(p.len(), 8 + 4);
         assert_eq!(NftRequest::from_payload(&p).unwrap(), r);
-        assert_eq!(NftRequest::from_payload(&p[..10]).unwrap_err().reason, "BadRequestError");
+        assert_eq!(NftRequest::from_payload(&p[..10]).unwrap_err().0, "BadRequestError");
         let mut erc1155 = p.clone();
         erc1155[0] = Felt::from(HEADER_V1 | ERC1155_TYPE);
-        assert_eq!(NftRequest::from_payload(&erc1155).unwrap_err().reason, "NotSupportedYetError");
+        assert_eq!(NftRequest::from_payload(&erc1155).unwrap_err().0, "NotSupportedYetError");
     }
 }

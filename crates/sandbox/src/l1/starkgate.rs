@@ -54,11 +54,7 @@ pub fn deposit_payload(
     vec![token.to_felt(), sender.to_felt(), l2_recipient, lo, hi]
 }
 
-/// The withdrawal message payload `[TRANSFER_FROM_STARKNET = 0, recipient, token, lo, hi]`.
-pub fn withdrawal_payload(recipient: &EthAddress, token: &EthAddress, amount: U256) -> Vec<Felt> {
-    let (lo, hi) = u256_to_felts(amount);
-    vec![Felt::ZERO, recipient.to_felt(), token.to_felt(), lo, hi]
-}
+pub use starkroute_protocol::starkgate_withdrawal_payload as withdrawal_payload;
 
 /// The bridge's storage.
 #[derive(Debug, Clone, Default)]

@@ -17,86 +17,11 @@ use crate::l1::nft_bridge::{NftRequest, DEPOSIT_AUTO_BURN, ERC721_TYPE, HEADER_V
 use crate::l1::starkgate::withdrawal_payload;
 use crate::l1::{CollectionPair, MessageToL1};
 
-/// One call of a multicall.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Call {
-    /// The contract.
-    pub to: Felt,
-    /// The entry point selector (`sn_keccak(name)`).
-    pub selector: Felt,
-    /// Cairo-serialized arguments.
-    pub calldata: Vec<Felt>,
-}
+pub use starkroute_protocol::StarknetCall as Call;
 
 fn u256_args(v: U256) -> [Felt; 2] {
     let (lo, hi) = u256_to_felts(v);
     [lo, hi]
-}
-
-impl Call {
-    /// A call by entry point name.
-    pub fn new(to: Felt, entry_point: &str, calldata: Vec<Felt>) -> Self {
-        Self { to, selector: sn_keccak(entry_point.as_bytes()), calldata }
-    }
-
-    /// ERC-20 `transfer(recipient, amount: u256)`.
-    pub fn erc20_transfer(token: Felt, recipient: Felt, amount: U256) -> Self {
-        let [lo, hi] = u256_args(amount);
-        Self::new(token, "transfer", vec![recipient, lo, hi])
-    }
-
-    /// ERC-20 `approve(spender, amount: u256)`.
-    pub fn erc20_approve(token: Felt, spender: Felt, amount: U256) -> Self {
-        let [lo, hi] = u256_args(amount);
-        Self::new(token, "approve", vec![spender, lo, hi])
-    }
-
-    /// ERC-721 `transfer_from(from, to, token_id: u256)`.
-    pub fn erc721_transfer_from(token: Felt, from: Felt, to: Felt, id: U256) -> Self {
-        let [lo, hi] = u256_args(id);
-        Self::new(token, "transfer_from", vec![from, to, lo, hi])
-    }
-
-    /// ERC-721 `approve(to, token_id: u256)`.
-    pub fn erc721_approve(token: Felt, to: Felt, id: U256) -> Self {
-        let [lo, hi] = u256_args(id);
-        Self::new(token, "approve", vec![to, lo, hi])
-    }
-
-    /// StarkGate `initiate_token_withdraw(l1_token, l1_recipient, amount: u256)`.
-    pub fn initiate_token_withdraw(
-        bridge: Felt,
-        l1_token: &EthAddress,
-        l1_recipient: &EthAddress,
-        amount: U256,
-    ) -> Self {
-        let [lo, hi] = u256_args(amount);
-        Self::new(
-            bridge,
-            "initiate_token_withdraw",
-            vec![l1_token.to_felt(), l1_recipient.to_felt(), lo, hi],
-        )
-    }
-
-    /// Starklane `deposit_tokens(salt, collection_l2, owner_l1, token_ids: Span<u256>,
-    /// use_withdraw_auto, use_deposit_burn_auto)`.
-    pub fn nft_deposit_tokens(
-        bridge: Felt,
-        salt: Felt,
-        collection_l2: Felt,
-        owner_l1: &EthAddress,
-        ids: &[U256],
-        use_withdraw_auto: bool,
-        use_deposit_burn_auto: bool,
-    ) -> Self {
-        let mut data = vec![salt, collection_l2, owner_l1.to_felt(), Felt::from(ids.len() as u64)];
-        for id in ids {
-            data.extend(u256_args(*id));
-        }
-        data.push(Felt::from(u64::from(use_withdraw_auto)));
-        data.push(Felt::from(u64::from(use_deposit_burn_auto)));
-        Self::new(bridge, "deposit_tokens", data)
-    }
 }
 
 /// An event emitted on L2: the emitting contract, its name and its data.
@@ -552,7 +477,7 @@ impl L2State {
         }
         if to == self.nft_bridge.address && selector == sel("withdraw_auto_from_l1") {
             ensure(from == self.nft_bridge.l1_bridge.to_felt(), "Invalid L1 msg sender")?;
-            let req = NftRequest::from_payload(&calldata[1..]).map_err(|r| r.reason)?;
+            let req = NftRequest::from_payload(&calldata[1..]).map_err(|r| r.0.to_owned())?;
             let pair = *self
                 .nft_bridge
                 .pairs

@@ -17,7 +17,6 @@ use starkroute_ethereum::bindings::{
 use starkroute_ethereum::deploy::{self as l1_deploy, deploy_system};
 use starkroute_ethereum::L1Contracts;
 use starkroute_layer::{LegProgress, SettlementLayer};
-use starkroute_starknet::calls;
 use starkroute_starknet::deploy::{L1BridgeAddrs, L2Bridges, L2Contract, L2Deployer};
 use starkroute_starknet::{L1Messaging, StarknetConfig, StarknetL2};
 use starkroute_types::{
@@ -289,7 +288,11 @@ async fn a_withdrawal_sent_through_the_adapter_is_paid_out_by_the_l1_bridge() {
     assert_eq!(m.to_address, eth(b.l1.starkgate));
     assert_eq!(
         m.payload,
-        calls::starkgate_withdrawal_payload(&eth(recipient), &eth(token), U256::from(part))
+        starkroute_protocol::starkgate_withdrawal_payload(
+            &eth(recipient),
+            &eth(token),
+            U256::from(part)
+        )
     );
     // Not on L1 yet: even once the block is ACCEPTED_ON_L1, the leg waits for the message.
     assert_eq!(l2.l1_message_count(&m.hash).await.unwrap(), Some(U256::ZERO));
@@ -405,19 +408,25 @@ async fn an_nft_bridged_through_the_adapter_is_minted_on_l1_and_comes_back() {
     let m = &msgs[0];
     assert_eq!((m.from_address, m.to_address), (b.l2.nft_bridge, eth(b.l1.nft_bridge)));
     // The Cairo bridge's request is exactly the router's, Starklane hash included.
-    let expected = calls::nft_bridge_request(
+    let expected = starkroute_protocol::NftRequest::from_l2_deposit(
         salt,
-        &eth(mirror),
+        eth(mirror),
         collection,
-        &eth(owner_l1),
+        eth(owner_l1),
         owner_l2.address,
         &[id],
-    );
+    )
+    .to_payload();
     assert_eq!(m.payload, expected);
     let hash = starkroute_crypto::felts_to_u256(m.payload[1], m.payload[2]).unwrap();
     assert_eq!(
         hash,
-        calls::starklane_request_hash(salt, collection, eth(owner_l1).to_felt(), &[id])
+        starkroute_protocol::NftRequest::compute_hash(
+            starkroute_types::felt_to_u256(&salt),
+            collection,
+            eth(owner_l1).to_felt(),
+            &[id]
+        )
     );
     // ...and the L1 bridge's requestHash (keccak over the same words) agrees.
     let l1_hash = b

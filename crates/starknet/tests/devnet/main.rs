@@ -24,7 +24,7 @@ use serde_json::json;
 use starknet_core::types::Felt;
 use starknet_signers::SigningKey;
 use starkroute_layer::{LegIntent, LegProgress, Prepared, SettlementLayer, SignatureScheme};
-use starkroute_starknet::{L1Messaging, StarknetTx, StarknetConfig, StarknetL2};
+use starkroute_starknet::{L1Messaging, StarknetConfig, StarknetL2, StarknetTx};
 use starkroute_types::{
     Account, Amount, Asset, AssetClass, EthAddress, Layer, LegKind, Position, StarknetAddress,
     Token, U256,
