@@ -71,7 +71,7 @@ use super::engine::{
     WithdrawalRequest, MAX_EXPIRATION_HOURS, WITHDRAWAL_RECEIVER_VAULT,
 };
 use super::error::{Result, StarkExError};
-use crate::interface::StarkExContractPort;
+use crate::port::StarkExContractPort;
 
 pub use super::engine::REGISTRATION_SIGNABLE_MESSAGE;
 
@@ -1461,7 +1461,7 @@ async fn availability<H: StarkExHost>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::starkex::testing::{vid, TestPort};
+    use crate::testing::{vid, TestPort};
     use axum::body::Body;
     use axum::http::Request;
     use http_body_util::BodyExt;
@@ -1947,9 +1947,7 @@ mod tests {
             .unwrap();
         assert_eq!(app.clone().oneshot(req).await.unwrap().status(), StatusCode::BAD_REQUEST);
         // Fault switch: reject everything with a clear error.
-        host.lock()
-            .0
-            .set_faults(crate::starkex::FaultSwitches { reject_all: true, ..Default::default() });
+        host.lock().0.set_faults(crate::FaultSwitches { reject_all: true, ..Default::default() });
         let body = json!({"user": "0x00000000000000000000000000000000000000aa", "token": {"type": "ETH"}, "amount": "1"});
         let (s, v) = call(&app, "POST", "/v1/signable-deposit-details", Some(body), &[]).await;
         assert_eq!(

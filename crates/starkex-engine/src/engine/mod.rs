@@ -36,7 +36,7 @@ use starkroute_types::{
 
 use super::assets::{parse_asset_info, AssetMeta, TokenListing};
 use super::error::{Result, StarkExError};
-use crate::interface::{
+use crate::port::{
     AssetKey, DepositEvent, Revert, StarkExContractPort, StateUpdate, WithdrawalModification,
 };
 
@@ -1530,7 +1530,7 @@ impl StarkExEngine {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::starkex::testing::{user, vid, TestPort};
+    use crate::testing::{user, vid, TestPort};
 
     const NOW: u64 = 1_767_225_600;
 
@@ -1701,7 +1701,7 @@ mod tests {
     fn full_withdrawals_served_or_ignored() {
         let (mut e, mut port, eth, [(_, a), _]) = setup();
         e.cut_batch(NOW, &mut port).unwrap();
-        port.full.push(crate::interface::FullWithdrawalRequest {
+        port.full.push(crate::port::FullWithdrawalRequest {
             stark_key: a,
             vault_id: vid(5),
             requested_at: NOW,
