@@ -47,6 +47,10 @@
 //! authenticates what requests carry, `render` writes the shared objects (tokens, times),
 //! `pagination` pages and filters the lists. This module holds the host, the router and the
 //! error answer.
+//!
+//! [`TransferOrder::message_hash`]: crate::engine::TransferOrder::message_hash
+//! [`WithdrawalOrder::message_hash`]: crate::engine::WithdrawalOrder::message_hash
+//! [`recover_personal_sign`]: starkroute_crypto::keys::recover_personal_sign
 
 mod availability;
 mod balances;

@@ -25,6 +25,8 @@
 //! withdrawals, availability). This module holds the state, the configuration, the accessors,
 //! vault allocation, users and the conservation counts; `orders` the signed messages, and
 //! `records` what the REST API lists; their types are re-exported here.
+//!
+//! [`StateUpdate`]: crate::port::StateUpdate
 
 mod batches;
 mod deposits;
