@@ -14,7 +14,7 @@ use alloy::signers::local::PrivateKeySigner;
 use async_trait::async_trait;
 use starkroute_ethereum::{EscapeProof, StarkExOperator};
 use starkroute_layer::AdapterError;
-use starkroute_sandbox::starkex::{SharedHost, StarkExEngine, TickReport};
+use starkroute_starkex_engine::{SharedHost, StarkExEngine, TickReport};
 use starkroute_types::{Felt, StarkKey, VaultId};
 use tokio::sync::watch;
 
@@ -46,7 +46,7 @@ impl L1Operator {
         Self { host: Arc::new(SharedHost::new(engine, port, unix_now())), reader }
     }
 
-    /// The host the REST API serves ([`starkroute_sandbox::starkex::router`]).
+    /// The host the REST API serves ([`starkroute_starkex_engine::router`]).
     pub fn host(&self) -> Arc<SharedHost<L1ContractPort>> {
         self.host.clone()
     }
@@ -58,7 +58,7 @@ impl L1Operator {
 
     /// The ImmutableX-style REST API over this engine.
     pub fn router(&self) -> axum::Router {
-        starkroute_sandbox::starkex::router(self.host.clone())
+        starkroute_starkex_engine::router(self.host.clone())
     }
 
     /// One round: reads the contract's new logs, then ticks the engine at the wall-clock time

@@ -21,10 +21,9 @@ use alloy::sol_types::{SolCall, SolEvent};
 use parking_lot::RwLock;
 use starkroute_ethereum::bindings::StarkExCore;
 use starkroute_ethereum::{transact, EthError};
-use starkroute_sandbox::interface::{
-    DepositEvent, FullWithdrawalRequest, StarkExContractPort, StateUpdate,
+use starkroute_starkex_engine::port::{
+    DepositEvent, FullWithdrawalRequest, Revert, StarkExContractPort, StateUpdate,
 };
-use starkroute_sandbox::Revert;
 use starkroute_types::{felt_from_u256, EthAddress, Felt, StarkKey, VaultId};
 
 use crate::{Error, Result};

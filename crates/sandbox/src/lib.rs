@@ -10,7 +10,9 @@
 //! - [`clock`]: the virtual clock.
 //! - [`l1`]: the ledger (ETH, ERC-20, ERC-721), blocks and receipts, and the L1 contracts.
 //! - [`starkex`]: the StarkEx engine (vaults, transfers, withdrawals, batches, availability) and
-//!   its REST API.
+//!   its REST API: the `starkroute-starkex-engine` crate, re-exported.
+//! - [`interface`]: the engine's port to the StarkEx contract (re-exported from the engine crate),
+//!   which the L1 implements.
 //! - [`starknet`]: accounts, tokens, the L2 bridges, transaction statuses and state updates.
 //! - [`world`]: everything together, advanced by the clock; the conservation check.
 
@@ -19,9 +21,10 @@ pub mod clock;
 pub mod interface;
 pub mod l1;
 pub mod scenario;
-pub mod starkex;
 pub mod starknet;
 pub mod world;
+
+pub use starkroute_starkex_engine as starkex;
 
 pub use clock::Clock;
 pub use interface::{AssetKey, Revert};

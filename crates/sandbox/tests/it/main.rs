@@ -5,6 +5,5 @@ mod adapters_starknet;
 mod adapters_support;
 mod l1_starkex;
 mod l1_support;
-mod starkex_flows;
 mod starknet_bridges;
 mod world_flows;

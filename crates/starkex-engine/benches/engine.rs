@@ -12,7 +12,7 @@
 //! two cores really deliver (on a shared or hyperthreaded host it is well short of 2×), so the
 //! two-thread batch figure can be read against the hardware as well as against 2× one core.
 //!
-//! `cargo bench -p starkroute-sandbox --bench engine -- --warm-up-time 1 --measurement-time 3`
+//! `cargo bench -p starkroute-starkex-engine --bench engine -- --warm-up-time 1 --measurement-time 3`
 
 #![allow(missing_docs, clippy::unwrap_used)]
 
@@ -22,10 +22,10 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use starkroute_crypto::{asset_info, asset_type, pedersen, verify, StarkPrivateKey};
-use starkroute_sandbox::interface::{
+use starkroute_starkex_engine::port::{
     DepositEvent, FullWithdrawalRequest, Revert, StarkExContractPort, StateUpdate,
 };
-use starkroute_sandbox::starkex::{StarkExConfig, StarkExEngine, TransferOrder, TransferRequest};
+use starkroute_starkex_engine::{StarkExConfig, StarkExEngine, TransferOrder, TransferRequest};
 use starkroute_types::{AssetClass, EthAddress, Felt, Quantum, StarkKey, VaultId};
 
 /// The StarkEx contract as far as the engine needs it here: one deposit, everyone registered.

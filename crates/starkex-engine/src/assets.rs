@@ -9,7 +9,7 @@ use starkroute_crypto::asset::{
 };
 use starkroute_types::{AssetClass, EthAddress, Felt};
 
-use crate::interface::AssetKey;
+use crate::port::AssetKey;
 
 /// ImmutableX's ETH quantum (10^8 wei), so its ETH asset type is
 /// `0x02705737cd248ac819034b5de474c8f0368224f72a0fda9e031499d519992d9e` (PROTOCOL.md B.2).

@@ -10,9 +10,7 @@ use starkroute_types::{
     AssetClass, EthAddress, Felt, Quantum, StarkExAssetType, StarkKey, TokenId, VaultId,
 };
 
-use crate::interface::{
-    DepositEvent, FullWithdrawalRequest, Revert, StarkExContractPort, StateUpdate,
-};
+use crate::port::{DepositEvent, FullWithdrawalRequest, Revert, StarkExContractPort, StateUpdate};
 
 #[derive(Debug, Default)]
 pub(crate) struct TestPort {

@@ -11,11 +11,11 @@ use alloy_primitives::U256;
 use starkroute_crypto::{
     asset_info, asset_type, mintable_asset_id, nft_asset_id, StarkPrivateKey, VaultTree,
 };
-use starkroute_sandbox::interface::{
+use starkroute_starkex_engine::engine::{DEFAULT_BATCH_INTERVAL_SECS, MAX_EXPIRATION_HOURS};
+use starkroute_starkex_engine::port::{
     AssetKey, DepositEvent, FullWithdrawalRequest, Revert, StarkExContractPort, StateUpdate,
 };
-use starkroute_sandbox::starkex::engine::{DEFAULT_BATCH_INTERVAL_SECS, MAX_EXPIRATION_HOURS};
-use starkroute_sandbox::starkex::{
+use starkroute_starkex_engine::{
     FaultSwitches, MintRequest, StarkExEngine, TransferOrder, TransferRequest, WithdrawalOrder,
     WithdrawalReceiver,
 };

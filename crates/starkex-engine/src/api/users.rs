@@ -1,0 +1,101 @@
+//! Registration: `/v1/signable-registration-offchain`, `POST /v1/users`, `/v1/users/{user}`.
+
+use std::sync::Arc;
+
+use axum::extract::rejection::{JsonRejection, PathRejection};
+use axum::extract::{Path, State};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::json;
+use starkroute_crypto::registration_message_hash;
+
+use super::parse::{eth_str, felt_str, parse_eth, parse_eth_signature, parse_key, parse_sig};
+use super::{bad, body, path, ApiResult, StarkExHost};
+use crate::engine::REGISTRATION_SIGNABLE_MESSAGE;
+use crate::error::StarkExError;
+
+#[derive(Deserialize)]
+pub(super) struct SignableRegistrationIn {
+    ether_key: String,
+    stark_key: String,
+}
+
+pub(super) async fn signable_registration<H: StarkExHost>(
+    State(host): State<Arc<H>>,
+    req: std::result::Result<Json<SignableRegistrationIn>, JsonRejection>,
+) -> ApiResult {
+    let req = body(req)?;
+    let eth = parse_eth("ether_key", &req.ether_key)?;
+    let key = parse_key("stark_key", &req.stark_key)?;
+    host.with(|e, port, _| {
+        if !starkroute_crypto::is_valid_stark_key(&key.felt()) {
+            return Err(bad(format!("{key} is not a valid Stark key")).into());
+        }
+        if let Some(existing) = e.eth_of(port, &key) {
+            return Err(StarkExError::AlreadyRegistered(format!(
+                "stark key {key} is already registered to {}",
+                eth_str(&existing)
+            ))
+            .into());
+        }
+        let hash = registration_message_hash(&eth, &key);
+        Ok(Json(json!({
+            "payload_hash": felt_str(&hash),
+            "readable_transaction": json!({"type": "register", "ether_key": eth_str(&eth),
+                "stark_key": key.to_string()}).to_string(),
+            "signable_message": REGISTRATION_SIGNABLE_MESSAGE,
+            "verification_signature": e.operator_sign(&hash),
+        })))
+    })
+}
+
+#[derive(Deserialize)]
+pub(super) struct RegisterUserIn {
+    eth_signature: String,
+    ether_key: String,
+    stark_key: String,
+    stark_signature: String,
+    #[serde(default)]
+    #[allow(dead_code)]
+    email: Option<String>,
+}
+
+pub(super) async fn register_user<H: StarkExHost>(
+    State(host): State<Arc<H>>,
+    req: std::result::Result<Json<RegisterUserIn>, JsonRejection>,
+) -> ApiResult {
+    let req = body(req)?;
+    let eth = parse_eth("ether_key", &req.ether_key)?;
+    let key = parse_key("stark_key", &req.stark_key)?;
+    let sig = parse_sig(&req.stark_signature)?;
+    let eth_sig = parse_eth_signature("eth_signature", &req.eth_signature)?;
+    host.with(|e, port, _| {
+        e.register_user(port, eth, key, &sig, &eth_sig)?;
+        let hash = registration_message_hash(&eth, &key);
+        Ok(Json(json!({"tx_hash": e.operator_sign(&hash)})))
+    })
+}
+
+pub(super) async fn get_user<H: StarkExHost>(
+    State(host): State<Arc<H>>,
+    user: std::result::Result<Path<String>, PathRejection>,
+) -> ApiResult {
+    let user = parse_eth("user", &path(user)?)?;
+    host.with(|e, port, _| {
+        let mut keys = e.accounts_of(&user).to_vec();
+        for k in port.stark_keys_of(&user) {
+            if !keys.contains(&k) {
+                keys.push(k);
+            }
+        }
+        let accounts: Vec<String> = keys.iter().map(ToString::to_string).collect();
+        if accounts.is_empty() {
+            return Err(StarkExError::NotFound {
+                code: "account_not_found",
+                message: format!("{} is not registered", eth_str(&user)),
+            }
+            .into());
+        }
+        Ok(Json(json!({ "accounts": accounts })))
+    })
+}

@@ -1,0 +1,2 @@
+//! StarkEx engine integration tests.
+mod flows;
