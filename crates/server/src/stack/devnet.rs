@@ -1,6 +1,6 @@
-//! The devnet stack (`starkroute serve --config config/devnet.toml`): the API over real local nodes — anvil for L1
-//! and starknet-devnet for Starknet, which the user starts — with the embedded StarkEx engine
-//! operating a StarkEx contract on anvil.
+//! The devnet stack (`starkroute serve --config config/devnet.toml`): the API over real local
+//! nodes — anvil for L1 and starknet-devnet for Starknet, which the user starts — with the
+//! embedded StarkEx engine operating a StarkEx contract on anvil.
 //!
 //! At start the stack deploys a fresh set of contracts ([`deployment::deploy_all`]: the Cairo
 //! bridges on devnet, the Solidity contracts on anvil, a USDC pair and an ART collection), loads
