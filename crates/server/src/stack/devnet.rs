@@ -37,7 +37,7 @@ use starkroute_types::{
 
 use tokio::sync::watch;
 
-use super::{build_core, Core};
+use super::shared::{build_core, Core};
 use crate::config::{Config, NetworkConfig};
 use crate::error::{Error, Result};
 

@@ -24,7 +24,7 @@ use starkroute_types::StarknetAddress;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use super::{build_core, Core};
+use super::shared::{build_core, Core};
 use crate::config::Config;
 use crate::error::{Error, Result};
 
