@@ -461,6 +461,26 @@ fn logs_follow_rust_log_as_text_or_json_lines() {
 }
 
 #[test]
+fn serve_refuses_with_one_line_naming_the_key() {
+    let mainnet = concat!(env!("CARGO_MANIFEST_DIR"), "/config/mainnet.toml");
+    let e = refused(&["serve", "--config", mainnet, "--listen", "127.0.0.1:0"], &[]);
+    assert!(e.starts_with("error: network.name: "), "{e}");
+    // The store's error with its cause, each said once.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "").unwrap();
+    let data_dir = file.join("data");
+    let e = refused(
+        &["serve", "--listen", "127.0.0.1:0", "--data-dir", data_dir.to_str().unwrap()],
+        &[],
+    );
+    assert!(e.starts_with("error: store.data_dir "), "{e}");
+    let tail = e.trim_start_matches("error: store.data_dir ");
+    let first = tail.split(": ").nth(1).unwrap_or_default();
+    assert!(!first.is_empty() && e.matches(first).count() == 1, "a cause repeated: {e}");
+}
+
+#[test]
 fn help_works() {
     let out = starkroute(&["--help"], &[]);
     assert!(out.status.success());

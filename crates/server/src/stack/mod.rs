@@ -116,3 +116,32 @@ fn party(p: &DemoParty) -> serde_json::Value {
         "starknet": p.starknet.to_fixed_hex_string(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+    use std::path::Path;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_public_network_is_refused_naming_the_key() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/mainnet.toml");
+        let config = Config::load(Some(&path)).unwrap();
+        let e = Stack::start(&config).await.unwrap_err();
+        assert!(matches!(e, Error::Unsupported { key: "network.name", .. }), "{e}");
+        assert!(e.to_string().starts_with("network.name: "), "{e}");
+    }
+
+    #[tokio::test]
+    async fn a_store_that_cannot_open_is_a_typed_error_with_its_source() {
+        // A data directory under a regular file cannot be created.
+        let file = tempfile::NamedTempFile::new().unwrap();
+        let mut config = Config::sandbox().unwrap();
+        config.store.data_dir = file.path().join("data");
+        let e = SandboxStack::start(&config, Arc::new(SystemClock)).await.unwrap_err();
+        assert!(matches!(&e, Error::Store { path, .. } if *path == config.store.data_dir), "{e}");
+        assert!(e.source().is_some(), "the store's error is kept: {e:?}");
+        assert!(e.to_string().starts_with("store.data_dir "), "{e}");
+    }
+}
