@@ -27,7 +27,7 @@ use starkroute_executor::RouteOrder;
 use starkroute_planner::{Accounts, AssetRef, Objective, QuoteRequest};
 use starkroute_sandbox::starkex::{FaultSwitches, WithdrawalOrder, WithdrawalReceiver};
 use starkroute_sandbox::world::starkex_asset_type;
-use starkroute_server::cli::format_eth;
+use starkroute_sdk::format::format_eth;
 use starkroute_types::{
     Account, Amount, AssetClass, EtaRange, Holding, Layer, Leg, LegKind, Party, Position, Route,
     Wei,

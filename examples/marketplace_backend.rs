@@ -24,7 +24,7 @@ use anyhow::{bail, ensure, Context, Result};
 use serde_json::{json, Value};
 use starkroute_executor::SystemClock;
 use starkroute_server::config::{Config, Overrides};
-use starkroute_server::serve::SandboxStack;
+use starkroute_server::stack::SandboxStack;
 
 /// The sandbox's documented public demo key (never valid outside the sandbox).
 const API_KEY: &str = "sr_sandbox_demo";

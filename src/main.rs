@@ -1,5 +1,7 @@
-//! The `starkroute` binary: a thin shell over `starkroute_server::cli`.
+//! The `starkroute` binary: the command line (see [`cli`]).
+
+mod cli;
 
 fn main() -> std::process::ExitCode {
-    starkroute_server::cli::main()
+    cli::main()
 }

@@ -11,7 +11,8 @@ fn starkroute(args: &[&str], env: &[(&str, &str)]) -> Output {
     cmd.args(args)
         .env_remove("STARK_PRIVATE_KEY")
         .env_remove("ETH_PRIVATE_KEY")
-        .env_remove("STARKROUTE_CONFIG");
+        .env_remove("STARKROUTE_CONFIG")
+        .env_remove("RUST_LOG");
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -429,6 +430,54 @@ fn vault_root_and_proof() {
     );
     assert!(e.contains("--vault-id"), "{e}");
     std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn logs_follow_rust_log_as_text_or_json_lines() {
+    let args = ["util", "selector", "--name", "transfer"];
+    // Default: warnings only, so a command that goes well writes nothing on stderr.
+    let out = starkroute(&args, &[]);
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8(out.stderr).unwrap(), "");
+    // RUST_LOG=debug: the CLI's own event, as text.
+    let out = starkroute(&args, &[("RUST_LOG", "debug")]);
+    let text = String::from_utf8(out.stderr).unwrap();
+    assert!(text.contains("DEBUG") && text.contains("command=\"util\""), "{text}");
+    // --log-format json (a global flag, after the subcommand too): one JSON object per line,
+    // and stdout is still the command's one JSON result.
+    let mut json_args = args.to_vec();
+    json_args.extend(["--log-format", "json"]);
+    let out = starkroute(&json_args, &[("RUST_LOG", "debug")]);
+    assert!(out.status.success());
+    let _: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let err = String::from_utf8(out.stderr).unwrap();
+    let events: Vec<Value> = err
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let start = events.iter().find(|e| e["command"] == "util").expect("the CLI's event");
+    assert_eq!(start["level"], "DEBUG", "{start}");
+    assert_eq!(start["message"], "starting", "{start}");
+}
+
+#[test]
+fn serve_refuses_with_one_line_naming_the_key() {
+    let mainnet = concat!(env!("CARGO_MANIFEST_DIR"), "/config/mainnet.toml");
+    let e = refused(&["serve", "--config", mainnet, "--listen", "127.0.0.1:0"], &[]);
+    assert!(e.starts_with("error: network.name: "), "{e}");
+    // The store's error with its cause, each said once.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "").unwrap();
+    let data_dir = file.join("data");
+    let e = refused(
+        &["serve", "--listen", "127.0.0.1:0", "--data-dir", data_dir.to_str().unwrap()],
+        &[],
+    );
+    assert!(e.starts_with("error: store.data_dir "), "{e}");
+    let tail = e.trim_start_matches("error: store.data_dir ");
+    let first = tail.split(": ").nth(1).unwrap_or_default();
+    assert!(!first.is_empty() && e.matches(first).count() == 1, "a cause repeated: {e}");
 }
 
 #[test]

@@ -21,7 +21,7 @@ use starkroute_layer::{SettlementLayer, SignatureScheme};
 use starkroute_planner::{plan, Plans, QuoteRequest};
 use starkroute_sandbox::adapters::{SandboxL1, SandboxStarknet};
 use starkroute_sandbox::world::{starkex_router, Demo, DemoParty, DemoTokens, SharedWorld};
-use starkroute_server::cli::{format_duration, format_eth};
+use starkroute_sdk::format::{format_duration, format_eth};
 use starkroute_server::config::Config;
 use starkroute_starkex::{StarkExClient, StarkExLayer};
 use starkroute_store::{Event, RouteRecord, RouteStore, SqliteStore, TenantId, Timestamp};

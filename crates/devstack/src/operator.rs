@@ -73,17 +73,25 @@ impl L1Operator {
     }
 
     /// Steps every `interval` until `stop` turns true. A failed round (node unreachable) is
-    /// reported on stderr and retried at the next one; a refused batch stays pending in the
-    /// engine and is posted again.
+    /// logged (a `tracing` warning) and retried at the next one; a refused batch stays pending in
+    /// the engine and is posted again.
     pub async fn run(self: Arc<Self>, interval: Duration, mut stop: watch::Receiver<bool>) {
         loop {
             match self.step().await {
                 Ok(r) => {
                     if let Some(e) = r.post_error {
-                        eprintln!("starkroute: StarkEx batch not posted: {e}");
+                        tracing::warn!(
+                            layer = "starkex",
+                            error = %e,
+                            "StarkEx batch not posted on L1; it stays pending and is posted again"
+                        );
                     }
                 }
-                Err(e) => eprintln!("starkroute: StarkEx operator round failed: {e}"),
+                Err(e) => tracing::warn!(
+                    layer = "starkex",
+                    error = %e,
+                    "StarkEx operator round failed; retrying next round"
+                ),
             }
             tokio::select! {
                 _ = stop.wait_for(|s| *s) => return,

@@ -136,7 +136,7 @@ impl DevStack {
                 })
                 .await;
             if let Err(e) = served {
-                eprintln!("starkroute: StarkEx API: {e}");
+                tracing::error!(layer = "starkex", error = %e, "the engine's StarkEx API stopped");
             }
         }));
 

@@ -182,12 +182,16 @@ impl StateUpdater {
         .map_err(|e| Error::Node(format!("mockConsumeMessageToL2: {e}")))
     }
 
-    /// Updates every `interval` until `stop` turns true; a failed round is reported on stderr
-    /// and retried.
+    /// Updates every `interval` until `stop` turns true; a failed round is logged (a `tracing`
+    /// warning) and retried.
     pub async fn run(&self, interval: Duration, mut stop: watch::Receiver<bool>) {
         loop {
             if let Err(e) = self.step().await {
-                eprintln!("starkroute: Starknet state update failed: {e}");
+                tracing::warn!(
+                    layer = "starknet",
+                    error = %e,
+                    "Starknet state update on L1 failed; retrying next round"
+                );
             }
             tokio::select! {
                 _ = stop.wait_for(|s| *s) => return,

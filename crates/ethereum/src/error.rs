@@ -48,7 +48,9 @@ impl EthError {
     pub fn from_rpc(e: RpcError<TransportErrorKind>) -> Self {
         if let Some(resp) = e.as_error_resp() {
             if let Some(data) = resp.as_revert_data() {
-                return Self::Reverted { reason: revert_reason(&data) };
+                let reason = revert_reason(&data);
+                tracing::debug!(layer = "l1", reason = %reason, "Ethereum call reverted");
+                return Self::Reverted { reason };
             }
             if resp.message.contains("execution reverted") || resp.code == 3 {
                 let reason = resp
@@ -75,11 +77,55 @@ impl EthError {
             }
             _ => false,
         };
+        log_rpc_failure(&e, retryable);
         if retryable {
             Self::Unavailable(e.to_string())
         } else {
             Self::Refused(e.to_string())
         }
+    }
+}
+
+/// One event per failed node call: transient failures at `warn` (a node down shows in the log
+/// at the default level), refusals at `debug` (the executor records them on the route). A
+/// transport error's text names the node's URL, which may carry a provider key: only its kind is
+/// logged.
+fn log_rpc_failure(e: &RpcError<TransportErrorKind>, retryable: bool) {
+    match e {
+        RpcError::ErrorResp(resp) if retryable => tracing::warn!(
+            layer = "l1",
+            code = resp.code,
+            message = %resp.message,
+            "Ethereum node answered a transient error"
+        ),
+        RpcError::ErrorResp(resp) => tracing::debug!(
+            layer = "l1",
+            code = resp.code,
+            message = %resp.message,
+            "Ethereum node refused the request"
+        ),
+        RpcError::Transport(kind) => tracing::warn!(
+            layer = "l1",
+            kind = %transport_kind(kind),
+            "Ethereum node unreachable"
+        ),
+        RpcError::NullResp => tracing::warn!(layer = "l1", "Ethereum node answered null"),
+        _ => tracing::debug!(layer = "l1", retryable, "Ethereum node call failed"),
+    }
+}
+
+/// What kind of transport failure, without the URL.
+fn transport_kind(kind: &TransportErrorKind) -> String {
+    use alloy::transports::http::reqwest;
+    match kind {
+        TransportErrorKind::HttpError(h) => format!("HTTP {}", h.status),
+        TransportErrorKind::Custom(e) => match e.downcast_ref::<reqwest::Error>() {
+            Some(r) if r.is_timeout() => "timeout".into(),
+            Some(r) if r.is_connect() => "cannot connect".into(),
+            Some(_) => "HTTP request failed".into(),
+            None => "transport error".into(),
+        },
+        other => other.to_string(),
     }
 }
 

@@ -65,7 +65,18 @@ impl RemoteLayer {
             .send()
             .await
             .map_err(|e| lost(&url, &e))?;
-        decode(&url, resp).await
+        let answer = decode(&url, resp).await;
+        if let Err(e) = &answer {
+            // The executor decides what to do with it; this says which hop it came from.
+            tracing::debug!(
+                layer = %self.layer,
+                call,
+                retryable = e.retryable,
+                error = %e.message,
+                "remote layer call failed"
+            );
+        }
+        answer
     }
 }
 

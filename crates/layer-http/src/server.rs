@@ -45,10 +45,21 @@ fn adapter_error(e: AdapterError) -> Response {
     (status, Json(e)).into_response()
 }
 
-fn answer<T: serde::Serialize>(r: Result<T, AdapterError>) -> Response {
+fn answer<T: serde::Serialize>(layer: Layer, call: &str, r: Result<T, AdapterError>) -> Response {
     match r {
         Ok(v) => Json(v).into_response(),
-        Err(e) => adapter_error(e),
+        Err(e) => {
+            // The worker that called gets the error and retries or fails the leg; this is the
+            // adapters' side of it.
+            tracing::debug!(
+                layer = %layer,
+                call,
+                retryable = e.retryable,
+                error = %e.message,
+                "served layer call failed"
+            );
+            adapter_error(e)
+        }
     }
 }
 
@@ -71,27 +82,29 @@ async fn call(
     };
     match call.as_str() {
         "balance" => match body::<BalanceRequest>(&call, &bytes) {
-            Ok(b) => answer(adapter.balance(&b.account, &b.asset).await),
+            Ok(b) => answer(layer, &call, adapter.balance(&b.account, &b.asset).await),
             Err(m) => refuse(StatusCode::BAD_REQUEST, m),
         },
         "readiness" => match body::<ReadinessRequest>(&call, &bytes) {
-            Ok(b) => answer(adapter.readiness(&b.account).await),
+            Ok(b) => answer(layer, &call, adapter.readiness(&b.account).await),
             Err(m) => refuse(StatusCode::BAD_REQUEST, m),
         },
         "prepare" => match body::<LegIntent>(&call, &bytes) {
-            Ok(intent) => answer(adapter.prepare(&intent).await),
+            Ok(intent) => answer(layer, &call, adapter.prepare(&intent).await),
             Err(m) => refuse(StatusCode::BAD_REQUEST, m),
         },
         "attach-signature" => match body::<AttachSignatureRequest>(&call, &bytes) {
-            Ok(b) => answer(adapter.attach_signature(&b.prepared, &b.signature).await),
+            Ok(b) => {
+                answer(layer, &call, adapter.attach_signature(&b.prepared, &b.signature).await)
+            }
             Err(m) => refuse(StatusCode::BAD_REQUEST, m),
         },
         "send" => match body::<Prepared>(&call, &bytes) {
-            Ok(p) => answer(adapter.send(&p).await),
+            Ok(p) => answer(layer, &call, adapter.send(&p).await),
             Err(m) => refuse(StatusCode::BAD_REQUEST, m),
         },
         "status" => match body::<Prepared>(&call, &bytes) {
-            Ok(p) => answer(adapter.status(&p).await),
+            Ok(p) => answer(layer, &call, adapter.status(&p).await),
             Err(m) => refuse(StatusCode::BAD_REQUEST, m),
         },
         other => refuse(StatusCode::NOT_FOUND, format!("`{other}` is not a layer call")),

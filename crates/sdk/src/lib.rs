@@ -12,6 +12,7 @@
 //!   [`Client::sign_until_resumed`] / [`Client::follow_and_sign`] submit each signature the leg
 //!   asks for in turn.
 //! - [`offline`]: the planner in-process over the embedded sandbox topology (or any other).
+//! - [`format`]: fees in ETH and ETAs for people, exactly.
 //!
 //! # Example
 //!
@@ -48,6 +49,7 @@
 
 mod client;
 pub mod error;
+pub mod format;
 pub mod offline;
 pub mod sign;
 pub mod sse;

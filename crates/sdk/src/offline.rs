@@ -9,8 +9,10 @@ pub use starkroute_planner::{plan, CostModel, PlanError, Plans, QuoteRequest, To
 
 use crate::error::{Error, Result};
 
-/// The sandbox configuration `starkroute serve` runs by default (`config/sandbox.toml`).
-pub const SANDBOX_TOML: &str = include_str!("../../../config/sandbox.toml");
+/// The sandbox configuration `starkroute serve` runs by default: this crate's copy of the
+/// repository's `config/sandbox.toml` (a test keeps the two identical), inside the crate so it
+/// can be packaged.
+pub const SANDBOX_TOML: &str = include_str!("../config/sandbox.toml");
 
 /// A topology with its cost model: what the planner needs.
 #[derive(Debug, Clone, Deserialize)]
@@ -68,5 +70,16 @@ mod tests {
         assert_eq!(plans, net.quote(&request).unwrap());
         assert!(plans.routes.iter().all(|r| !r.legs.is_empty()));
         assert!(Network::from_toml("topology = 3").is_err());
+    }
+
+    #[test]
+    fn the_embedded_copy_is_the_repositorys_sandbox_toml() {
+        let repo =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/sandbox.toml");
+        let text = std::fs::read(&repo).expect("config/sandbox.toml in the repository");
+        assert!(
+            text == SANDBOX_TOML.as_bytes(),
+            "crates/sdk/config/sandbox.toml differs from config/sandbox.toml: copy it over"
+        );
     }
 }

@@ -16,8 +16,9 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use starkroute_planner::{CostModel, Topology};
 
-/// The embedded default configuration (`config/sandbox.toml`).
-pub const SANDBOX_TOML: &str = include_str!("../../../config/sandbox.toml");
+/// The embedded default configuration: this crate's copy of the repository's
+/// `config/sandbox.toml` (a test keeps the two identical), inside the crate so it can be packaged.
+pub const SANDBOX_TOML: &str = include_str!("../config/sandbox.toml");
 
 /// The prefix of configuration environment variables.
 pub const ENV_PREFIX: &str = "STARKROUTE_";
@@ -520,6 +521,16 @@ mod tests {
         let c = Config::sandbox().expect("sandbox.toml must parse");
         assert!(c.topology.find_token("ART").is_some());
         assert!(!c.api.tenants.is_empty(), "the sandbox has its documented demo key");
+    }
+
+    #[test]
+    fn the_embedded_copy_is_the_repositorys_sandbox_toml() {
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/sandbox.toml");
+        let text = std::fs::read(&repo).expect("config/sandbox.toml in the repository");
+        assert!(
+            text == SANDBOX_TOML.as_bytes(),
+            "crates/server/config/sandbox.toml differs from config/sandbox.toml: copy it over"
+        );
     }
 
     #[test]

@@ -86,7 +86,7 @@ fn mainnet_says_imx_is_shut_down_and_the_api_url_is_configurable() {
     assert_eq!(
         sx.core.unwrap().to_string(),
         "0x5FDCCA53617f4d2b9134B29090C87D01058e27e9",
-        "ImmutableX's core proxy (PROTOCOL.md A.1)"
+        "ImmutableX's core proxy (imx-core-sdk src/config/config.ts)"
     );
     // The REST base URL is an ordinary key: the environment overrides it, and a StarkEx
     // deployment that is live can then be routed through.
@@ -146,5 +146,24 @@ fn every_address_is_well_formed() {
         }
         let deploys_its_own = path.file_stem().is_some_and(|n| n == "devnet");
         assert!(seen > 0 || deploys_its_own, "{}: no addresses at all", path.display());
+    }
+}
+
+/// Sources are public: a comment cites a URL or a repository, never a file on someone's machine
+/// (a reader of the published file cannot open it).
+#[test]
+fn sources_are_public() {
+    for path in files() {
+        let text = std::fs::read_to_string(&path).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            for machine in ["/work/", "/root/", "/home/", "/tmp/", "PROTOCOL.md"] {
+                assert!(
+                    !line.contains(machine),
+                    "{}:{}: cites {machine:?}, not a public source: {line}",
+                    path.display(),
+                    n + 1
+                );
+            }
+        }
     }
 }

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use starkroute_executor::SystemClock;
 use starkroute_server::config::{Config, Overrides};
-use starkroute_server::devnet::DevnetStack;
+use starkroute_server::stack::DevnetStack;
 
 const DEMO: &str = "sr_sandbox_demo";
 

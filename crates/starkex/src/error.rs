@@ -68,7 +68,36 @@ impl From<reqwest::Error> for Error {
 
 impl From<Error> for AdapterError {
     fn from(e: Error) -> Self {
-        Self { retryable: e.is_retryable(), message: e.to_string(), not_before: None }
+        let retryable = e.is_retryable();
+        log_failure(&e, retryable);
+        Self { retryable, message: e.to_string(), not_before: None }
+    }
+}
+
+/// One event per API failure handed to the executor: transient ones at `warn` (an operator down
+/// shows in the log at the default level), refusals at `debug` (the executor records them on the
+/// route). Transport and decoding errors name the URL: only their kind is logged.
+fn log_failure(e: &Error, retryable: bool) {
+    match e {
+        Error::Api { status, code, message } if retryable => tracing::warn!(
+            layer = "starkex",
+            status,
+            code = %code,
+            message = %message,
+            "StarkEx API: transient error"
+        ),
+        Error::Api { status, code, message } => tracing::debug!(
+            layer = "starkex",
+            status,
+            code = %code,
+            message = %message,
+            "StarkEx API refused the request"
+        ),
+        Error::Transport(_) => tracing::warn!(layer = "starkex", "StarkEx API unreachable"),
+        Error::Decode(_) => tracing::warn!(layer = "starkex", "StarkEx API: unexpected answer"),
+        Error::Refused(m) | Error::Unsupported(m) => {
+            tracing::debug!(layer = "starkex", error = %m, "StarkEx leg refused");
+        }
     }
 }
 

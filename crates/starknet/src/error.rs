@@ -85,6 +85,7 @@ impl Error {
 impl From<Error> for AdapterError {
     fn from(e: Error) -> Self {
         let retryable = e.is_retryable();
+        log_failure(&e, retryable);
         let message = match &e {
             Error::Provider(ProviderError::StarknetError(s)) => describe(s),
             other => other.to_string(),
@@ -105,5 +106,37 @@ pub fn describe(e: &StarknetError) -> String {
         }
         E::ContractError(d) => format!("contract error: {:?}", d.revert_error),
         other => other.to_string(),
+    }
+}
+
+/// One event per node failure handed to the executor: transient ones at `warn` (a node down
+/// shows in the log at the default level), refusals at `debug` (the executor records them on the
+/// route). A transport error's text names the node's URL, which may carry a provider key: only
+/// the method is logged for it.
+fn log_failure(e: &Error, retryable: bool) {
+    match e {
+        Error::Provider(ProviderError::StarknetError(s)) if retryable => {
+            tracing::warn!(layer = "starknet", error = %describe(s), "Starknet node: transient error");
+        }
+        Error::Provider(ProviderError::StarknetError(s)) => {
+            tracing::debug!(layer = "starknet", error = %describe(s), "Starknet node refused");
+        }
+        Error::Provider(ProviderError::RateLimited) => {
+            tracing::warn!(layer = "starknet", "Starknet node: rate limited");
+        }
+        Error::Provider(_) => tracing::warn!(
+            layer = "starknet",
+            "Starknet node unreachable or its answer did not parse"
+        ),
+        Error::Rpc { method, transport: true, .. } => {
+            tracing::warn!(layer = "starknet", method = %method, "Starknet node unreachable");
+        }
+        Error::Rpc { method, message, transport: false } => tracing::debug!(
+            layer = "starknet",
+            method = %method,
+            error = %message,
+            "Starknet node refused the call"
+        ),
+        Error::Build(_) | Error::Deploy(_) => {}
     }
 }

@@ -17,7 +17,7 @@ use starkroute_executor::{Clock, SystemClock};
 use starkroute_sdk::{Client, Event, Quote, QuoteRequest, RouteView};
 use starkroute_server::api::hash_key;
 use starkroute_server::config::{Config, Overrides};
-use starkroute_server::serve::SandboxStack;
+use starkroute_server::stack::SandboxStack;
 use starkroute_store::Timestamp;
 use starkroute_types::LegKind;
 use tokio::task::{AbortHandle, JoinHandle};
@@ -105,7 +105,8 @@ impl Harness {
 }
 
 pub(crate) fn gift_request() -> QuoteRequest {
-    serde_json::from_str(starkroute_server::cli::GIFT_REQUEST_JSON).unwrap()
+    serde_json::from_str(include_str!("../../../../examples/requests/alice_to_bob_gift.json"))
+        .unwrap()
 }
 
 /// Bob deposits 0.01 ETH from L1 into his own StarkEx vault: the router holds no key of Bob's.

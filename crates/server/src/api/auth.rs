@@ -42,13 +42,12 @@ fn ct_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
 
 impl Tenants {
     /// The keys of a validated configuration.
-    pub fn from_config(keys: &[TenantKey]) -> Result<Self, String> {
+    pub fn from_config(keys: &[TenantKey]) -> crate::Result<Self> {
         let mut out = Vec::with_capacity(keys.len());
-        for (i, k) in keys.iter().enumerate() {
-            let hash = parse_sha256(&k.key_sha256)
-                .ok_or_else(|| format!("api.tenants[{i}].key_sha256: expected 64 hex digits"))?;
-            let tenant =
-                TenantId::new(k.name.clone()).map_err(|e| format!("api.tenants[{i}].name: {e}"))?;
+        for (index, k) in keys.iter().enumerate() {
+            let hash = parse_sha256(&k.key_sha256).ok_or(crate::Error::TenantKeyHash { index })?;
+            let tenant = TenantId::new(k.name.clone())
+                .map_err(|source| crate::Error::TenantName { index, source })?;
             out.push((hash, tenant));
         }
         Ok(Self { keys: out })

@@ -54,13 +54,13 @@ impl ApiError {
 
     /// 500/503 with the detail logged, not shown.
     pub fn internal(what: &str, detail: &dyn std::fmt::Display) -> Self {
-        eprintln!("starkroute api: {what}: {detail}");
+        tracing::error!(what, error = %detail, "internal error");
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", format!("{what} failed"))
     }
 
     /// 503: a dependency is unavailable and retrying later may help.
     pub fn unavailable(what: &str, detail: &dyn std::fmt::Display) -> Self {
-        eprintln!("starkroute api: {what}: {detail}");
+        tracing::warn!(what, error = %detail, "dependency unavailable");
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "unavailable",

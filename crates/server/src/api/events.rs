@@ -161,7 +161,11 @@ impl Follow {
                 Some(())
             }
             Err(e) => {
-                eprintln!("starkroute api: event stream of {}: {e}", self.route);
+                tracing::warn!(
+                    route_id = %self.route,
+                    error = %e,
+                    "event stream: reading the store failed; the client reconnects"
+                );
                 None
             }
         }

@@ -93,7 +93,10 @@ pub async fn count(State(metrics): State<Arc<Metrics>>, req: Request, next: Next
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let res = next.run(req).await;
+    // Events logged while the request is handled (an internal error, a store that does not
+    // answer) carry the route and the method.
+    let span = tracing::info_span!("http", method = %method, route = %route);
+    let res = tracing::Instrument::instrument(next.run(req), span).await;
     metrics.request(&method, &route, res.status().as_u16());
     res
 }

@@ -111,7 +111,7 @@ pub(crate) struct Inner {
 
 impl AppState {
     /// The state of an API serving `config` over `deps`.
-    pub fn new(config: &Config, deps: Deps) -> Result<Self, String> {
+    pub fn new(config: &Config, deps: Deps) -> crate::Result<Self> {
         let api = &config.api;
         let tenants = Tenants::from_config(&api.tenants)?;
         let retention = Duration::from_secs(api.quote_ttl_secs + api.quote_retention_secs);
@@ -157,6 +157,11 @@ impl AppState {
             metrics,
             shutdown: deps.shutdown,
         })))
+    }
+
+    /// The configured API keys (to tell whether the public sandbox key is one of them).
+    pub fn tenants(&self) -> &Tenants {
+        &self.0.tenants
     }
 
     /// The counters.

@@ -22,7 +22,7 @@ pub(crate) async fn readyz(State(state): State<AppState>) -> ApiResult<Response>
     match state.inner().store.list_routes(&probe, &ListQuery::first(1)).await {
         Ok(_) => Ok(Json(json!({ "status": "ready" })).into_response()),
         Err(e) => {
-            eprintln!("starkroute api: readyz: {e}");
+            tracing::warn!(error = %e, "readyz: the route store does not answer");
             Ok((
                 StatusCode::SERVICE_UNAVAILABLE,
                 Json(json!({ "error": { "code": "store_unreachable", "message": "the route store does not answer" } })),

@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 use starkroute_executor::{Clock, SystemClock};
 use starkroute_server::api::hash_key;
 use starkroute_server::config::{Config, Overrides};
-use starkroute_server::serve::SandboxStack;
+use starkroute_server::stack::SandboxStack;
 use starkroute_store::Timestamp;
 use tokio::task::JoinHandle;
 use tower::ServiceExt;
@@ -31,7 +31,8 @@ pub(crate) const ACME: &str = "sr_test_acme_key";
 pub(crate) const QUOTE_TTL_SECS: i64 = 60;
 
 pub(crate) fn gift_request() -> Value {
-    serde_json::from_str(starkroute_server::cli::GIFT_REQUEST_JSON).unwrap()
+    serde_json::from_str(include_str!("../../../../examples/requests/alice_to_bob_gift.json"))
+        .unwrap()
 }
 
 /// The API's clock: the wall clock plus an offset the test can move forward.

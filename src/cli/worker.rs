@@ -13,11 +13,13 @@ use starkroute_layer::SettlementLayer;
 use starkroute_layer_http::RemoteLayer;
 use starkroute_store::{GroupCommit, LeaseOwner};
 
-use crate::cli::CliError;
+use anyhow::{anyhow, Context as _, Result};
+
+use super::shutdown_signal;
 
 /// Arguments of `starkroute worker`.
 #[derive(Debug, Args)]
-pub struct WorkerArgs {
+pub(crate) struct WorkerArgs {
     /// The route store: `postgres://…`, `sqlite://PATH` or a file path.
     #[arg(long, env = "STARKROUTE_DATABASE_URL", default_value = ".starkroute/starkroute.db")]
     database: String,
@@ -53,11 +55,10 @@ pub struct WorkerArgs {
 }
 
 /// Runs the worker until Ctrl-C or SIGTERM.
-pub(crate) fn run(args: &WorkerArgs) -> Result<String, CliError> {
-    let owner =
-        LeaseOwner::new(args.owner.clone()).map_err(|e| CliError(format!("--owner: {e}")))?;
+pub(crate) fn run(args: &WorkerArgs) -> Result<String> {
+    let owner = LeaseOwner::new(args.owner.clone()).context("--owner")?;
     if args.backoff_max_ms < args.backoff_initial_ms {
-        return Err(CliError("--backoff-max-ms: smaller than --backoff-initial-ms".into()));
+        return Err(anyhow!("--backoff-max-ms: smaller than --backoff-initial-ms"));
     }
     let config = ExecutorConfig {
         lease_duration: Duration::from_millis(args.lease_ms),
@@ -74,48 +75,23 @@ pub(crate) fn run(args: &WorkerArgs) -> Result<String, CliError> {
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| CliError(format!("tokio runtime: {e}")))?;
+        .context("tokio runtime")?;
     runtime.block_on(async move {
         let store = starkroute_store::connect(&args.database, args.max_connections)
             .await
-            .map_err(|e| CliError(format!("--database: {e}")))?;
+            .context("--database")?;
         let store = Arc::new(GroupCommit::new(store, GroupCommit::MAX_BATCH));
-        let served = RemoteLayer::served(&args.layers)
-            .await
-            .map_err(|e| CliError(format!("--layers: {e}")))?;
+        let served = RemoteLayer::served(&args.layers).await.context("--layers")?;
         let mut layers: Vec<Arc<dyn SettlementLayer>> = Vec::with_capacity(served.len());
         for layer in &served {
-            let remote = RemoteLayer::new(&args.layers, *layer, owner.as_str())
-                .map_err(|e| CliError(format!("--layers: {e}")))?;
+            let remote =
+                RemoteLayer::new(&args.layers, *layer, owner.as_str()).context("--layers")?;
             layers.push(Arc::new(remote));
         }
         let executor = Executor::new(store, layers, owner.clone(), config, Arc::new(SystemClock));
         println!("{}", json!({ "worker": owner.as_str(), "layers": served }));
         executor.run_concurrently(args.drivers as usize, shutdown_signal()).await;
-        Ok::<_, CliError>(())
+        Ok::<_, anyhow::Error>(())
     })?;
     Ok(json!({ "stopped": args.owner }).to_string())
-}
-
-/// Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => {
-                    let _ = tokio::signal::ctrl_c().await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }

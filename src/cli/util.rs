@@ -14,11 +14,11 @@ use starkroute_types::{
     StarkExAssetType, StarkKey, TokenId, VaultId,
 };
 
-use crate::cli::CliError;
+use anyhow::{anyhow, Result};
 
 /// The `util` subcommands.
 #[derive(Debug, Subcommand)]
-pub enum UtilCommand {
+pub(crate) enum UtilCommand {
     /// StarkEx asset type: keccak256(assetInfo ‖ quantum) & (2^250 - 1).
     AssetType(AssetArgs),
     /// StarkEx asset id (equal to the type for ETH/ERC-20; derived with the token id or blob otherwise).
@@ -69,7 +69,7 @@ impl From<Class> for AssetClass {
 
 /// Arguments naming a StarkEx asset.
 #[derive(Debug, Args)]
-pub struct AssetArgs {
+pub(crate) struct AssetArgs {
     /// Asset class.
     #[arg(long, value_enum)]
     class: Class,
@@ -98,7 +98,7 @@ fn u64_arg(s: &str) -> Result<u64, String> {
 
 /// Arguments of a transfer message.
 #[derive(Debug, Args)]
-pub struct TransferArgs {
+pub(crate) struct TransferArgs {
     /// Asset id transferred.
     #[arg(long, value_parser = felt)]
     asset_id: Felt,
@@ -136,7 +136,7 @@ pub struct TransferArgs {
 
 /// Where the Stark private key comes from.
 #[derive(Debug, Args)]
-pub struct KeyEnvArgs {
+pub(crate) struct KeyEnvArgs {
     /// Environment variable holding the Stark private key (hex).
     #[arg(long, default_value = "STARK_PRIVATE_KEY", value_name = "VAR")]
     key_env: String,
@@ -144,7 +144,7 @@ pub struct KeyEnvArgs {
 
 /// Signing arguments.
 #[derive(Debug, Args)]
-pub struct SignArgs {
+pub(crate) struct SignArgs {
     /// Message hash to sign (< 2^251).
     #[arg(long, value_parser = felt)]
     message_hash: Felt,
@@ -154,7 +154,7 @@ pub struct SignArgs {
 
 /// Verification arguments.
 #[derive(Debug, Args)]
-pub struct VerifyArgs {
+pub(crate) struct VerifyArgs {
     /// Signer's Stark key.
     #[arg(long)]
     stark_key: StarkKey,
@@ -168,7 +168,7 @@ pub struct VerifyArgs {
 
 /// ImmutableX key derivation arguments.
 #[derive(Debug, Args)]
-pub struct DeriveArgs {
+pub(crate) struct DeriveArgs {
     /// Environment variable holding the Ethereum private key (hex).
     #[arg(long, default_value = "ETH_PRIVATE_KEY", value_name = "VAR")]
     eth_key_env: String,
@@ -179,7 +179,7 @@ pub struct DeriveArgs {
 
 /// Selector arguments.
 #[derive(Debug, Args)]
-pub struct SelectorArgs {
+pub(crate) struct SelectorArgs {
     /// Entry point name, e.g. `handle_token_deposit`.
     #[arg(long)]
     name: String,
@@ -187,7 +187,7 @@ pub struct SelectorArgs {
 
 /// A comma-separated list of felts (one clap value, so clap does not split it itself).
 #[derive(Debug, Clone, Default)]
-pub struct Payload(Vec<Felt>);
+pub(crate) struct Payload(Vec<Felt>);
 
 fn payload(s: &str) -> Result<Payload, String> {
     if s.is_empty() {
@@ -202,7 +202,7 @@ fn payload(s: &str) -> Result<Payload, String> {
 
 /// L1→L2 message arguments.
 #[derive(Debug, Args)]
-pub struct L1ToL2Args {
+pub(crate) struct L1ToL2Args {
     /// L1 sender (the contract that called sendMessageToL2).
     #[arg(long)]
     from: EthAddress,
@@ -225,7 +225,7 @@ pub struct L1ToL2Args {
 
 /// L2→L1 message arguments.
 #[derive(Debug, Args)]
-pub struct L2ToL1Args {
+pub(crate) struct L2ToL1Args {
     /// L2 sender contract address.
     #[arg(long, value_parser = felt)]
     from: Felt,
@@ -239,7 +239,7 @@ pub struct L2ToL1Args {
 
 /// A list of vaults, as a JSON file.
 #[derive(Debug, Args)]
-pub struct VaultsArgs {
+pub(crate) struct VaultsArgs {
     /// JSON file (or `-` for stdin): `[{"vault_id": 1, "stark_key": "0x…", "asset_id": "0x…", "quantized_balance": "100"}, …]`.
     #[arg(long, value_name = "FILE|-")]
     vaults: String,
@@ -247,7 +247,7 @@ pub struct VaultsArgs {
 
 /// A vault proof request.
 #[derive(Debug, Args)]
-pub struct VaultProofArgs {
+pub(crate) struct VaultProofArgs {
     #[command(flatten)]
     vaults: VaultsArgs,
     /// The vault to prove.
@@ -274,30 +274,28 @@ fn hex_felt(f: &Felt) -> String {
     f.to_hex_string()
 }
 
-fn stark_key_from_env(var: &str) -> Result<crypto::StarkPrivateKey, CliError> {
+fn stark_key_from_env(var: &str) -> Result<crypto::StarkPrivateKey> {
     let raw = std::env::var(var)
-        .map_err(|_| CliError(format!("--key-env: environment variable {var} is not set")))?;
-    crypto::StarkPrivateKey::from_hex(raw.trim()).map_err(|e| CliError(format!("{var}: {e}")))
+        .map_err(|_| anyhow!("--key-env: environment variable {var} is not set"))?;
+    crypto::StarkPrivateKey::from_hex(raw.trim()).map_err(|e| anyhow!("{var}: {e}"))
 }
 
-fn tree_from(args: &VaultsArgs) -> Result<(crypto::VaultTree, usize), CliError> {
+fn tree_from(args: &VaultsArgs) -> Result<(crypto::VaultTree, usize)> {
     let text = if args.vaults == "-" {
         let mut s = String::new();
-        std::io::stdin()
-            .read_to_string(&mut s)
-            .map_err(|e| CliError(format!("--vaults: stdin: {e}")))?;
+        std::io::stdin().read_to_string(&mut s).map_err(|e| anyhow!("--vaults: stdin: {e}"))?;
         s
     } else {
         std::fs::read_to_string(&args.vaults)
-            .map_err(|e| CliError(format!("--vaults: {}: {e}", args.vaults)))?
+            .map_err(|e| anyhow!("--vaults: {}: {e}", args.vaults))?
     };
     let de = &mut serde_json::Deserializer::from_str(&text);
     let entries: Vec<VaultEntry> = serde_path_to_error::deserialize(de)
-        .map_err(|e| CliError(format!("--vaults: {}: {}", e.path(), e.inner())))?;
+        .map_err(|e| anyhow!("--vaults: {}: {}", e.path(), e.inner()))?;
     let mut seen = std::collections::HashSet::new();
     for e in &entries {
         if !seen.insert(e.vault_id) {
-            return Err(CliError(format!("--vaults: vault {} appears twice", e.vault_id)));
+            return Err(anyhow!("--vaults: vault {} appears twice", e.vault_id));
         }
     }
     let n = entries.len();
@@ -310,15 +308,14 @@ fn tree_from(args: &VaultsArgs) -> Result<(crypto::VaultTree, usize), CliError> 
     Ok((tree, n))
 }
 
-fn asset_json(a: &AssetArgs) -> Result<Value, CliError> {
+fn asset_json(a: &AssetArgs) -> Result<Value> {
     let class = AssetClass::from(a.class);
     if class != AssetClass::Eth && a.token.is_none() {
-        return Err(CliError(format!("--token: required for {class}")));
+        return Err(anyhow!("--token: required for {class}"));
     }
-    let info = crypto::asset_info(class, a.token.as_ref())
-        .map_err(|e| CliError(format!("--token: {e}")))?;
+    let info = crypto::asset_info(class, a.token.as_ref()).map_err(|e| anyhow!("--token: {e}"))?;
     if !class.is_fungible() && a.quantum != Quantum::ONE {
-        return Err(CliError("--quantum: must be 1 for non-fungible assets".into()));
+        return Err(anyhow!("--quantum: must be 1 for non-fungible assets"));
     }
     let asset_type = crypto::asset_type(&info, a.quantum);
     Ok(json!({
@@ -329,27 +326,24 @@ fn asset_json(a: &AssetArgs) -> Result<Value, CliError> {
     }))
 }
 
-fn asset_id(a: &AssetArgs, asset_type: StarkExAssetType) -> Result<Felt, CliError> {
+fn asset_id(a: &AssetArgs, asset_type: StarkExAssetType) -> Result<Felt> {
     let class = AssetClass::from(a.class);
     Ok(match class {
         AssetClass::Eth | AssetClass::Erc20 => asset_type.0,
         AssetClass::Erc721 => {
-            let id =
-                a.token_id.ok_or_else(|| CliError("--token-id: required for ERC-721".into()))?;
+            let id = a.token_id.ok_or_else(|| anyhow!("--token-id: required for ERC-721"))?;
             crypto::nft_asset_id(&asset_type, &id).0
         }
         AssetClass::MintableErc20 | AssetClass::MintableErc721 => {
-            let blob = a
-                .blob
-                .as_deref()
-                .ok_or_else(|| CliError("--blob: required for mintable assets".into()))?;
+            let blob =
+                a.blob.as_deref().ok_or_else(|| anyhow!("--blob: required for mintable assets"))?;
             crypto::mintable_asset_id(&asset_type, blob.as_bytes()).0
         }
     })
 }
 
 /// Runs one util command and returns its JSON output.
-pub(crate) fn run(cmd: UtilCommand) -> Result<String, CliError> {
+pub(crate) fn run(cmd: UtilCommand) -> Result<String> {
     let v = match cmd {
         UtilCommand::AssetType(a) => asset_json(&a)?,
         UtilCommand::AssetId(a) => {
@@ -395,8 +389,7 @@ pub(crate) fn run(cmd: UtilCommand) -> Result<String, CliError> {
         }
         UtilCommand::Sign(s) => {
             let key = stark_key_from_env(&s.key.key_env)?;
-            let sig =
-                key.sign(&s.message_hash).map_err(|e| CliError(format!("--message-hash: {e}")))?;
+            let sig = key.sign(&s.message_hash).map_err(|e| anyhow!("--message-hash: {e}"))?;
             json!({
                 "stark_key": key.public_key().to_string(),
                 "message_hash": hex_felt(&s.message_hash),
@@ -407,16 +400,14 @@ pub(crate) fn run(cmd: UtilCommand) -> Result<String, CliError> {
         }
         UtilCommand::Verify(v) => {
             let sig = crypto::StarkSignature::from_hex(&v.signature)
-                .map_err(|e| CliError(format!("--signature: {e}")))?;
+                .map_err(|e| anyhow!("--signature: {e}"))?;
             let valid = crypto::verify(&v.stark_key, &v.message_hash, &sig)
-                .map_err(|e| CliError(format!("--stark-key: {e}")))?;
+                .map_err(|e| anyhow!("--stark-key: {e}"))?;
             let out = json!({"valid": valid, "stark_key": v.stark_key.to_string(), "message_hash": hex_felt(&v.message_hash)});
             if !valid {
                 // Still one JSON object on stdout; the exit code tells scripts.
                 println!("{out}");
-                return Err(CliError(
-                    "--signature: does not verify for this key and message".into(),
-                ));
+                return Err(anyhow!("--signature: does not verify for this key and message"));
             }
             out
         }
@@ -426,16 +417,13 @@ pub(crate) fn run(cmd: UtilCommand) -> Result<String, CliError> {
         }
         UtilCommand::DeriveKey(d) => {
             let raw = std::env::var(&d.eth_key_env).map_err(|_| {
-                CliError(format!(
-                    "--eth-key-env: environment variable {} is not set",
-                    d.eth_key_env
-                ))
+                anyhow!("--eth-key-env: environment variable {} is not set", d.eth_key_env)
             })?;
             let eth = crypto::EthPrivateKey::from_hex(raw.trim())
-                .map_err(|e| CliError(format!("{}: {e}", d.eth_key_env)))?;
+                .map_err(|e| anyhow!("{}: {e}", d.eth_key_env))?;
             let stark =
                 crypto::derive_imx_stark_private_key_with(&eth, crypto::GrindVariant::Standard)
-                    .map_err(|e| CliError(e.to_string()))?;
+                    .map_err(|e| anyhow!(e))?;
             let mut v = json!({
                 "eth_address": eth.address().to_string(),
                 "stark_key": stark.public_key().to_string(),
@@ -448,19 +436,14 @@ pub(crate) fn run(cmd: UtilCommand) -> Result<String, CliError> {
             v
         }
         UtilCommand::Selector(s) => {
-            let selector =
-                crypto::selector(&s.name).map_err(|e| CliError(format!("--name: {e}")))?;
+            let selector = crypto::selector(&s.name).map_err(|e| anyhow!("--name: {e}"))?;
             json!({"name": s.name, "selector": hex_felt(&selector)})
         }
         UtilCommand::L1ToL2Hash(m) => {
             let selector = match (m.selector, &m.function) {
                 (Some(s), _) => s,
-                (None, Some(f)) => {
-                    crypto::selector(f).map_err(|e| CliError(format!("--function: {e}")))?
-                }
-                (None, None) => {
-                    return Err(CliError("--selector: required (or give --function)".into()))
-                }
+                (None, Some(f)) => crypto::selector(f).map_err(|e| anyhow!("--function: {e}"))?,
+                (None, None) => return Err(anyhow!("--selector: required (or give --function)")),
             };
             let h = crypto::l1_to_l2_message_hash(
                 &m.from,

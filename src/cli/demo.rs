@@ -5,40 +5,38 @@
 
 use std::sync::Arc;
 
+use anyhow::{anyhow, Context as _, Result};
 use starkroute_executor::{RouteOrder, SystemClock};
 use starkroute_planner::Plans;
-use starkroute_store::TenantId;
+use starkroute_sdk::format::format_duration;
+use starkroute_server::config::Config;
+use starkroute_server::stack::SandboxStack;
+use starkroute_store::{RouteId, RouteStore as _, TenantId};
 use starkroute_types::{LegKind, RouteStatus};
-
-use crate::cli::{format_duration, CliError};
-use crate::config::Config;
-use crate::serve::SandboxStack;
 
 /// The route the demo runs: NFT bridge withdraw, L1 claim, deposit straight into Bob's vault.
 const GIFT_LEGS: [LegKind; 3] =
     [LegKind::StarknetNftWithdraw, LegKind::L1ClaimFromNftBridge, LegKind::L1DepositToStarkEx];
 
 /// Runs the gift's shorter StarkEx route to completion, printing as it goes.
-pub(crate) fn walk(plans: &Plans) -> Result<String, CliError> {
+pub(crate) fn walk(plans: &Plans) -> Result<String> {
     let route = plans
         .routes
         .iter()
         .find(|r| r.legs.iter().map(|l| l.kind).eq(GIFT_LEGS))
-        .ok_or_else(|| CliError("the quote has no route straight into Bob's vault".into()))?
+        .ok_or_else(|| anyhow!("the quote has no route straight into Bob's vault"))?
         .clone();
     let order = RouteOrder { asset: plans.asset.clone(), amount: plans.amount };
-    let dir = tempfile::tempdir().map_err(|e| CliError(format!("temporary directory: {e}")))?;
+    let dir = tempfile::tempdir().context("temporary directory")?;
     let mut config = Config::sandbox()?;
     config.store.data_dir = dir.path().to_owned();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| CliError(format!("tokio runtime: {e}")))?;
+        .context("tokio runtime")?;
     runtime.block_on(async move {
-        let stack = SandboxStack::start(&config, Arc::new(SystemClock))
-            .await
-            .map_err(|e| CliError(e.0))?;
+        let stack = SandboxStack::start(&config, Arc::new(SystemClock)).await?;
         let mut events = stack.core.executor.subscribe();
         let driving = stack.core.spawn_executor();
         let clock = stack.spawn_world_clock(config.sandbox.speed);
@@ -47,12 +45,12 @@ pub(crate) fn walk(plans: &Plans) -> Result<String, CliError> {
             "\nRunning it through the executor on the sandbox ({}× real time): {}",
             config.sandbox.speed, route.summary
         );
-        let tenant = TenantId::new("demo").map_err(|e| CliError(e.to_string()))?;
+        let tenant = TenantId::new("demo")?;
         let rec = stack
             .core.executor
             .create_route(&tenant, None, &route, &order)
             .await
-            .map_err(|e| CliError(format!("starting the route: {e}")))?;
+            .context("starting the route")?;
         let mut status = rec.status;
         while !status.is_terminal() {
             let event = match tokio::time::timeout(std::time::Duration::from_secs(120), events.recv())
@@ -61,10 +59,10 @@ pub(crate) fn walk(plans: &Plans) -> Result<String, CliError> {
                 Ok(Ok(e)) => e,
                 // A lagging subscriber re-reads the route from the store.
                 Ok(Err(_)) => {
-                    status = stack.executor_route_status(&tenant, &rec.id).await?;
+                    status = route_status(&stack, &tenant, &rec.id).await?;
                     continue;
                 }
-                Err(_) => return Err(CliError("the route made no progress for 2 minutes".into())),
+                Err(_) => return Err(anyhow!("the route made no progress for 2 minutes")),
             };
             if event.route != rec.id {
                 continue;
@@ -87,29 +85,25 @@ pub(crate) fn walk(plans: &Plans) -> Result<String, CliError> {
         let _ = driving.await;
         let _ = clock.await;
         let conserved = stack.world.lock().check_conservation();
-        let outcome = stack.executor_route_status(&tenant, &rec.id).await?;
+        let outcome = route_status(&stack, &tenant, &rec.id).await?;
         stack.close().await;
-        conserved.map_err(|e| CliError(format!("conservation: {e}")))?;
+        conserved.context("conservation")?;
         match outcome {
             RouteStatus::Completed => Ok(format!(
                 "Done: route {} completed; ART #7 is in Bob's StarkEx vault; conservation holds on every layer.",
                 rec.id
             )),
-            other => Err(CliError(format!("route {} ended {other:?}", rec.id))),
+            other => Err(anyhow!("route {} ended {other:?}", rec.id)),
         }
     })
 }
 
-impl SandboxStack {
-    /// The route's status as stored.
-    async fn executor_route_status(
-        &self,
-        tenant: &TenantId,
-        id: &starkroute_store::RouteId,
-    ) -> Result<RouteStatus, CliError> {
-        use starkroute_store::RouteStore as _;
-        let rec =
-            self.core.store.get_route(tenant, id).await.map_err(|e| CliError(e.to_string()))?;
-        rec.map(|r| r.status).ok_or_else(|| CliError(format!("route {id} vanished")))
-    }
+/// The route's status as stored.
+async fn route_status(
+    stack: &SandboxStack,
+    tenant: &TenantId,
+    id: &RouteId,
+) -> Result<RouteStatus> {
+    let rec = stack.core.store.get_route(tenant, id).await?;
+    rec.map(|r| r.status).ok_or_else(|| anyhow!("route {id} vanished"))
 }

@@ -1,9 +1,8 @@
 //! `starkroute route` and `starkroute watch` as processes against a real server.
 //!
 //! The server is the `serve` stack (embedded sandbox, SQLite, executor) on 127.0.0.1 in this
-//! process; each CLI invocation is a child process running `starkroute_server::cli::run` (this
-//! test binary re-executed with a marker variable), so arguments, the environment, stdout (a
-//! pipe: not a terminal), stderr and the exit code are the real ones.
+//! process; each CLI invocation is the `starkroute` binary as a child process, so arguments, the
+//! environment, stdout (a pipe: not a terminal), stderr and the exit code are the real ones.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)] // A failure is the test failing.
 
@@ -14,17 +13,13 @@ use starkroute_executor::SystemClock;
 use starkroute_sdk::{Client, QuoteRequest, RouteStatus};
 use starkroute_server::api::{hash_key, SANDBOX_DEMO_KEY};
 use starkroute_server::config::{Config, Overrides};
-use starkroute_server::serve::SandboxStack;
+use starkroute_server::stack::SandboxStack;
 use starkroute_types::LegKind;
 
-/// Set in a child: run the CLI with the child's arguments.
-const CHILD: &str = "STARKROUTE_CLI_TEST_CHILD";
+/// The gift request the demo quotes.
+const GIFT_REQUEST_JSON: &str = include_str!("../examples/requests/alice_to_bob_gift.json");
 
 fn main() -> ExitCode {
-    if std::env::var_os(CHILD).is_some() {
-        let args = std::env::args_os().skip(1);
-        return starkroute_server::cli::run(std::iter::once("starkroute".into()).chain(args));
-    }
     let flags: Vec<String> = std::env::args().skip(1).filter(|a| a.starts_with('-')).collect();
     if flags.iter().any(|f| f == "--list") {
         println!("route_and_watch: test");
@@ -47,10 +42,10 @@ fn main() -> ExitCode {
 
 /// Runs `starkroute ARGS` with the API key in the environment.
 fn starkroute(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_starkroute"));
     cmd.args(args)
-        .env(CHILD, "1")
         .env_remove("STARKROUTE_API_URL")
+        .env_remove("RUST_LOG")
         .env("STARKROUTE_API_KEY", SANDBOX_DEMO_KEY);
     for (k, v) in env {
         cmd.env(k, v);
@@ -126,9 +121,8 @@ async fn route_and_watch() {
 
     // `route --request FILE --route N`: quoted by the server, route N started, its id printed.
     let request_file = dir.path().join("gift.json");
-    std::fs::write(&request_file, starkroute_server::cli::GIFT_REQUEST_JSON).unwrap();
-    let request: QuoteRequest =
-        serde_json::from_str(starkroute_server::cli::GIFT_REQUEST_JSON).unwrap();
+    std::fs::write(&request_file, GIFT_REQUEST_JSON).unwrap();
+    let request: QuoteRequest = serde_json::from_str(GIFT_REQUEST_JSON).unwrap();
     let quote = sdk.quote(&request).await.unwrap();
     let want =
         [LegKind::StarknetNftWithdraw, LegKind::L1ClaimFromNftBridge, LegKind::L1DepositToStarkEx];
@@ -175,12 +169,13 @@ async fn route_and_watch() {
     assert!(lines[lines.len() - 2].starts_with(&last_event), "{out}");
     assert!(lines[lines.len() - 1].starts_with(&format!("route {id} completed")), "{out}");
     assert_eq!(lines.len() as u64, done.last_event_seq + 1, "one line per event, then the summary");
-    // The terminal form (progress bars, drawn only on a terminal) follows the same stream.
-    let mut plain = Vec::new();
-    let summary =
-        starkroute_server::client_cmd::follow(&sdk, &id, None, &mut plain, true).await.unwrap();
+    // The terminal form (progress bars, drawn on stderr only when it is a terminal) follows the
+    // same stream: no event lines, only the summary.
+    let o = run(strings(&["watch", &id, "--progress", "bars"]), api.clone()).await;
+    assert!(o.status.success(), "{}", stderr(&o));
+    let summary = stdout(&o);
     assert!(summary.starts_with(&format!("route {id} completed")), "{summary}");
-    assert!(plain.is_empty(), "bars, not lines");
+    assert_eq!(summary.lines().count(), 1, "bars, not lines: {summary}");
     // From a point: only the events after it.
     let o = run(strings(&["watch", &id, "--after", "3"]), api.clone()).await;
     assert!(o.status.success());

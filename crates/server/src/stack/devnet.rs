@@ -1,6 +1,6 @@
-//! `starkroute serve --config config/devnet.toml`: the API over real local nodes — anvil for L1
-//! and starknet-devnet for Starknet, which the user starts — with the embedded StarkEx engine
-//! operating a StarkEx contract on anvil.
+//! The devnet stack (`starkroute serve --config config/devnet.toml`): the API over real local
+//! nodes — anvil for L1 and starknet-devnet for Starknet, which the user starts — with the
+//! embedded StarkEx engine operating a StarkEx contract on anvil.
 //!
 //! At start the stack deploys a fresh set of contracts ([`deployment::deploy_all`]: the Cairo
 //! bridges on devnet, the Solidity contracts on anvil, a USDC pair and an ART collection), loads
@@ -37,8 +37,9 @@ use starkroute_types::{
 
 use tokio::sync::watch;
 
+use super::shared::{build_core, Core};
 use crate::config::{Config, NetworkConfig};
-use crate::serve::{build_core, Core, ServeError};
+use crate::error::{Error, Result};
 
 /// anvil's default accounts 0–3 (published test keys: anvil prints them at start).
 const ANVIL_KEYS: [&str; 4] = [
@@ -92,34 +93,26 @@ impl DevParty {
     }
 }
 
-fn fail(what: &str) -> impl Fn(&dyn std::fmt::Display) -> ServeError + '_ {
-    move |e| ServeError(format!("{what}: {e}"))
-}
-
-fn party(
-    eth_hex: &'static str,
-    stark_hex: &str,
-    starknet: (Felt, Felt),
-) -> Result<DevParty, ServeError> {
-    let eth = EthPrivateKey::from_hex(eth_hex).map_err(|e| fail("demo key")(&e))?;
-    let stark = StarkPrivateKey::from_hex(stark_hex).map_err(|e| fail("demo key")(&e))?;
+fn party(eth_hex: &'static str, stark_hex: &str, starknet: (Felt, Felt)) -> Result<DevParty> {
+    let eth = EthPrivateKey::from_hex(eth_hex).map_err(|e| Error::DemoKey(Box::new(e)))?;
+    let stark = StarkPrivateKey::from_hex(stark_hex).map_err(|e| Error::DemoKey(Box::new(e)))?;
     Ok(DevParty {
         l1: eth.address(),
         eth_hex,
         stark_key: stark.public_key(),
         eth,
         stark,
-        starknet: StarknetAddress::new(starknet.0).map_err(|e| fail("devnet account")(&e))?,
+        starknet: StarknetAddress::new(starknet.0).map_err(Error::DemoAccount)?,
         starknet_key: starknet.1,
     })
 }
 
-fn signer(hex: &str) -> Result<PrivateKeySigner, ServeError> {
-    hex.parse().map_err(|e| fail("demo key")(&e))
+fn signer(hex: &str) -> Result<PrivateKeySigner> {
+    hex.parse().map_err(|e: alloy::signers::local::LocalSignerError| Error::DemoKey(Box::new(e)))
 }
 
 /// devnet's predeployed accounts (address, private key), in order.
-async fn predeployed(starknet_rpc: &str) -> Result<Vec<(Felt, Felt)>, ServeError> {
+async fn predeployed(starknet_rpc: &str) -> Result<Vec<(Felt, Felt)>> {
     let body =
         json!({"jsonrpc": "2.0", "id": 1, "method": "devnet_getPredeployedAccounts", "params": {}});
     let v: Value = reqwest::Client::new()
@@ -127,51 +120,57 @@ async fn predeployed(starknet_rpc: &str) -> Result<Vec<(Felt, Felt)>, ServeError
         .json(&body)
         .send()
         .await
-        .map_err(|e| fail("network.starknet_rpc_url")(&e))?
+        .map_err(|source| Error::StarknetNode { source })?
         .json()
         .await
-        .map_err(|e| fail("network.starknet_rpc_url")(&e))?;
+        .map_err(|source| Error::StarknetNode { source })?;
     let felt = |x: &Value| x.as_str().and_then(|s| Felt::from_hex(s).ok());
     let accounts = v["result"]
         .as_array()
-        .ok_or_else(|| {
-            ServeError(format!(
-                "network.starknet_rpc_url: devnet_getPredeployedAccounts answered {v} \
-                 (is it a starknet-devnet?)"
-            ))
+        .ok_or_else(|| Error::Unsupported {
+            key: "network.starknet_rpc_url",
+            reason: format!(
+                "devnet_getPredeployedAccounts answered {v} (is it a starknet-devnet?)"
+            ),
         })?
         .iter()
         .filter_map(|a| Some((felt(&a["address"])?, felt(&a["private_key"])?)))
         .collect::<Vec<_>>();
     if accounts.len() < 3 {
-        return Err(ServeError(format!(
-            "network.starknet_rpc_url: devnet has {} predeployed accounts; the stack needs 3 \
-             (start it with --accounts 3 or more)",
-            accounts.len()
-        )));
+        return Err(Error::Unsupported {
+            key: "network.starknet_rpc_url",
+            reason: format!(
+                "devnet has {} predeployed accounts; the stack needs 3 (start it with \
+                 --accounts 3 or more)",
+                accounts.len()
+            ),
+        });
     }
     Ok(accounts)
 }
 
 /// The topology of `config` plus USDC and ART at their deployed addresses, and the demo
 /// parties' readiness.
-fn topology_with(
-    config: &Config,
-    d: &Deployment,
-    parties: [&DevParty; 2],
-) -> Result<Config, ServeError> {
+fn topology_with(config: &Config, d: &Deployment, parties: [&DevParty; 2]) -> Result<Config> {
     let mut config = config.clone();
     let topo = &mut config.topology;
     for symbol in ["USDC", "ART"] {
         if topo.tokens.iter().any(|t| t.symbol == symbol) {
-            return Err(ServeError(format!(
-                "topology.tokens: {symbol} is deployed by the devnet stack at start; remove it \
-                 from the file"
-            )));
+            return Err(Error::Unsupported {
+                key: "topology.tokens",
+                reason: format!(
+                    "{symbol} is deployed by the devnet stack at start; remove it from the file"
+                ),
+            });
         }
     }
-    let eth = |a| EthAddress::new(a).map_err(|e| fail("deployment")(&e));
-    let sn = |f| StarknetAddress::new(f).map_err(|e| fail("deployment")(&e));
+    let eth = |a| {
+        EthAddress::new(a).map_err(|e| Error::Deployment { what: "address", source: Box::new(e) })
+    };
+    let sn = |f| {
+        StarknetAddress::new(f)
+            .map_err(|e| Error::Deployment { what: "address", source: Box::new(e) })
+    };
     topo.tokens.push(Token {
         symbol: "USDC".into(),
         class: AssetClass::Erc20,
@@ -180,7 +179,8 @@ fn topology_with(
         l1: Some(eth(d.usdc.l1)?),
         starknet: Some(sn(d.usdc.l2)?),
         starkex: Some(StarkExListing {
-            quantum: Quantum::new(USDC_QUANTUM).map_err(|e| fail("USDC quantum")(&e))?,
+            quantum: Quantum::new(USDC_QUANTUM)
+                .map_err(|e| Error::Deployment { what: "USDC quantum", source: Box::new(e) })?,
             minted_on_starkex: false,
         }),
     });
@@ -226,28 +226,32 @@ impl DevnetStack {
         config: &Config,
         network: &NetworkConfig,
         api_clock: Arc<dyn Clock>,
-    ) -> Result<Self, ServeError> {
-        let l1_url = network.l1_rpc_url.clone().ok_or_else(|| {
-            ServeError("network.l1_rpc_url: the devnet stack needs anvil's URL".into())
+    ) -> Result<Self> {
+        let l1_url = network.l1_rpc_url.clone().ok_or_else(|| Error::Unsupported {
+            key: "network.l1_rpc_url",
+            reason: "the devnet stack needs anvil's URL".into(),
         })?;
-        let sn_url = network.starknet_rpc_url.clone().ok_or_else(|| {
-            ServeError(
-                "network.starknet_rpc_url: the devnet stack needs starknet-devnet's URL".into(),
-            )
+        let sn_url = network.starknet_rpc_url.clone().ok_or_else(|| Error::Unsupported {
+            key: "network.starknet_rpc_url",
+            reason: "the devnet stack needs starknet-devnet's URL".into(),
         })?;
         let provider = RootProvider::<Ethereum>::new_http(
-            l1_url.parse().map_err(|e| fail("network.l1_rpc_url")(&e))?,
+            l1_url.parse().map_err(|source| Error::Url { key: "network.l1_rpc_url", source })?,
         );
-        let chain_id = provider.get_chain_id().await.map_err(|e| {
-            ServeError(format!("network.l1_rpc_url: {l1_url}: {e} (is anvil running?)"))
-        })?;
+        let chain_id = provider
+            .get_chain_id()
+            .await
+            .map_err(|source| Error::L1Node { url: l1_url.clone(), source })?;
         if chain_id != ANVIL_CHAIN_ID || network.l1_chain_id != ANVIL_CHAIN_ID {
-            return Err(ServeError(format!(
-                "network.l1_chain_id: the devnet stack signs with anvil's published test keys and \
-                 runs only on anvil's chain {ANVIL_CHAIN_ID}; the node at {l1_url} is chain \
-                 {chain_id}, the file says {}",
-                network.l1_chain_id
-            )));
+            return Err(Error::Unsupported {
+                key: "network.l1_chain_id",
+                reason: format!(
+                    "the devnet stack signs with anvil's published test keys and runs only on \
+                     anvil's chain {ANVIL_CHAIN_ID}; the node at {l1_url} is chain {chain_id}, \
+                     the file says {}",
+                    network.l1_chain_id
+                ),
+            });
         }
         let accounts = predeployed(&sn_url).await?;
         let who = Deployers {
@@ -260,7 +264,7 @@ impl DevnetStack {
 
         let d = deployment::deploy_all(&provider, &sn_url, &who)
             .await
-            .map_err(|e| fail("deploy")(&e))?;
+            .map_err(|source| Error::DevStack { step: "deploy", source })?;
         deployment::mint_usdc(
             &provider,
             &who,
@@ -269,7 +273,7 @@ impl DevnetStack {
             AU256::from(ALICE_USDC),
         )
         .await
-        .map_err(|e| fail("deploy")(&e))?;
+        .map_err(|source| Error::DevStack { step: "deploy", source })?;
         for (p, key) in [(&alice, ANVIL_KEYS[1]), (&bob, ANVIL_KEYS[3])] {
             deployment::register_on_starkex(
                 &provider,
@@ -279,7 +283,7 @@ impl DevnetStack {
                 &p.stark,
             )
             .await
-            .map_err(|e| fail("registration")(&e))?;
+            .map_err(|source| Error::DevStack { step: "registration", source })?;
         }
         deployment::mint_art_on_starknet(
             &sn_url,
@@ -289,7 +293,7 @@ impl DevnetStack {
             ALICE_ART_ID,
         )
         .await
-        .map_err(|e| fail("deploy")(&e))?;
+        .map_err(|source| Error::DevStack { step: "deploy", source })?;
 
         let planned = topology_with(config, &d, [&alice, &bob])?;
         let dev_config = DevStackConfig {
@@ -298,26 +302,26 @@ impl DevnetStack {
         };
         let dev = DevStack::start(dev_config, &who, d, true)
             .await
-            .map_err(|e| fail("devnet stack")(&e))?;
+            .map_err(|source| Error::DevStack { step: "devnet stack", source })?;
 
         let custodial = config.sandbox.custodial_alice;
         let held = if custodial { vec![&alice] } else { vec![] };
         let starknet = dev
             .starknet_layer(held.iter().map(|p| (p.starknet, p.starknet_key)).collect())
             .await
-            .map_err(|e| fail("Starknet adapter")(&e))?;
+            .map_err(|source| Error::DevStack { step: "Starknet adapter", source })?;
         let keys = held.iter().map(|p| signer(p.eth_hex)).collect::<Result<Vec<_>, _>>()?;
         let l1 = dev
             .l1_layer(Keystore::new(keys), Some(starknet.clone()))
             .await
-            .map_err(|e| fail("L1 adapter")(&e))?;
+            .map_err(|source| Error::DevStack { step: "L1 adapter", source })?;
         let starkex = dev
             .starkex_layer(
                 held.iter().map(|p| (p.stark_key, p.stark.clone())).collect(),
                 held.iter().map(|p| (p.l1, p.eth.clone())).collect(),
                 HashMap::from([(alice.stark_key, alice.l1), (bob.stark_key, bob.l1)]),
             )
-            .map_err(|e| fail("StarkEx adapter")(&e))?;
+            .map_err(|source| Error::DevStack { step: "StarkEx adapter", source })?;
         let layers: Vec<Arc<dyn SettlementLayer>> = vec![l1, starknet, starkex];
         let core = build_core(&planned, layers, api_clock, watch::channel(false).0).await?;
         Ok(Self { dev, alice, bob, core })

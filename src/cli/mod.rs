@@ -1,25 +1,44 @@
-//! The `starkroute` command line.
+//! The `starkroute` command line: `serve`, the planner's `quote`, a `demo` that quotes and walks
+//! the Alice→Bob gift, `sandbox`, `worker`, `route` and `watch` (clients of a running server),
+//! and the `util` commands that expose the protocol cryptography.
+//!
+//! Results go to stdout; errors go to stderr as one line (`error: …`, exit code 1; 2 for a bad
+//! argument). Background events (a failed batch, a store that does not answer) are `tracing`
+//! events on stderr, filtered by `RUST_LOG` (default `warn`), as text or, with
+//! `--log-format json`, one JSON object per line.
+
+mod client;
+mod demo;
+mod logging;
+mod sandbox;
+mod serve;
+mod util;
+mod worker;
 
 use std::fmt::Write as _;
 use std::io::Read as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::{anyhow, Context as _, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use starkroute_planner::{plan, Accounts, AssetRef, Objective, Plans, QuoteRequest};
+use starkroute_sdk::format::{format_duration, format_eth};
+use starkroute_server::config::Config;
 use starkroute_types::{Amount, EthAddress, Layer, Party, StarkKey, StarknetAddress, TokenId, Wei};
 
-use crate::config::Config;
-use crate::util::UtilCommand;
+use self::util::UtilCommand;
 
 /// The Alice→Bob gift request the demo quotes.
-pub const GIFT_REQUEST_JSON: &str =
-    include_str!("../../../examples/requests/alice_to_bob_gift.json");
+const GIFT_REQUEST_JSON: &str = include_str!("../../examples/requests/alice_to_bob_gift.json");
 
 /// starkroute: plan and execute asset routes between StarkEx, Starknet and Ethereum L1.
 #[derive(Debug, Parser)]
 #[command(name = "starkroute", version, about, long_about = None)]
 struct Cli {
+    /// Format of the log events on stderr (their level: `RUST_LOG`, default `warn`).
+    #[arg(long, global = true, value_enum, default_value_t = logging::LogFormat::Text)]
+    log_format: logging::LogFormat,
     #[command(subcommand)]
     command: Command,
 }
@@ -32,20 +51,20 @@ enum Command {
     Demo(DemoArgs),
     /// Serve the HTTP API over the embedded sandbox, a SQLite store and an executor: one
     /// command, no set-up. Prints the sandbox's demo API key.
-    Serve(crate::serve::ServeArgs),
+    Serve(serve::ServeArgs),
     /// Run the embedded sandbox (L1, StarkEx, Starknet on a virtual clock) and serve the StarkEx
     /// REST API.
-    Sandbox(crate::sandbox_cmd::SandboxArgs),
+    Sandbox(sandbox::SandboxArgs),
     /// Run one executor instance: drive the routes of a store through the settlement-layer
     /// adapters another process serves over HTTP (several instances share a PostgreSQL store).
-    Worker(crate::worker::WorkerArgs),
+    Worker(worker::WorkerArgs),
     /// Start a route on a running server, from a quote (id or file) or a request (quoted, then
     /// route `--route N` started); prints the route's id.
-    Route(crate::client_cmd::RouteArgs),
+    Route(client::RouteArgs),
     /// Follow a route's events on a running server until it ends: progress bars per leg on a
     /// terminal, one line per event otherwise; exits non-zero with the recovery instructions
     /// when the route fails or is cancelled.
-    Watch(crate::client_cmd::WatchArgs),
+    Watch(client::WatchArgs),
     /// Compute what the router computes: asset ids, message hashes, signatures, keys, proofs.
     /// Each prints one JSON object.
     #[command(subcommand)]
@@ -122,28 +141,9 @@ struct QuoteArgs {
     format: Format,
 }
 
-/// An error for the user: one line, naming the field.
-#[derive(Debug)]
-pub struct CliError(pub String);
-
-impl<E: std::fmt::Display> From<E> for CliError {
-    fn from(e: E) -> Self {
-        CliError(e.to_string())
-    }
-}
-
 /// Runs the CLI with the process arguments; returns the exit code.
-pub fn main() -> ExitCode {
-    run(std::env::args_os())
-}
-
-/// Runs the CLI with the given arguments (the first is the program name).
-pub fn run<I, T>(args: I) -> ExitCode
-where
-    I: IntoIterator<Item = T>,
-    T: Into<std::ffi::OsString> + Clone,
-{
-    let cli = match Cli::try_parse_from(args) {
+pub(crate) fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
             if matches!(
@@ -167,32 +167,58 @@ where
             return ExitCode::from(2);
         }
     };
+    logging::init(cli.log_format);
     match execute(cli.command) {
         Ok(out) => {
             println!("{out}");
             ExitCode::SUCCESS
         }
-        Err(CliError(msg)) => {
-            eprintln!("error: {}", msg.replace('\n', " "));
+        Err(e) => {
+            eprintln!("error: {}", one_line(&e));
             ExitCode::FAILURE
         }
     }
 }
 
-fn execute(command: Command) -> Result<String, CliError> {
+/// The error and its causes on one line. A cause whose text the message already carries (an
+/// error that prints its source) is not repeated.
+fn one_line(e: &anyhow::Error) -> String {
+    let mut msg = e.to_string();
+    for cause in e.chain().skip(1) {
+        let cause = cause.to_string();
+        if !msg.contains(&cause) {
+            msg.push_str(": ");
+            msg.push_str(&cause);
+        }
+    }
+    msg.replace('\n', " ")
+}
+
+fn execute(command: Command) -> Result<String> {
+    let name = match &command {
+        Command::Quote(_) => "quote",
+        Command::Demo(_) => "demo",
+        Command::Serve(_) => "serve",
+        Command::Sandbox(_) => "sandbox",
+        Command::Worker(_) => "worker",
+        Command::Route(_) => "route",
+        Command::Watch(_) => "watch",
+        Command::Util(_) => "util",
+    };
+    tracing::debug!(command = name, version = env!("CARGO_PKG_VERSION"), "starting");
     match command {
         Command::Quote(args) => quote(args),
         Command::Demo(args) => demo(&args),
-        Command::Util(u) => crate::util::run(u),
-        Command::Sandbox(args) => crate::sandbox_cmd::run(&args),
-        Command::Serve(args) => crate::serve::run(&args),
-        Command::Worker(args) => crate::worker::run(&args),
-        Command::Route(args) => crate::client_cmd::route(&args),
-        Command::Watch(args) => crate::client_cmd::watch(&args),
+        Command::Util(u) => util::run(u),
+        Command::Sandbox(args) => sandbox::run(&args),
+        Command::Serve(args) => serve::run(&args),
+        Command::Worker(args) => worker::run(&args),
+        Command::Route(args) => client::route(&args),
+        Command::Watch(args) => client::watch(&args),
     }
 }
 
-fn demo(args: &DemoArgs) -> Result<String, CliError> {
+fn demo(args: &DemoArgs) -> Result<String> {
     let config = Config::sandbox()?;
     let request: QuoteRequest = serde_json::from_str(GIFT_REQUEST_JSON)?;
     let plans = plan(&request, &config.topology, &config.costs)?;
@@ -207,14 +233,14 @@ fn demo(args: &DemoArgs) -> Result<String, CliError> {
             if !args.quote_only {
                 // The walk prints as it goes: the quote first.
                 println!("{s}");
-                s = crate::demo_walk::walk(&plans)?;
+                s = demo::walk(&plans)?;
             }
             s
         }
     })
 }
 
-fn quote(args: QuoteArgs) -> Result<String, CliError> {
+fn quote(args: QuoteArgs) -> Result<String> {
     let config = Config::load(args.config.as_deref())?;
     let mut request = match args.request.as_deref() {
         Some(src) => Some(read_request(src)?),
@@ -248,14 +274,12 @@ fn quote(args: QuoteArgs) -> Result<String, CliError> {
             asset: AssetRef {
                 token: args
                     .asset
-                    .ok_or_else(|| CliError("--asset: required (or give --request)".into()))?,
+                    .ok_or_else(|| anyhow!("--asset: required (or give --request)"))?,
                 token_id: args.token_id,
             },
             amount: args.amount,
-            from: args
-                .from
-                .ok_or_else(|| CliError("--from: required (or give --request)".into()))?,
-            to: args.to.ok_or_else(|| CliError("--to: required (or give --request)".into()))?,
+            from: args.from.ok_or_else(|| anyhow!("--from: required (or give --request)"))?,
+            to: args.to.ok_or_else(|| anyhow!("--to: required (or give --request)"))?,
             sender: Accounts {
                 l1: args.sender_l1,
                 starkex: args.sender_starkex,
@@ -289,44 +313,17 @@ fn merge(
 }
 
 /// Reads a quote request from a JSON file or `-` (stdin); errors name the field's path.
-pub(crate) fn read_request(src: &str) -> Result<QuoteRequest, CliError> {
+fn read_request(src: &str) -> Result<QuoteRequest> {
     let text = if src == "-" {
         let mut s = String::new();
-        std::io::stdin()
-            .read_to_string(&mut s)
-            .map_err(|e| CliError(format!("--request: stdin: {e}")))?;
+        std::io::stdin().read_to_string(&mut s).context("--request: stdin")?;
         s
     } else {
-        std::fs::read_to_string(src).map_err(|e| CliError(format!("--request: {src}: {e}")))?
+        std::fs::read_to_string(src).with_context(|| format!("--request: {src}"))?
     };
     let de = &mut serde_json::Deserializer::from_str(&text);
     serde_path_to_error::deserialize(de)
-        .map_err(|e| CliError(format!("--request: {}: {}", e.path(), e.inner())))
-}
-
-/// Formats wei as ETH exactly (no floating point): `1234500000000000` → `0.0012345 ETH`.
-pub fn format_eth(w: Wei) -> String {
-    let whole = w.0 / 1_000_000_000_000_000_000;
-    let frac = w.0 % 1_000_000_000_000_000_000;
-    if frac == 0 {
-        return format!("{whole} ETH");
-    }
-    let frac = format!("{frac:018}");
-    format!("{whole}.{} ETH", frac.trim_end_matches('0'))
-}
-
-/// Formats seconds as `1d 2h`, `3h 5m`, `4m 10s` or `12s`.
-pub fn format_duration(secs: u64) -> String {
-    let (d, h, m, s) = (secs / 86_400, secs / 3600 % 24, secs / 60 % 60, secs % 60);
-    match (d, h, m) {
-        (0, 0, 0) => format!("{s}s"),
-        (0, 0, _) if s == 0 => format!("{m}m"),
-        (0, 0, _) => format!("{m}m {s}s"),
-        (0, _, 0) => format!("{h}h"),
-        (0, _, _) => format!("{h}h {m}m"),
-        (_, 0, _) => format!("{d}d"),
-        _ => format!("{d}d {h}h"),
-    }
+        .map_err(|e| anyhow!("--request: {}: {}", e.path(), e.inner()))
 }
 
 fn render(req: &QuoteRequest, plans: &Plans) -> String {
@@ -391,22 +388,19 @@ fn render(req: &QuoteRequest, plans: &Plans) -> String {
     s.trim_end().to_owned()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn eth_formatting_is_exact() {
-        assert_eq!(format_eth(Wei(0)), "0 ETH");
-        assert_eq!(format_eth(Wei(1)), "0.000000000000000001 ETH");
-        assert_eq!(format_eth(Wei(1_234_500_000_000_000_000)), "1.2345 ETH");
+/// SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        if let Ok(mut term) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
     }
-
-    #[test]
-    fn durations() {
-        assert_eq!(format_duration(12), "12s");
-        assert_eq!(format_duration(3600 + 120), "1h 2m");
-        assert_eq!(format_duration(86_400 * 2 + 3600), "2d 1h");
-        assert_eq!(format_duration(300), "5m");
-    }
+    let _ = tokio::signal::ctrl_c().await;
 }

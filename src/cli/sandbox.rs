@@ -15,11 +15,11 @@ use starkroute_layer::SettlementLayer;
 use starkroute_sandbox::adapters::{SandboxL1, SandboxStarknet};
 use starkroute_sandbox::world::{run_clock, starkex_router, Demo, SandboxConfig, SharedWorld};
 
-use crate::cli::CliError;
+use anyhow::{Context as _, Result};
 
 /// Arguments of `starkroute sandbox`.
 #[derive(Debug, Args)]
-pub struct SandboxArgs {
+pub(crate) struct SandboxArgs {
     /// Address the StarkEx REST API listens on (loopback by default).
     #[arg(long, default_value = "127.0.0.1:8787")]
     listen: SocketAddr,
@@ -35,7 +35,7 @@ pub struct SandboxArgs {
 }
 
 /// Runs the sandbox until Ctrl-C.
-pub(crate) fn run(args: &SandboxArgs) -> Result<String, CliError> {
+pub(crate) fn run(args: &SandboxArgs) -> Result<String> {
     let mut config = SandboxConfig::new();
     if let Some(b) = args.batch_interval {
         config.starkex.batch_interval_secs = b;
@@ -57,8 +57,8 @@ pub(crate) fn run(args: &SandboxArgs) -> Result<String, CliError> {
             "starknet": demo.bob.starknet.to_fixed_hex_string(),
         },
     });
-    let alice_sn = starkroute_types::StarknetAddress::new(demo.alice.starknet)
-        .map_err(|e| CliError(format!("demo account: {e}")))?;
+    let alice_sn =
+        starkroute_types::StarknetAddress::new(demo.alice.starknet).context("demo account")?;
     let world = SharedWorld::new(demo.world);
     let l1: Arc<dyn SettlementLayer> = Arc::new(SandboxL1::new(
         world.clone(),
@@ -73,12 +73,12 @@ pub(crate) fn run(args: &SandboxArgs) -> Result<String, CliError> {
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| CliError(format!("tokio runtime: {e}")))?;
+        .context("tokio runtime")?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
-            .map_err(|e| CliError(format!("--listen: {}: {e}", args.listen)))?;
-        let bound = listener.local_addr().map_err(|e| CliError(format!("--listen: {e}")))?;
+            .with_context(|| format!("--listen: {}", args.listen))?;
+        let bound = listener.local_addr().context("--listen")?;
         banner["starkex_api"] = format!("http://{bound}").into();
         banner["layers"] = format!("http://{bound}/v1/layers").into();
         println!("{banner}");
@@ -101,9 +101,9 @@ pub(crate) fn run(args: &SandboxArgs) -> Result<String, CliError> {
             let _ = tx.send(true);
         };
         let (served, ()) = tokio::join!(async move { server.await }, shutdown);
-        served.map_err(|e| CliError(format!("server: {e}")))?;
+        served.context("server")?;
         let _ = clock.await;
-        Ok::<_, CliError>(())
+        Ok::<_, anyhow::Error>(())
     })?;
     Ok(json!({"stopped": true}).to_string())
 }

@@ -11,17 +11,17 @@ use std::collections::BTreeMap;
 use std::io::{IsTerminal as _, Write};
 use std::time::Duration;
 
+use anyhow::{anyhow, Context as _, Result};
 use clap::Args;
 use futures_util::StreamExt;
 use serde_json::Value;
+use starkroute_sdk::format::format_duration;
 use starkroute_sdk::{Client, Event, LegStatus, RouteStatus, RouteView};
-
-use crate::api::SANDBOX_DEMO_KEY;
-use crate::cli::{format_duration, CliError};
+use starkroute_server::api::SANDBOX_DEMO_KEY;
 
 /// Which server, as whom.
 #[derive(Debug, Args)]
-pub struct ApiArgs {
+pub(crate) struct ApiArgs {
     /// Base URL of the starkroute API.
     #[arg(long = "api", env = "STARKROUTE_API_URL", default_value = "http://127.0.0.1:8080")]
     api: String,
@@ -32,14 +32,14 @@ pub struct ApiArgs {
 }
 
 impl ApiArgs {
-    fn client(&self) -> Result<Client, CliError> {
-        Client::new(&self.api, self.api_key.clone()).map_err(|e| CliError(format!("--api: {e}")))
+    fn client(&self) -> Result<Client> {
+        Client::new(&self.api, self.api_key.clone()).context("--api")
     }
 }
 
 /// Arguments of `starkroute route`.
 #[derive(Debug, Args)]
-pub struct RouteArgs {
+pub(crate) struct RouteArgs {
     #[command(flatten)]
     api: ApiArgs,
     /// Start from this quote: its id (`q_…`) or a file with the quote's JSON (as `POST
@@ -67,7 +67,7 @@ pub struct RouteArgs {
 
 /// Arguments of `starkroute watch`.
 #[derive(Debug, Args)]
-pub struct WatchArgs {
+pub(crate) struct WatchArgs {
     #[command(flatten)]
     api: ApiArgs,
     /// The route's id.
@@ -76,17 +76,29 @@ pub struct WatchArgs {
     /// Start after this event (default: from the route's first event).
     #[arg(long, value_name = "SEQ")]
     after: Option<u64>,
+    /// How progress is shown: `auto` draws bars when stdout is a terminal and prints lines
+    /// otherwise; `lines` prints one line per event even on a terminal (for a log).
+    #[arg(long, value_enum, default_value_t = Progress::Auto)]
+    progress: Progress,
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| CliError(format!("tokio runtime: {e}")))
+/// How `watch` shows progress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Progress {
+    /// Bars on a terminal, lines otherwise.
+    Auto,
+    /// Progress bars per leg (drawn on stderr when it is a terminal).
+    Bars,
+    /// One line per event on stdout.
+    Lines,
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().context("tokio runtime")
 }
 
 /// Runs `starkroute route`: prints the started route's id.
-pub(crate) fn route(args: &RouteArgs) -> Result<String, CliError> {
+pub(crate) fn route(args: &RouteArgs) -> Result<String> {
     let route = runtime()?.block_on(start(args))?;
     eprintln!(
         "started route {}: {} ({} legs, ETA {} to {})",
@@ -100,13 +112,13 @@ pub(crate) fn route(args: &RouteArgs) -> Result<String, CliError> {
 }
 
 /// Quotes (when given a request) and starts the route.
-pub async fn start(args: &RouteArgs) -> Result<RouteView, CliError> {
+async fn start(args: &RouteArgs) -> Result<RouteView> {
     let client = args.api.client()?;
     let quote_id = match (&args.quote, &args.request) {
         (Some(q), _) => quote_id(q)?,
         (None, Some(src)) => {
-            let request = crate::cli::read_request(src)?;
-            let quote = client.quote(&request).await.map_err(|e| CliError(e.to_string()))?;
+            let request = super::read_request(src)?;
+            let quote = client.quote(&request).await?;
             if quote.plans.routes.is_empty() {
                 let why: Vec<String> = quote
                     .plans
@@ -114,37 +126,36 @@ pub async fn start(args: &RouteArgs) -> Result<RouteView, CliError> {
                     .iter()
                     .map(|r| format!("{}: {}", r.path, r.reason))
                     .collect();
-                return Err(CliError(format!("no route for the request ({})", why.join("; "))));
+                return Err(anyhow!("no route for the request ({})", why.join("; ")));
             }
             quote.id
         }
-        (None, None) => return Err(CliError("--quote or --request: one is required".into())),
+        (None, None) => return Err(anyhow!("--quote or --request: one is required")),
     };
-    client
-        .start(&quote_id, args.route_index, args.idempotency_key.as_deref())
-        .await
-        .map_err(|e| CliError(e.to_string()))
+    Ok(client.start(&quote_id, args.route_index, args.idempotency_key.as_deref()).await?)
 }
 
 /// A quote id given as such, or read from the `id` of a quote saved as JSON.
-fn quote_id(arg: &str) -> Result<String, CliError> {
+fn quote_id(arg: &str) -> Result<String> {
     let path = std::path::Path::new(arg);
     if !path.is_file() {
         return Ok(arg.to_owned());
     }
-    let text =
-        std::fs::read_to_string(path).map_err(|e| CliError(format!("--quote: {arg}: {e}")))?;
-    let v: Value =
-        serde_json::from_str(&text).map_err(|e| CliError(format!("--quote: {arg}: {e}")))?;
+    let text = std::fs::read_to_string(path).with_context(|| format!("--quote: {arg}"))?;
+    let v: Value = serde_json::from_str(&text).with_context(|| format!("--quote: {arg}"))?;
     v.get("id")
         .and_then(Value::as_str)
         .map(str::to_owned)
-        .ok_or_else(|| CliError(format!("--quote: {arg}: no quote `id` in the file")))
+        .ok_or_else(|| anyhow!("--quote: {arg}: no quote `id` in the file"))
 }
 
 /// Runs `starkroute watch`.
-pub(crate) fn watch(args: &WatchArgs) -> Result<String, CliError> {
-    let terminal = std::io::stdout().is_terminal();
+pub(crate) fn watch(args: &WatchArgs) -> Result<String> {
+    let terminal = match args.progress {
+        Progress::Auto => std::io::stdout().is_terminal(),
+        Progress::Bars => true,
+        Progress::Lines => false,
+    };
     runtime()?.block_on(async {
         let client = args.api.client()?;
         let mut out = std::io::stdout();
@@ -155,18 +166,18 @@ pub(crate) fn watch(args: &WatchArgs) -> Result<String, CliError> {
 /// Follows route `id` to its end, writing progress to `out` (bars when `terminal`, plain lines
 /// otherwise). `Ok` with a summary when it completed; an error with the recovery instructions
 /// when it failed or was cancelled.
-pub async fn follow(
+async fn follow(
     client: &Client,
     id: &str,
     after: Option<u64>,
     out: &mut dyn Write,
     terminal: bool,
-) -> Result<String, CliError> {
-    let route = client.route(id).await.map_err(|e| CliError(e.to_string()))?;
+) -> Result<String> {
+    let route = client.route(id).await?;
     let mut bars = terminal.then(|| Bars::new(&route));
     let mut events = std::pin::pin!(client.watch(id, after));
     while let Some(event) = events.next().await {
-        let event = event.map_err(|e| CliError(format!("following route {id}: {e}")))?;
+        let event = event.with_context(|| format!("following route {id}"))?;
         match &mut bars {
             Some(b) => b.apply(&event),
             None => {
@@ -178,7 +189,7 @@ pub async fn follow(
     if let Some(b) = bars {
         b.finish();
     }
-    let done = client.route(id).await.map_err(|e| CliError(e.to_string()))?;
+    let done = client.route(id).await?;
     let at = done
         .outcome
         .as_ref()
@@ -192,16 +203,16 @@ pub async fn follow(
                 .as_ref()
                 .map(|o| (o.reason.clone().unwrap_or_default(), o.instructions.clone()))
                 .unwrap_or_default();
-            Err(CliError(format!(
+            Err(anyhow!(
                 "route {id} {}: {reason}; the asset is at {at}; to recover it: {instructions}",
                 status_name(status)
-            )))
+            ))
         }
-        status => Err(CliError(format!(
+        status => Err(anyhow!(
             "route {id} is {} but its event stream ended; run `starkroute watch {id} --after {}` again",
             status_name(status),
             done.last_event_seq
-        ))),
+        )),
     }
 }
 
