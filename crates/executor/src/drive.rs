@@ -65,7 +65,7 @@ impl<'a> Drive<'a> {
             };
             let flow = match leg.and_then(|i| self.rec.legs.get(usize::from(i))) {
                 Some(l) => {
-                    let span = tracing::debug_span!("leg", leg = l.index, layer = %l.kind.layer());
+                    let span = tracing::info_span!("leg", leg = l.index, layer = %l.kind.layer());
                     self.step(action).instrument(span).await?
                 }
                 None => self.step(action).await?,

@@ -6,7 +6,7 @@ use serde_json::json;
 use starkroute_layer::{AdapterError, Prepared, SettlementLayer};
 use starkroute_store_api::{
     Applied, Event, Fence, IdempotencyKey, LeaseOwner, LegChange, LegPatch, LegRecord, NewEvent,
-    RouteChange, RouteId, RouteRecord, RouteStore, StoreError, TenantId,
+    RouteChange, RouteId, RouteRecord, RouteStore, StoreError, TenantId, Timestamp,
     Transition as StoreTransition,
 };
 use starkroute_types::{Layer, LegStatus, Route};
@@ -152,11 +152,8 @@ impl Executor {
         self.drive_leased(rec, now).instrument(span).await
     }
 
-    async fn drive_leased(
-        &self,
-        rec: RouteRecord,
-        now: starkroute_store_api::Timestamp,
-    ) -> Result<Option<RouteId>> {
+    /// Drives a route this instance just leased, then releases it (unless its lease was lost).
+    async fn drive_leased(&self, rec: RouteRecord, now: Timestamp) -> Result<Option<RouteId>> {
         let id = rec.id;
         let lease_until = rec.lease.as_ref().map_or(now, |l| l.expires_at);
         let mut drive = Drive::new(self, rec, lease_until);
