@@ -125,7 +125,8 @@ async fn commit_rate(store: &SqliteStore, tenant: &TenantId, commits: u32) -> f6
         Account::L1("0x00000000000000000000000000000000000000a1".parse().unwrap()),
         Account::L1("0x00000000000000000000000000000000000000b2".parse().unwrap()),
     );
-    let (rec, _) = store.create_route(tenant, None, &route, now()).await.unwrap();
+    let order = RouteOrder { asset: eth(), amount: Amount::from_u128(ETHER / 10) };
+    let (rec, _) = store.create_route(tenant, None, &route, &order, now()).await.unwrap();
     let mut version = rec.version;
     let started = Instant::now();
     for i in 0..commits {

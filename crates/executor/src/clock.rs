@@ -3,7 +3,7 @@
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use starkroute_store::Timestamp;
+use starkroute_store_api::Timestamp;
 
 /// The executor's clock. The store reads no clock; every time it compares (leases, wake-ups)
 /// comes from here, so the sandbox can run the executor on its virtual clock.

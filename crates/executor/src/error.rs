@@ -1,7 +1,7 @@
 //! The executor's one error type.
 
 use starkroute_layer::AdapterError;
-use starkroute_store::{RouteId, StoreError};
+use starkroute_store_api::{RouteId, StoreError};
 use starkroute_types::Layer;
 
 use crate::machine::Refusal;

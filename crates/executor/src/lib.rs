@@ -1,6 +1,6 @@
 //! The durable route executor: drives every route to a terminal state, leg by leg, through the
 //! settlement-layer ports ([`SettlementLayer`](starkroute_layer::SettlementLayer)), with its
-//! progress persisted in the route store ([`RouteStore`](starkroute_store::RouteStore)).
+//! progress persisted in the route store ([`RouteStore`](starkroute_store_api::RouteStore)).
 //!
 //! - [`machine`]: the route/leg state machine as pure functions ([`machine::on_event`],
 //!   [`machine::route_on_event`], [`machine::decide`], [`machine::cancel_plan`]).
@@ -14,19 +14,27 @@
 //!   leg may have been sent. Every transition is stored with its event and published to
 //!   [`Executor::subscribe`]rs.
 //!
-//! The executor knows only the two ports: no adapter, no database.
+//! Every error the run loop retries or gives up on is logged with `tracing` (in `route` and
+//! `leg` spans naming the route, the leg and its layer) and counted in
+//! [`Executor::metrics`] ([`ExecutorMetrics`]).
+//!
+//! The executor knows only the two ports: no adapter, no database (it depends on the store's
+//! port crate, `starkroute-store-api`, which links no driver).
 
 mod clock;
 mod config;
+mod drive;
 mod error;
 mod executor;
 pub mod machine;
-mod order;
+mod metrics;
 mod outcome;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{Backoff, ExecutorConfig};
 pub use error::{Error, Result};
 pub use executor::Executor;
-pub use order::{RouteOrder, ORDER_EVENT};
+pub use metrics::{ExecutorMetrics, MetricsSnapshot};
 pub use outcome::{recovery, AssetLocation, Outcome, Recovery};
+/// What a route moves, stored with it by the route store (re-exported from the port).
+pub use starkroute_store_api::{RouteOrder, ORDER_EVENT};

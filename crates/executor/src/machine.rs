@@ -35,7 +35,7 @@
 
 use serde::{Deserialize, Serialize};
 use starkroute_layer::LegProgress;
-use starkroute_store::{LegRecord, RouteRecord, Timestamp};
+use starkroute_store_api::{LegRecord, RouteRecord, Timestamp};
 use starkroute_types::{LegKind, LegStatus, RouteStatus};
 
 /// Something that happened to a leg.

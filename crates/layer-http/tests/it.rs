@@ -69,7 +69,7 @@ async fn a_leg_through_the_remote_layer_is_the_adapters_leg() {
     assert_eq!(l2.balance(&alice, &s.art).await.unwrap(), Amount::from_u128(1));
 
     let intent = LegIntent {
-        route_id: "r1".into(),
+        route_id: starkroute_types::RouteId::new(),
         leg_index: 0,
         kind: LegKind::StarknetTransfer,
         asset: s.art.clone(),
@@ -78,6 +78,10 @@ async fn a_leg_through_the_remote_layer_is_the_adapters_leg() {
         to: Position::owned(bob),
         previous: None,
     };
+    // On the wire the route id is its ULID string, and it reads back as the same id.
+    let wire = serde_json::to_value(&intent).unwrap();
+    assert_eq!(wire["route_id"], intent.route_id.to_string());
+    assert_eq!(serde_json::from_value::<LegIntent>(wire).unwrap(), intent);
     let p = l2.prepare(&intent).await.unwrap();
     let need = p.needs_signature.clone().expect("no key here: a signature request");
     assert_eq!(need.scheme, SignatureScheme::StarknetAccount);

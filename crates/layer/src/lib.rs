@@ -15,7 +15,9 @@ mod cross;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
-use starkroute_types::{Account, Amount, Asset, Felt, Layer, LegKind, Position, StarkKey, VaultId};
+use starkroute_types::{
+    Account, Amount, Asset, Felt, Layer, LegKind, Position, RouteId, StarkKey, VaultId,
+};
 
 pub use cross::{EscapeProof, L2MessageSource, MessageToL1, StarkExOperator};
 
@@ -60,8 +62,8 @@ pub type Result<T, E = AdapterError> = std::result::Result<T, E>;
 /// What the executor asks a layer to do for one leg of a route.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LegIntent {
-    /// The route.
-    pub route_id: String,
+    /// The route (a ULID string in JSON).
+    pub route_id: RouteId,
     /// The leg's index in the route.
     pub leg_index: u16,
     /// What the leg does.

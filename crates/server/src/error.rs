@@ -67,7 +67,7 @@ pub enum Error {
         index: usize,
         /// Why the name is refused.
         #[source]
-        source: starkroute_store::StoreError,
+        source: starkroute_types::ParseError,
     },
     /// The StarkEx REST client could not be built.
     #[error("StarkEx client: {0}")]

@@ -1,127 +1,48 @@
-//! The store's one error type.
+//! How the driver's errors become [`StoreError`]s: which are transient.
+//!
+//! [`StoreError`] lives in the driver-free port crate, so the conversion from `sqlx` errors is a
+//! local wrapper, [`Db`], that the backends' code returns and `?` converts from both.
 
-use std::path::PathBuf;
+use crate::StoreError;
 
-use crate::{LeaseOwner, RouteId, Timestamp};
+/// A store error on its way out of the backend code: `?` turns a `sqlx::Error`, a migration
+/// error or a [`StoreError`] into one, and it turns into the [`StoreError`] callers see.
+#[derive(Debug)]
+pub(crate) struct Db(pub(crate) StoreError);
 
-/// A boxed error from the database driver, kept for `source()` and downcasting.
-pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+/// The backends' internal result.
+pub(crate) type DbResult<T> = std::result::Result<T, Db>;
 
-/// The result of a store operation.
-pub type Result<T, E = StoreError> = std::result::Result<T, E>;
-
-/// Everything a [`RouteStore`](crate::RouteStore) operation can refuse or fail with.
-///
-/// The refusals (`Conflict`, `LeaseLost`, `IdempotencyConflict`, `NotFound`, `Invalid`) leave the
-/// store untouched; the caller must re-read before trying anything else. Only
-/// [`StoreError::is_retryable`] errors may be retried as they are.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// The route (or the leg of a route) does not exist, or belongs to another tenant.
-    #[error("{what} not found")]
-    NotFound {
-        /// What was looked for, e.g. `route 01J…` or `leg 2 of route 01J…`.
-        what: String,
-    },
-    /// The idempotency key was already used by this tenant for a request with another fingerprint.
-    #[error("idempotency key {key:?} was already used for a different request (route {route})")]
-    IdempotencyConflict {
-        /// The key.
-        key: String,
-        /// The route the key was first used for.
-        route: RouteId,
-    },
-    /// Compare-and-set refused: the current status (or version) is not the expected one.
-    #[error("conflict on route {route}: expected {expected}, found {found}")]
-    Conflict {
-        /// The route.
-        route: RouteId,
-        /// What the caller expected, e.g. `leg 0 prepared` or `version 3`.
-        expected: String,
-        /// What the store holds.
-        found: String,
-    },
-    /// A lease-fenced write from an owner that no longer holds the route's lease (it expired or
-    /// another instance took the route over). The caller must stop driving the route.
-    #[error("route {route}: lease lost by {owner}")]
-    LeaseLost {
-        /// The route.
-        route: RouteId,
-        /// The caller that thought it held the lease.
-        owner: LeaseOwner,
-    },
-    /// A version-fenced write while an executor holds the route's lease; retry once it is released.
-    #[error("route {route} is leased by {owner} until {until}")]
-    Leased {
-        /// The route.
-        route: RouteId,
-        /// The current lease owner.
-        owner: LeaseOwner,
-        /// When the lease expires if not renewed.
-        until: Timestamp,
-    },
-    /// The input cannot be stored (an empty id, a malformed route, a zero page size…).
-    #[error("invalid input: {0}")]
-    Invalid(String),
-    /// A stored value could not be decoded (the database was edited by hand or by a newer version).
-    #[error("corrupt stored data: {0}")]
-    Corrupt(String),
-    /// The data directory could not be created.
-    #[error("cannot create the data directory {path}: {source}")]
-    Io {
-        /// The directory.
-        path: PathBuf,
-        /// The OS error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// Running the schema migrations failed.
-    #[error("schema migration failed: {0}")]
-    Migrate(#[source] BoxError),
-    /// The database failed; `retryable` says whether trying again may help (connection lost,
-    /// pool timeout, SQLite busy/locked, PostgreSQL serialization failure or deadlock).
-    #[error("database error: {source}")]
-    Backend {
-        /// Whether retrying the same operation may succeed.
-        retryable: bool,
-        /// The driver's error (a `sqlx::Error` from this crate's stores; downcast to inspect).
-        #[source]
-        source: BoxError,
-    },
-}
-
-impl StoreError {
-    /// Whether retrying the same operation unchanged may succeed.
-    pub fn is_retryable(&self) -> bool {
-        match self {
-            Self::Backend { retryable, .. } => *retryable,
-            Self::Leased { .. } => true,
-            _ => false,
-        }
-    }
-
-    pub(crate) fn not_found(what: impl Into<String>) -> Self {
-        Self::NotFound { what: what.into() }
-    }
-
-    pub(crate) fn corrupt(what: impl std::fmt::Display) -> Self {
-        Self::Corrupt(what.to_string())
+impl From<StoreError> for Db {
+    fn from(e: StoreError) -> Self {
+        Self(e)
     }
 }
 
-impl From<sqlx::Error> for StoreError {
+impl From<Db> for StoreError {
+    fn from(e: Db) -> Self {
+        e.0
+    }
+}
+
+impl From<sqlx::Error> for Db {
     fn from(e: sqlx::Error) -> Self {
-        Self::Backend { retryable: sqlx_retryable(&e), source: Box::new(e) }
+        Self(backend(e))
     }
 }
 
-impl From<sqlx::migrate::MigrateError> for StoreError {
+impl From<sqlx::migrate::MigrateError> for Db {
     fn from(e: sqlx::migrate::MigrateError) -> Self {
         match e {
             sqlx::migrate::MigrateError::Execute(e) => e.into(),
-            e => Self::Migrate(Box::new(e)),
+            e => Self(StoreError::Migrate(Box::new(e))),
         }
     }
+}
+
+/// A driver error as a [`StoreError::Backend`], retryable if it is transient.
+pub(crate) fn backend(e: sqlx::Error) -> StoreError {
+    StoreError::backend(sqlx_retryable(&e), e)
 }
 
 /// Whether a driver error is transient.
@@ -177,8 +98,10 @@ mod tests {
         assert!(retryable_sqlstate("40001"));
         assert!(retryable_sqlstate("08006"));
         assert!(!retryable_sqlstate("23505"));
-        assert!(StoreError::from(sqlx::Error::PoolTimedOut).is_retryable());
-        assert!(!StoreError::from(sqlx::Error::RowNotFound).is_retryable());
+        assert!(backend(sqlx::Error::PoolTimedOut).is_retryable());
+        assert!(!backend(sqlx::Error::RowNotFound).is_retryable());
+        let e: StoreError = Db::from(sqlx::Error::PoolTimedOut).into();
+        assert!(matches!(e, StoreError::Backend { retryable: true, .. }));
         assert!(!StoreError::Invalid("x".into()).is_retryable());
     }
 }

@@ -2,23 +2,16 @@
 
 mod codec;
 mod error;
-mod group;
 mod migrate;
-mod model;
 mod postgres;
 mod sql;
 mod sqlite;
-mod store;
 
-pub use error::{BoxError, Result, StoreError};
-pub use group::GroupCommit;
-pub use model::{
-    Applied, Event, Fence, IdempotencyKey, Lease, LeaseOwner, LegChange, LegPatch, LegRecord,
-    ListQuery, NewEvent, Page, RouteChange, RouteId, RouteRecord, TenantId, Timestamp, Transition,
-};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
-pub use store::{Op, OpResult, RouteStore};
+/// The port and its model (the trait, records, transitions, errors, [`GroupCommit`]), re-exported
+/// so that callers of the backends need one crate.
+pub use starkroute_store_api::*;
 
 /// Opens the store a URL names, migrated and ready:
 /// - `postgres://…` or `postgresql://…`: PostgreSQL, through a pool of up to `max_connections`;

@@ -7,16 +7,20 @@ use sqlx::{
     migrate::{Migration, MigrationSource, MigrationType, Migrator},
 };
 
-use crate::Result;
+use crate::{error::Db, Result, StoreError};
 
 /// `(version, description, SQL)` of each migration, in order.
 type Steps = &'static [(i64, &'static str, &'static str)];
 
-pub(crate) const SQLITE: Steps =
-    &[(1, "routes", include_str!("../migrations/sqlite/0001_routes.sql"))];
+pub(crate) const SQLITE: Steps = &[
+    (1, "routes", include_str!("../migrations/sqlite/0001_routes.sql")),
+    (2, "route order", include_str!("../migrations/sqlite/0002_route_order.sql")),
+];
 
-pub(crate) const POSTGRES: Steps =
-    &[(1, "routes", include_str!("../migrations/postgres/0001_routes.sql"))];
+pub(crate) const POSTGRES: Steps = &[
+    (1, "routes", include_str!("../migrations/postgres/0001_routes.sql")),
+    (2, "route order", include_str!("../migrations/postgres/0002_route_order.sql")),
+];
 
 /// The embedded SQL as a sqlx migration source (what `sqlx::migrate!` would build, without
 /// compiling sqlx's proc macros).
@@ -46,5 +50,10 @@ impl<'s> MigrationSource<'s> for Embedded {
 }
 
 pub(crate) async fn migrator(steps: Steps) -> Result<Migrator> {
-    Ok(Migrator::new(Embedded(steps)).await?)
+    Migrator::new(Embedded(steps)).await.map_err(migrate_error)
+}
+
+/// A failed migration as a [`StoreError`] (a statement that failed keeps its driver error).
+pub(crate) fn migrate_error(e: sqlx::migrate::MigrateError) -> StoreError {
+    Db::from(e).into()
 }

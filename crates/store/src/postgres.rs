@@ -24,13 +24,18 @@ impl PgStore {
             .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(30))
             .connect(url)
-            .await?;
+            .await
+            .map_err(crate::error::backend)?;
         Self::from_pool(pool).await
     }
 
     /// Uses an existing pool; migrates the database (concurrent migrators wait on an advisory lock).
     pub async fn from_pool(pool: PgPool) -> crate::Result<Self> {
-        crate::migrate::migrator(crate::migrate::POSTGRES).await?.run(&pool).await?;
+        crate::migrate::migrator(crate::migrate::POSTGRES)
+            .await?
+            .run(&pool)
+            .await
+            .map_err(crate::migrate::migrate_error)?;
         Ok(Self { pool })
     }
 

@@ -21,18 +21,23 @@ macro_rules! sql_backend {
             from_json, leg_status_str, parse_leg_kind, parse_leg_status, parse_route_status,
             route_status_str, to_i64, to_json, to_u64,
         };
+        use crate::error::{Db, DbResult as Result};
         use crate::{
             Applied, Event, Fence, IdempotencyKey, Lease, LeaseOwner, LegRecord, ListQuery, Page,
-            Result, RouteId, RouteRecord, StoreError, TenantId, Timestamp, Transition,
+            RouteId, RouteOrder, RouteRecord, StoreError, TenantId, Timestamp, Transition,
+            ORDER_EVENT,
         };
+
+        /// What the trait's callers get.
+        type StoreResult<T> = crate::Result<T>;
 
         type Conn = <$db as sqlx::Database>::Connection;
         type Pool = sqlx::Pool<$db>;
         type Tx = sqlx::Transaction<'static, $db>;
         type DbRow = <$db as sqlx::Database>::Row;
 
-        const ROUTE_COLUMNS: &str = "id, tenant, status, route, outcome, version, last_seq, \
-             wake_at, lease_owner, lease_expires_at, created_at, updated_at";
+        const ROUTE_COLUMNS: &str = "id, tenant, status, route, asset, amount, outcome, version, \
+             last_seq, wake_at, lease_owner, lease_expires_at, created_at, updated_at";
         const LEG_COLUMNS: &str = "route_id, idx, kind, status, prepared, submission, attempts, \
              next_attempt_at, last_error, updated_at";
 
@@ -78,11 +83,23 @@ macro_rules! sql_backend {
                 }),
                 _ => None,
             };
+            let asset: Option<String> = row.try_get("asset")?;
+            let amount: Option<String> = row.try_get("amount")?;
+            let order = match (asset, amount) {
+                (Some(asset), Some(amount)) => Some(RouteOrder {
+                    asset: from_json("asset", &asset)?,
+                    amount: amount
+                        .parse()
+                        .map_err(|e| StoreError::corrupt(format!("amount {amount:?}: {e}")))?,
+                }),
+                _ => None,
+            };
             Ok(RouteRecord {
                 id: id.parse().map_err(StoreError::corrupt)?,
                 tenant: TenantId::new(tenant).map_err(StoreError::corrupt)?,
                 status: parse_route_status(&row.try_get::<String, _>("status")?)?,
                 route: from_json("route", &row.try_get::<String, _>("route")?)?,
+                order,
                 legs,
                 outcome: outcome.map(|o| from_json("outcome", &o)).transpose()?,
                 version: to_u64("version", row.try_get("version")?)?,
@@ -149,7 +166,8 @@ macro_rules! sql_backend {
             (fingerprint, route): (String, RouteId),
         ) -> Result<(RouteRecord, bool)> {
             if fingerprint != key.fingerprint() {
-                return Err(StoreError::IdempotencyConflict { key: key.key().to_owned(), route });
+                let key = key.key().to_owned();
+                return Err(StoreError::IdempotencyConflict { key, route }.into());
             }
             let record = load_route(conn, &route, Some(tenant)).await?.ok_or_else(|| {
                 StoreError::corrupt(format!("idempotency key points at missing route {route}"))
@@ -162,20 +180,24 @@ macro_rules! sql_backend {
             tenant: &TenantId,
             idempotency: Option<&IdempotencyKey>,
             route: &Route,
+            order: &RouteOrder,
             now: Timestamp,
         ) -> Result<(RouteRecord, bool)> {
             if route.legs.is_empty() {
-                return Err(StoreError::Invalid("a route needs at least one leg".into()));
+                return Err(StoreError::Invalid("a route needs at least one leg".into()).into());
             }
             for (i, leg) in route.legs.iter().enumerate() {
                 if usize::from(leg.index) != i {
                     return Err(StoreError::Invalid(format!(
                         "leg {i} has index {}: legs must be numbered from 0 in order",
                         leg.index
-                    )));
+                    ))
+                    .into());
                 }
             }
             let route_json = to_json(route)?;
+            let asset_json = to_json(&order.asset)?;
+            let order_json = to_json(&order.to_value())?;
             let mut tx = begin_write(pool).await?;
             if let Some(key) = idempotency {
                 if let Some(found) = find_idempotency(&mut tx, tenant, key).await? {
@@ -188,14 +210,17 @@ macro_rules! sql_backend {
             let id_s = id.to_string();
             let now_ms = now.as_millis();
             sqlx::query(
-                "INSERT INTO routes (id, tenant, status, route, outcome, version, last_seq, \
-                 wake_at, lease_owner, lease_expires_at, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, NULL, 1, 1, $5, NULL, NULL, $5, $5)",
+                "INSERT INTO routes (id, tenant, status, route, asset, amount, outcome, version, \
+                 last_seq, wake_at, lease_owner, lease_expires_at, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, NULL, 1, $7, $8, NULL, NULL, $8, $8)",
             )
             .bind(&id_s)
             .bind(tenant.as_str())
             .bind(route_status_str(RouteStatus::Pending))
             .bind(&route_json)
+            .bind(&asset_json)
+            .bind(order.amount.to_string())
+            .bind(to_i64("seq", RouteOrder::EVENT_SEQ)?)
             .bind(now_ms)
             .execute(&mut *tx)
             .await?;
@@ -215,6 +240,8 @@ macro_rules! sql_backend {
             }
             let created = json!({ "summary": route.summary, "legs": route.legs.len() });
             insert_event(&mut tx, &id_s, 1, "route_created", &to_json(&created)?, now_ms).await?;
+            let seq = to_i64("seq", RouteOrder::EVENT_SEQ)?;
+            insert_event(&mut tx, &id_s, seq, ORDER_EVENT, &order_json, now_ms).await?;
             if let Some(key) = idempotency {
                 let inserted = sqlx::query(
                     "INSERT INTO idempotency_keys (tenant, idem_key, fingerprint, route_id, \
@@ -293,7 +320,8 @@ macro_rules! sql_backend {
                     "page size must be 1 to {}, got {}",
                     ListQuery::MAX_LIMIT,
                     query.limit
-                )));
+                ))
+                .into());
             }
             let mut qb = sqlx::QueryBuilder::<$db>::new(format!(
                 "SELECT {ROUTE_COLUMNS} FROM routes WHERE tenant = "
@@ -401,9 +429,9 @@ macro_rules! sql_backend {
                 .await?
                 .is_some();
             if exists {
-                Err(StoreError::LeaseLost { route: *route, owner: owner.clone() })
+                Err(StoreError::LeaseLost { route: *route, owner: owner.clone() }.into())
             } else {
-                Err(StoreError::not_found(format!("route {route}")))
+                Err(StoreError::not_found(format!("route {route}")).into())
             }
         }
 
@@ -434,7 +462,7 @@ macro_rules! sql_backend {
             pool: &Pool,
             batch: Vec<Transition>,
             now: Timestamp,
-        ) -> Result<Vec<Result<Applied>>> {
+        ) -> Result<Vec<StoreResult<Applied>>> {
             let mut out = Vec::with_capacity(batch.len());
             if batch.is_empty() {
                 return Ok(out);
@@ -449,8 +477,8 @@ macro_rules! sql_backend {
                         out.push(Ok(applied));
                     }
                     // The database itself failed: give up the whole batch (dropping `tx` rolls back).
-                    Err(e @ StoreError::Backend { .. }) => return Err(e),
-                    Err(refused) => {
+                    Err(e @ Db(StoreError::Backend { .. })) => return Err(e),
+                    Err(Db(refused)) => {
                         sp.rollback().await?;
                         out.push(Err(refused));
                     }
@@ -480,8 +508,8 @@ macro_rules! sql_backend {
                                 sp.commit().await?;
                                 out.push(OpResult::Applied(Ok(applied)));
                             }
-                            Err(e @ StoreError::Backend { .. }) => return Err(e),
-                            Err(refused) => {
+                            Err(e @ Db(StoreError::Backend { .. })) => return Err(e),
+                            Err(Db(refused)) => {
                                 sp.rollback().await?;
                                 out.push(OpResult::Applied(Err(refused)));
                             }
@@ -523,7 +551,7 @@ macro_rules! sql_backend {
             match &t.fence {
                 Fence::Lease(owner) => {
                     if lease_live.is_none() || lease_owner.as_deref() != Some(owner.as_str()) {
-                        return Err(StoreError::LeaseLost { route: t.route, owner: owner.clone() });
+                        return Err(StoreError::LeaseLost { route: t.route, owner: owner.clone() }.into());
                     }
                 }
                 Fence::Version(expected) => {
@@ -532,14 +560,14 @@ macro_rules! sql_backend {
                             route: t.route,
                             expected: format!("version {expected}"),
                             found: format!("version {version}"),
-                        });
+                        }.into());
                     }
                     if let (Some(until), Some(owner)) = (lease_live, lease_owner) {
                         return Err(StoreError::Leased {
                             route: t.route,
                             owner: LeaseOwner::new(owner).map_err(StoreError::corrupt)?,
                             until: Timestamp::from_millis(until),
-                        });
+                        }.into());
                     }
                 }
             }
@@ -549,7 +577,7 @@ macro_rules! sql_backend {
                         route: t.route,
                         expected: format!("route {}", route_status_str(change.from)),
                         found: format!("route {}", route_status_str(status)),
-                    });
+                    }.into());
                 }
             }
 
@@ -572,7 +600,7 @@ macro_rules! sql_backend {
                         route: t.route,
                         expected: format!("leg {} {}", change.index, leg_status_str(change.from)),
                         found: format!("leg {} {}", change.index, leg_status_str(current)),
-                    });
+                    }.into());
                 }
                 let p = &change.patch;
                 let prepared = match &p.prepared {
@@ -642,7 +670,7 @@ macro_rules! sql_backend {
             let mut events = Vec::with_capacity(t.events.len());
             for (seq, event) in (last_seq + 1..).zip(&t.events) {
                 if event.kind.is_empty() {
-                    return Err(StoreError::Invalid("an event needs a type".into()));
+                    return Err(StoreError::Invalid("an event needs a type".into()).into());
                 }
                 insert_event(conn, &id, seq, &event.kind, &to_json(&event.data)?, now_ms).await?;
                 events.push(Event {
@@ -671,7 +699,7 @@ macro_rules! sql_backend {
                 .await?
                 .is_some();
             if !owned {
-                return Err(StoreError::not_found(format!("route {id}")));
+                return Err(StoreError::not_found(format!("route {id}")).into());
             }
             let rows = sqlx::query(
                 "SELECT seq, kind, data, at FROM events WHERE route_id = $1 AND seq > $2 \
@@ -702,21 +730,22 @@ macro_rules! sql_backend {
                 tenant: &TenantId,
                 idempotency: Option<&IdempotencyKey>,
                 route: &Route,
+                order: &RouteOrder,
                 now: Timestamp,
-            ) -> Result<(RouteRecord, bool)> {
-                create_route(&self.pool, tenant, idempotency, route, now).await
+            ) -> StoreResult<(RouteRecord, bool)> {
+                Ok(create_route(&self.pool, tenant, idempotency, route, order, now).await?)
             }
 
             async fn get_route(
                 &self,
                 tenant: &TenantId,
                 id: &RouteId,
-            ) -> Result<Option<RouteRecord>> {
-                get_route(&self.pool, tenant, id).await
+            ) -> StoreResult<Option<RouteRecord>> {
+                Ok(get_route(&self.pool, tenant, id).await?)
             }
 
-            async fn list_routes(&self, tenant: &TenantId, query: &ListQuery) -> Result<Page> {
-                list_routes(&self.pool, tenant, query).await
+            async fn list_routes(&self, tenant: &TenantId, query: &ListQuery) -> StoreResult<Page> {
+                Ok(list_routes(&self.pool, tenant, query).await?)
             }
 
             async fn lease(
@@ -724,8 +753,8 @@ macro_rules! sql_backend {
                 owner: &LeaseOwner,
                 duration: std::time::Duration,
                 now: Timestamp,
-            ) -> Result<Option<RouteRecord>> {
-                lease(&self.pool, owner, duration, now).await
+            ) -> StoreResult<Option<RouteRecord>> {
+                Ok(lease(&self.pool, owner, duration, now).await?)
             }
 
             async fn renew_lease(
@@ -734,12 +763,12 @@ macro_rules! sql_backend {
                 owner: &LeaseOwner,
                 duration: std::time::Duration,
                 now: Timestamp,
-            ) -> Result<Timestamp> {
-                renew_lease(&self.pool, route, owner, duration, now).await
+            ) -> StoreResult<Timestamp> {
+                Ok(renew_lease(&self.pool, route, owner, duration, now).await?)
             }
 
-            async fn release(&self, route: &RouteId, owner: &LeaseOwner) -> Result<bool> {
-                release(&self.pool, route, owner, None).await
+            async fn release(&self, route: &RouteId, owner: &LeaseOwner) -> StoreResult<bool> {
+                Ok(release(&self.pool, route, owner, None).await?)
             }
 
             async fn release_until(
@@ -747,24 +776,24 @@ macro_rules! sql_backend {
                 route: &RouteId,
                 owner: &LeaseOwner,
                 wake_at: Timestamp,
-            ) -> Result<bool> {
-                release(&self.pool, route, owner, Some(wake_at)).await
+            ) -> StoreResult<bool> {
+                Ok(release(&self.pool, route, owner, Some(wake_at)).await?)
             }
 
             async fn apply_batch(
                 &self,
                 batch: Vec<Transition>,
                 now: Timestamp,
-            ) -> Result<Vec<Result<Applied>>> {
-                apply_batch(&self.pool, batch, now).await
+            ) -> StoreResult<Vec<StoreResult<Applied>>> {
+                Ok(apply_batch(&self.pool, batch, now).await?)
             }
 
             async fn batch(
                 &self,
                 ops: Vec<crate::Op>,
                 now: Timestamp,
-            ) -> Result<Vec<crate::OpResult>> {
-                batch(&self.pool, ops, now).await
+            ) -> StoreResult<Vec<crate::OpResult>> {
+                Ok(batch(&self.pool, ops, now).await?)
             }
 
             async fn events_since(
@@ -772,8 +801,8 @@ macro_rules! sql_backend {
                 tenant: &TenantId,
                 route: &RouteId,
                 after_seq: u64,
-            ) -> Result<Vec<Event>> {
-                events_since(&self.pool, tenant, route, after_seq).await
+            ) -> StoreResult<Vec<Event>> {
+                Ok(events_since(&self.pool, tenant, route, after_seq).await?)
             }
         }
     };

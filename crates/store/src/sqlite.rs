@@ -45,8 +45,16 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Self::BUSY_TIMEOUT)
             .foreign_keys(true);
-        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
-        crate::migrate::migrator(crate::migrate::SQLITE).await?.run(&pool).await?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(crate::error::backend)?;
+        crate::migrate::migrator(crate::migrate::SQLITE)
+            .await?
+            .run(&pool)
+            .await
+            .map_err(crate::migrate::migrate_error)?;
         Ok(Self { pool, path: path.to_owned() })
     }
 

@@ -1,4 +1,5 @@
-//! Core types of starkroute: layers, accounts, assets, amounts and quantization, routes and legs.
+//! Core types of starkroute: layers, accounts, assets, amounts and quantization, routes and legs,
+//! and the ids of routes and tenants.
 //!
 //! Every value that comes from outside is parsed into one of these types, and parsing validates:
 //! an invalid Stark key, an out-of-range vault id or an amount that is not a multiple of its
@@ -9,6 +10,7 @@ mod amount;
 mod asset;
 mod error;
 mod felt;
+mod ids;
 mod route;
 
 pub use account::{
@@ -21,6 +23,7 @@ pub use asset::{
 };
 pub use error::{AmountError, ParseError, UnrepresentableAsset};
 pub use felt::{felt_from_u256, felt_to_u256, parse_felt, parse_u256, Felt, FIELD_PRIME};
+pub use ids::{RouteId, TenantId, Timestamp};
 pub use route::{
     EtaRange, FeeItem, FeeKind, Holding, Leg, LegKind, LegStatus, Party, Position, Route,
     RouteStatus,

@@ -54,7 +54,7 @@ pub(crate) fn leg(
     to: Account,
 ) -> LegIntent {
     LegIntent {
-        route_id: "conformance".into(),
+        route_id: starkroute_types::RouteId::new(),
         leg_index: 0,
         kind,
         asset,

@@ -193,7 +193,7 @@ fn plan_all(kind: LegKind, class: AssetClass, amount: u64, id: u64, key: StarkKe
     let (from, to) = positions(kind, addr(0xa11ce), key, sn);
     let nft = matches!(class, AssetClass::Erc721 | AssetClass::MintableErc721);
     let intent = LegIntent {
-        route_id: "01JTESTROUTE0000000000000000".into(),
+        route_id: starkroute_types::RouteId::new(),
         leg_index: 0,
         kind,
         asset: asset(class, id),

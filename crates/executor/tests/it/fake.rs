@@ -149,7 +149,8 @@ impl SettlementLayer for FakeLayer {
     }
 
     async fn prepare(&self, intent: &LegIntent) -> starkroute_layer::Result<Prepared> {
-        self.enter(&intent.route_id);
+        let route = intent.route_id.to_string();
+        self.enter(&route);
         self.pause().await;
         let out = {
             let mut s = self.state.lock().unwrap();
@@ -157,7 +158,7 @@ impl SettlementLayer for FakeLayer {
             match s.script.fail_prepare.pop_front() {
                 Some(e) => Err(e),
                 None => {
-                    let key = (intent.route_id.clone(), intent.leg_index);
+                    let key = (route.clone(), intent.leg_index);
                     *s.prepares.entry(key).or_default() += 1;
                     s.nonce += 1;
                     let nonce = s.nonce;
@@ -185,7 +186,7 @@ impl SettlementLayer for FakeLayer {
                 }
             }
         };
-        self.leave(&intent.route_id);
+        self.leave(&route);
         out
     }
 

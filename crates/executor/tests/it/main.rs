@@ -5,4 +5,5 @@
 mod driver;
 mod fake;
 mod machine;
+mod outage;
 mod sandbox;

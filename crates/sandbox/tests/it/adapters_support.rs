@@ -123,7 +123,7 @@ pub(crate) fn leg(
             | LegKind::StarkExWithdrawalRequest
     );
     LegIntent {
-        route_id: "route".into(),
+        route_id: starkroute_types::RouteId::new(),
         leg_index: 0,
         kind,
         asset,

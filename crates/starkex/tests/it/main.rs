@@ -124,7 +124,7 @@ pub(crate) fn eth_asset() -> Asset {
 
 pub(crate) fn intent(kind: LegKind, amount: u128, from: Account, to: Account) -> LegIntent {
     LegIntent {
-        route_id: "r1".into(),
+        route_id: starkroute_types::RouteId::new(),
         leg_index: 0,
         kind,
         asset: eth_asset(),

@@ -65,7 +65,7 @@ fn token(symbol: &str, address: &str) -> Asset {
 
 fn leg(kind: LegKind, asset: Asset, amount: u128, from: Account, to: Account) -> LegIntent {
     LegIntent {
-        route_id: "devnet".into(),
+        route_id: starkroute_types::RouteId::new(),
         leg_index: 0,
         kind,
         asset,

@@ -7,10 +7,11 @@ use std::{collections::HashSet, time::Duration};
 use serde_json::json;
 use starkroute_store::{
     Fence, IdempotencyKey, LeaseOwner, LegChange, LegPatch, ListQuery, NewEvent, RouteChange,
-    RouteId, RouteStore, StoreError, TenantId, Timestamp, Transition,
+    RouteId, RouteOrder, RouteStore, StoreError, TenantId, Timestamp, Transition, ORDER_EVENT,
 };
 use starkroute_types::{
-    Account, EtaRange, Leg, LegKind, LegStatus, Party, Position, Route, RouteStatus, Wei,
+    Account, Amount, Asset, AssetClass, EtaRange, Layer, Leg, LegKind, LegStatus, Party, Position,
+    Route, RouteStatus, Token, Wei,
 };
 
 /// Calls `$m!(behaviour $(, args)*)` for every behaviour below.
@@ -73,8 +74,26 @@ pub(crate) fn sample_route(legs: u16) -> Route {
     }
 }
 
+/// What the sample routes move: 0.5 ETH.
+pub(crate) fn sample_order() -> RouteOrder {
+    let eth = Token {
+        symbol: "ETH".into(),
+        class: AssetClass::Eth,
+        decimals: 18,
+        home: Layer::L1,
+        l1: None,
+        starknet: None,
+        starkex: None,
+    };
+    RouteOrder {
+        asset: Asset::fungible(eth).unwrap(),
+        amount: Amount::from_u128(500_000_000_000_000_000),
+    }
+}
+
 async fn create(store: &dyn RouteStore, t: &TenantId) -> RouteId {
-    let (record, created) = store.create_route(t, None, &sample_route(2), T0).await.unwrap();
+    let (record, created) =
+        store.create_route(t, None, &sample_route(2), &sample_order(), T0).await.unwrap();
     assert!(created);
     record.id
 }
@@ -105,9 +124,18 @@ pub(crate) async fn create_get_list_isolates_tenants(store: &dyn RouteStore) {
     assert_eq!(rec.route, sample_route(2));
     assert_eq!(rec.legs.len(), 2);
     assert!(rec.legs.iter().all(|l| l.status == LegStatus::Planned && l.prepared.is_none()));
-    assert_eq!((rec.version, rec.last_event_seq), (1, 1));
+    assert_eq!((rec.version, rec.last_event_seq), (1, 2));
     assert_eq!((rec.created_at, rec.updated_at, rec.wake_at), (T0, T0, T0));
     assert!(rec.lease.is_none() && rec.outcome.is_none());
+    // What it moves is stored with it, and the same transaction logged it after `route_created`.
+    assert_eq!(rec.order, Some(sample_order()));
+    let events = store.events_since(&a, &rec.id, 0).await.unwrap();
+    assert_eq!(
+        events.iter().map(|e| (e.seq, e.kind.as_str())).collect::<Vec<_>>(),
+        [(1, "route_created"), (2, ORDER_EVENT)]
+    );
+    assert_eq!(Some(&events[1]), rec.order_event().as_ref());
+    assert_eq!(events[1].data, serde_json::to_value(sample_order()).unwrap());
 
     assert!(store.get_route(&b, &ids[0]).await.unwrap().is_none(), "tenant isolation");
     assert!(store.get_route(&a, &theirs).await.unwrap().is_none(), "tenant isolation");
@@ -142,16 +170,18 @@ pub(crate) async fn create_get_list_isolates_tenants(store: &dyn RouteStore) {
 pub(crate) async fn idempotent_create(store: &dyn RouteStore) {
     let (a, b) = (tenant("acme"), tenant("globex"));
     let key = IdempotencyKey::new("req-1", "sha256:aaaa").unwrap();
-    let (first, created) = store.create_route(&a, Some(&key), &sample_route(1), T0).await.unwrap();
+    let (first, created) =
+        store.create_route(&a, Some(&key), &sample_route(1), &sample_order(), T0).await.unwrap();
     assert!(created);
     let (again, created) =
-        store.create_route(&a, Some(&key), &sample_route(1), at(5)).await.unwrap();
+        store.create_route(&a, Some(&key), &sample_route(1), &sample_order(), at(5)).await.unwrap();
     assert!(!created);
     assert_eq!(again, first);
     assert_eq!(store.list_routes(&a, &ListQuery::first(10)).await.unwrap().routes.len(), 1);
 
     let other_body = IdempotencyKey::new("req-1", "sha256:bbbb").unwrap();
-    match store.create_route(&a, Some(&other_body), &sample_route(2), at(6)).await {
+    match store.create_route(&a, Some(&other_body), &sample_route(2), &sample_order(), at(6)).await
+    {
         Err(StoreError::IdempotencyConflict { key, route }) => {
             assert_eq!((key.as_str(), route), ("req-1", first.id));
         }
@@ -160,7 +190,8 @@ pub(crate) async fn idempotent_create(store: &dyn RouteStore) {
     assert_eq!(store.list_routes(&a, &ListQuery::first(10)).await.unwrap().routes.len(), 1);
 
     // Keys are per tenant.
-    let (theirs, created) = store.create_route(&b, Some(&key), &sample_route(1), T0).await.unwrap();
+    let (theirs, created) =
+        store.create_route(&b, Some(&key), &sample_route(1), &sample_order(), T0).await.unwrap();
     assert!(created);
     assert_ne!(theirs.id, first.id);
 }
@@ -168,8 +199,8 @@ pub(crate) async fn idempotent_create(store: &dyn RouteStore) {
 pub(crate) async fn concurrent_idempotent_create(store: &dyn RouteStore) {
     let a = tenant("acme");
     let key = IdempotencyKey::new("req-race", "fp").unwrap();
-    let route = sample_route(2);
-    let one = || store.create_route(&a, Some(&key), &route, T0);
+    let (route, order) = (sample_route(2), sample_order());
+    let one = || store.create_route(&a, Some(&key), &route, &order, T0);
     let (r1, r2, r3, r4) = tokio::join!(one(), one(), one(), one());
     let results = [r1.unwrap(), r2.unwrap(), r3.unwrap(), r4.unwrap()];
     assert_eq!(results.iter().filter(|(_, created)| *created).count(), 1);
@@ -259,7 +290,7 @@ pub(crate) async fn expired_lease_is_taken_over_and_fences_the_old_owner(store: 
     assert!(matches!(store.apply(t, at(11)).await, Err(StoreError::LeaseLost { .. })));
     assert!(!store.release(&id, &old).await.unwrap());
     let rec = store.get_route(&a, &id).await.unwrap().unwrap();
-    assert_eq!((rec.status, rec.version, rec.last_event_seq), (RouteStatus::Pending, 1, 1));
+    assert_eq!((rec.status, rec.version, rec.last_event_seq), (RouteStatus::Pending, 1, 2));
     assert_eq!(rec.legs[0].status, LegStatus::Planned);
     assert!(rec.legs[0].prepared.is_none());
 
@@ -335,7 +366,7 @@ pub(crate) async fn compare_and_set_refuses_wrong_from_status(store: &dyn RouteS
 
     let after = store.get_route(&a, &id).await.unwrap().unwrap();
     assert_eq!(after, before, "refused transitions leave the route untouched");
-    assert_eq!(store.events_since(&a, &id, 0).await.unwrap().len(), 1);
+    assert_eq!(store.events_since(&a, &id, 0).await.unwrap().len(), 2);
 
     // The right from-status goes through, with both changes and both events.
     let ok = Transition {
@@ -347,11 +378,11 @@ pub(crate) async fn compare_and_set_refuses_wrong_from_status(store: &dyn RouteS
     };
     let applied = store.apply(ok, at(2)).await.unwrap();
     assert_eq!(applied.version, 2);
-    assert_eq!(applied.events.iter().map(|e| e.seq).collect::<Vec<_>>(), [2, 3]);
+    assert_eq!(applied.events.iter().map(|e| e.seq).collect::<Vec<_>>(), [3, 4]);
     let rec = store.get_route(&a, &id).await.unwrap().unwrap();
     assert_eq!(rec.status, RouteStatus::AwaitingSignature);
     assert_eq!(rec.legs[0].status, LegStatus::AwaitingSignature);
-    assert_eq!((rec.version, rec.last_event_seq, rec.updated_at), (2, 3, at(2)));
+    assert_eq!((rec.version, rec.last_event_seq, rec.updated_at), (2, 4, at(2)));
 }
 
 pub(crate) async fn events_are_gap_free_and_replayable(store: &dyn RouteStore) {
@@ -378,23 +409,24 @@ pub(crate) async fn events_are_gap_free_and_replayable(store: &dyn RouteStore) {
             .await
             .unwrap();
         assert_eq!(applied.events.len(), 1);
-        assert_eq!(applied.events[0].seq, i as u64 + 2);
+        assert_eq!(applied.events[0].seq, i as u64 + 3);
         assert_eq!(applied.events[0].kind, kind);
     }
     let all = store.events_since(&a, &id, 0).await.unwrap();
-    assert_eq!(all.iter().map(|e| e.seq).collect::<Vec<_>>(), [1, 2, 3, 4, 5]);
+    assert_eq!(all.iter().map(|e| e.seq).collect::<Vec<_>>(), [1, 2, 3, 4, 5, 6]);
     assert_eq!(all[0].kind, "route_created");
     assert_eq!(all[0].at, T0);
-    assert_eq!(all[1].data, json!({"kind": "step_0"}));
+    assert_eq!((all[1].kind.as_str(), all[1].at), (ORDER_EVENT, T0));
+    assert_eq!(all[2].data, json!({"kind": "step_0"}));
     assert!(all.iter().all(|e| e.route == id));
-    for after in 0..=6u64 {
+    for after in 0..=7u64 {
         let replay = store.events_since(&a, &id, after).await.unwrap();
-        let expected: Vec<u64> = (after + 1..=5).collect();
+        let expected: Vec<u64> = (after + 1..=6).collect();
         assert_eq!(replay.iter().map(|e| e.seq).collect::<Vec<_>>(), expected);
-        assert_eq!(replay[..], all[(after.min(5)) as usize..]);
+        assert_eq!(replay[..], all[(after.min(6)) as usize..]);
     }
     let rec = store.get_route(&a, &id).await.unwrap().unwrap();
-    assert_eq!(rec.last_event_seq, 5);
+    assert_eq!(rec.last_event_seq, 6);
 }
 
 pub(crate) async fn prepared_payload_is_written_ahead(store: &dyn RouteStore) {
@@ -471,17 +503,17 @@ pub(crate) async fn batch_applies_each_transition_on_its_own(store: &dyn RouteSt
     assert!(results[0].is_ok());
     assert!(matches!(results[1], Err(StoreError::Conflict { .. })));
     assert!(results[2].is_ok());
-    assert_eq!(results[3].as_ref().unwrap().events[0].seq, 3);
+    assert_eq!(results[3].as_ref().unwrap().events[0].seq, 4);
     assert!(matches!(results[4], Err(StoreError::LeaseLost { .. })));
     let rec1 = store.get_route(&a, &r1).await.unwrap().unwrap();
     let rec2 = store.get_route(&a, &r2).await.unwrap().unwrap();
     assert_eq!(
         (rec1.legs[0].status, rec1.version, rec1.last_event_seq),
-        (LegStatus::Submitted, 3, 3)
+        (LegStatus::Submitted, 3, 4)
     );
     assert_eq!(
         (rec2.legs[0].status, rec2.version, rec2.last_event_seq),
-        (LegStatus::Prepared, 2, 2)
+        (LegStatus::Prepared, 2, 3)
     );
     assert!(store.apply_batch(vec![], at(1)).await.unwrap().is_empty());
 }
@@ -611,4 +643,41 @@ pub(crate) async fn release_until_defers_the_route(store: &dyn RouteStore) {
     assert!(rec.lease.is_none());
     assert!(store.lease(&me, LEASE, at(29)).await.unwrap().is_none(), "not due before its wake-up");
     assert_eq!(store.lease(&me, LEASE, at(30)).await.unwrap().unwrap().id, id);
+}
+
+/// Routes created before the store kept asset and amount with the route had them only in their
+/// `route_order` event: schema migration 2 copies them from there. `run` executes SQL on the
+/// store's database; `backfill` is that migration's `UPDATE`. The route whose event is missing
+/// keeps no order (as before, it cannot be driven).
+pub(crate) async fn legacy_routes_get_their_order_from_the_event<F, Fut>(
+    store: &dyn RouteStore,
+    run: F,
+    backfill: &str,
+) where
+    F: Fn(String) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let a = tenant("acme");
+    let (with_event, without_event) = (create(store, &a).await, create(store, &a).await);
+    // What a route looked like before migration 2: no columns, an event (or none).
+    run("UPDATE routes SET asset = NULL, amount = NULL".to_owned()).await;
+    run(format!(
+        "DELETE FROM events WHERE route_id = '{without_event}' AND kind = '{ORDER_EVENT}'"
+    ))
+    .await;
+    for id in [with_event, without_event] {
+        let rec = store.get_route(&a, &id).await.unwrap().unwrap();
+        assert_eq!(rec.order, None);
+        assert_eq!(rec.order_event(), None);
+    }
+    run(backfill.to_owned()).await;
+    let rec = store.get_route(&a, &with_event).await.unwrap().unwrap();
+    assert_eq!(rec.order, Some(sample_order()));
+    let rec = store.get_route(&a, &without_event).await.unwrap().unwrap();
+    assert_eq!(rec.order, None);
+}
+
+/// The backfill statement of a `0002_route_order.sql` migration: from its `UPDATE` on.
+pub(crate) fn backfill_of(migration: &str) -> &str {
+    &migration[migration.find("UPDATE routes").expect("the migration backfills")..]
 }

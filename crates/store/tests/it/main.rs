@@ -7,7 +7,7 @@ mod conformance;
 
 use std::sync::Arc;
 
-use conformance::{at, owner, sample_route, tenant, LEASE, T0};
+use conformance::{at, owner, sample_order, sample_route, tenant, LEASE, T0};
 use serde_json::json;
 use sqlx::Connection as _;
 use starkroute_store::{Fence, LegChange, LegPatch, NewEvent, RouteStore, SqliteStore};
@@ -44,7 +44,8 @@ async fn prepared_payload_survives_reopening() {
     let (dir, store) = fresh().await;
     let a = tenant("acme");
     let me = owner("me");
-    let (rec, _) = store.create_route(&a, None, &sample_route(2), T0).await.unwrap();
+    let (rec, _) =
+        store.create_route(&a, None, &sample_route(2), &sample_order(), T0).await.unwrap();
     store.lease(&me, LEASE, T0).await.unwrap().unwrap();
     let payload = json!({"signed": "0xf86c", "hash": "0xdead", "nonce": 42});
     store.save_prepared(&rec.id, 0, payload.clone(), &me, at(1)).await.unwrap();
@@ -72,7 +73,7 @@ async fn prepared_payload_survives_reopening() {
     let events = reopened.events_since(&a, &rec.id, 0).await.unwrap();
     assert_eq!(
         events.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(),
-        ["route_created", "leg_prepared", "leg_submitted"]
+        ["route_created", "route_order", "leg_prepared", "leg_submitted"]
     );
 }
 
@@ -80,7 +81,8 @@ async fn prepared_payload_survives_reopening() {
 async fn migrations_are_idempotent_and_the_file_is_wal() {
     let (dir, store) = fresh().await;
     let a = tenant("acme");
-    let (rec, _) = store.create_route(&a, None, &sample_route(1), T0).await.unwrap();
+    let (rec, _) =
+        store.create_route(&a, None, &sample_route(1), &sample_order(), T0).await.unwrap();
     // Open again while the first is open, then again after closing both.
     let second = SqliteStore::open_dir(&dir.path().join("data")).await.unwrap();
     assert!(second.get_route(&a, &rec.id).await.unwrap().is_some());
@@ -101,7 +103,23 @@ async fn migrations_are_idempotent_and_the_file_is_wal() {
         .fetch_one(&mut conn)
         .await
         .unwrap();
-    assert_eq!(applied, 1);
+    assert_eq!(applied, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migration_2_backfills_asset_and_amount_from_the_order_event() {
+    let (_dir, store) = fresh().await;
+    let url = format!("sqlite://{}", store.path().display());
+    let run = |sql: String| {
+        let url = url.clone();
+        async move {
+            let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+            sqlx::raw_sql(&sql).execute(&mut conn).await.unwrap();
+        }
+    };
+    let migration = include_str!("../../migrations/sqlite/0002_route_order.sql");
+    let backfill = conformance::backfill_of(migration);
+    conformance::legacy_routes_get_their_order_from_the_event(&store, run, backfill).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -112,7 +130,9 @@ async fn usable_as_a_shared_trait_object() {
     let spawned = {
         let store = Arc::clone(&store);
         let a = a.clone();
-        tokio::spawn(async move { store.create_route(&a, None, &sample_route(1), T0).await })
+        tokio::spawn(async move {
+            store.create_route(&a, None, &sample_route(1), &sample_order(), T0).await
+        })
     };
     let (rec, created) = spawned.await.unwrap().unwrap();
     assert!(created);
@@ -173,7 +193,13 @@ mod group_commit {
         let a = tenant("acme");
         let mut recs = Vec::new();
         for i in 0..64 {
-            recs.push(store.create_route(&a, None, &sample_route(1 + i % 3), T0).await.unwrap().0);
+            recs.push(
+                store
+                    .create_route(&a, None, &sample_route(1 + i % 3), &sample_order(), T0)
+                    .await
+                    .unwrap()
+                    .0,
+            );
         }
         let tasks: Vec<_> = recs
             .iter()

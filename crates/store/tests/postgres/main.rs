@@ -38,6 +38,21 @@ async fn conformance_on_postgres() {
     let server = PgServer::start();
     conformance::for_each_behaviour!(on_postgres, server);
 
+    // Routes from before migration 2 get their asset and amount from their order event.
+    let store = server.store("backfill").await;
+    let url = server.url("backfill");
+    let run = |sql: String| {
+        let url = url.clone();
+        async move {
+            let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+            sqlx::raw_sql(&sql).execute(&mut conn).await.unwrap();
+        }
+    };
+    let migration = include_str!("../../migrations/postgres/0002_route_order.sql");
+    let backfill = conformance::backfill_of(migration);
+    conformance::legacy_routes_get_their_order_from_the_event(&store, run, backfill).await;
+    store.close().await;
+
     // Two instances (two pools) on one database.
     let x = server.store("two_instances").await;
     let y = PgStore::connect(&server.url("two_instances"), 8).await.unwrap();
@@ -45,8 +60,16 @@ async fn conformance_on_postgres() {
 
     // Migrations are idempotent: connecting again applies nothing and keeps the data.
     let a = conformance::tenant("acme");
-    let (rec, _) =
-        x.create_route(&a, None, &conformance::sample_route(1), conformance::T0).await.unwrap();
+    let (rec, _) = x
+        .create_route(
+            &a,
+            None,
+            &conformance::sample_route(1),
+            &conformance::sample_order(),
+            conformance::T0,
+        )
+        .await
+        .unwrap();
     x.close().await;
     y.close().await;
     let again = PgStore::connect(&server.url("two_instances"), 2).await.unwrap();
@@ -57,6 +80,6 @@ async fn conformance_on_postgres() {
         .fetch_one(&mut conn)
         .await
         .unwrap();
-    assert_eq!(applied, 1);
+    assert_eq!(applied, 2);
     again.close().await;
 }

@@ -8,7 +8,8 @@ use starkroute_types::{LegStatus, Route};
 
 use crate::{
     Applied, Event, Fence, IdempotencyKey, LeaseOwner, LegChange, LegPatch, ListQuery, NewEvent,
-    Page, Result, RouteChange, RouteId, RouteRecord, StoreError, TenantId, Timestamp, Transition,
+    Page, Result, RouteChange, RouteId, RouteOrder, RouteRecord, StoreError, TenantId, Timestamp,
+    Transition,
 };
 
 /// One operation of a [`RouteStore::batch`].
@@ -56,7 +57,10 @@ pub enum OpResult {
 /// All times come from the caller (`now`): the store reads no clock.
 #[async_trait]
 pub trait RouteStore: Send + Sync {
-    /// Creates a pending route with its planned legs and a `route_created` event (seq 1), atomically.
+    /// Creates a pending route with its planned legs and what it moves (`order`, kept in
+    /// [`RouteRecord::order`]), appending a `route_created` event (seq 1) and the order's
+    /// [`ORDER_EVENT`](crate::ORDER_EVENT) (seq [`RouteOrder::EVENT_SEQ`], the event
+    /// [`RouteRecord::order_event`] rebuilds), all in one transaction.
     ///
     /// With an idempotency key already used by this tenant, creates nothing: returns the existing
     /// route with `false` if the fingerprint matches, [`StoreError::IdempotencyConflict`] if not.
@@ -66,6 +70,7 @@ pub trait RouteStore: Send + Sync {
         tenant: &TenantId,
         idempotency: Option<&IdempotencyKey>,
         route: &Route,
+        order: &RouteOrder,
         now: Timestamp,
     ) -> Result<(RouteRecord, bool)>;
 

@@ -1,45 +1,12 @@
 //! The values the store keeps and the changes it applies.
 
-use std::{fmt, str::FromStr, time::Duration};
+use std::{fmt, str::FromStr};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use starkroute_types::{LegKind, LegStatus, Route, RouteStatus};
 
-use crate::{Result, StoreError};
-
-/// Milliseconds since the Unix epoch, on the caller's clock.
-///
-/// The store never reads a clock itself: the executor passes its own (the sandbox runs a virtual
-/// clock that can run far ahead of the wall clock), and leases are compared against it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Timestamp(i64);
-
-impl Timestamp {
-    /// A timestamp from milliseconds since the Unix epoch.
-    pub const fn from_millis(ms: i64) -> Self {
-        Self(ms)
-    }
-
-    /// Milliseconds since the Unix epoch.
-    pub const fn as_millis(self) -> i64 {
-        self.0
-    }
-
-    /// This instant plus a duration, saturating at the end of time.
-    #[must_use]
-    pub fn saturating_add(self, d: Duration) -> Self {
-        let ms = i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
-        Self(self.0.saturating_add(ms))
-    }
-}
-
-impl fmt::Display for Timestamp {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}ms", self.0)
-    }
-}
+use crate::{Result, RouteId, RouteOrder, StoreError, TenantId, Timestamp, ORDER_EVENT};
 
 /// Checks a short identifier: 1 to `max` printable ASCII characters without spaces.
 fn check_ident(what: &str, s: &str, max: usize) -> Result<()> {
@@ -103,63 +70,12 @@ macro_rules! string_id {
 }
 
 string_id!(
-    /// The tenant (API client) a route belongs to; a tenant never sees another tenant's routes.
-    TenantId,
-    "tenant id",
-    64
-);
-
-string_id!(
     /// The router instance holding a route's lease. Must be unique per running instance (e.g. a
     /// host name plus a random suffix), or two instances would both believe they hold a lease.
     LeaseOwner,
     "lease owner",
     128
 );
-
-/// A route's id: a ULID (26 Crockford base-32 characters).
-///
-/// ULIDs sort by creation time (millisecond resolution, wall clock) and need no coordination
-/// between instances; listing pages by id lists routes newest first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct RouteId(ulid::Ulid);
-
-impl RouteId {
-    /// A fresh id.
-    #[allow(clippy::new_without_default)] // a default id would be a random one: say so at the call site
-    pub fn new() -> Self {
-        Self(ulid::Ulid::new())
-    }
-}
-
-impl FromStr for RouteId {
-    type Err = StoreError;
-    fn from_str(s: &str) -> Result<Self> {
-        ulid::Ulid::from_string(s)
-            .map(Self)
-            .map_err(|e| StoreError::Invalid(format!("route id {s:?} is not a ULID: {e}")))
-    }
-}
-
-impl TryFrom<String> for RouteId {
-    type Error = StoreError;
-    fn try_from(s: String) -> Result<Self> {
-        s.parse()
-    }
-}
-
-impl From<RouteId> for String {
-    fn from(v: RouteId) -> String {
-        v.to_string()
-    }
-}
-
-impl fmt::Display for RouteId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0, f)
-    }
-}
 
 /// An idempotency key with the fingerprint (a hash of the request body) of the request that used it.
 ///
@@ -236,6 +152,10 @@ pub struct RouteRecord {
     pub status: RouteStatus,
     /// The plan as created.
     pub route: Route,
+    /// What the route moves (asset and amount), stored with it at creation. `None` only for a
+    /// route created before the store kept it and whose order was never recorded (such a route
+    /// cannot be driven: its legs' intents need the asset and amount).
+    pub order: Option<RouteOrder>,
     /// The legs, by index.
     pub legs: Vec<LegRecord>,
     /// For a terminal route: where the asset is and the recovery path (opaque to the store).
@@ -258,6 +178,20 @@ impl RouteRecord {
     /// The first leg that is not terminal, i.e. the one to work on next.
     pub fn next_leg(&self) -> Option<&LegRecord> {
         self.legs.iter().find(|l| !l.status.is_terminal())
+    }
+
+    /// The [`ORDER_EVENT`] that [`create_route`](crate::RouteStore::create_route) appended to the
+    /// route's log (sequence number 2, at creation), for publishing it to subscribers without
+    /// reading the log back. `None` for a route without an order.
+    pub fn order_event(&self) -> Option<Event> {
+        let order = self.order.as_ref()?;
+        Some(Event {
+            route: self.id,
+            seq: RouteOrder::EVENT_SEQ,
+            kind: ORDER_EVENT.to_owned(),
+            data: order.to_value(),
+            at: self.created_at,
+        })
     }
 }
 
@@ -408,23 +342,10 @@ mod tests {
 
     #[test]
     fn ids_validate() {
-        assert!(TenantId::new("acme").is_ok());
-        assert!(TenantId::new("").is_err());
-        assert!(TenantId::new("a b").is_err());
-        assert!(TenantId::new("x".repeat(65)).is_err());
-        let id = RouteId::new();
-        assert_eq!(id.to_string().parse::<RouteId>().unwrap(), id);
-        assert!("not-a-ulid".parse::<RouteId>().is_err());
+        assert!(LeaseOwner::new("me").is_ok());
+        assert!(LeaseOwner::new("").is_err());
+        assert!(LeaseOwner::new("x".repeat(129)).is_err());
         assert!(IdempotencyKey::new("k", "").is_err());
-    }
-
-    #[test]
-    fn timestamps_saturate() {
-        let t = Timestamp::from_millis(i64::MAX - 1);
-        assert_eq!(t.saturating_add(Duration::from_secs(1)).as_millis(), i64::MAX);
-        assert_eq!(
-            Timestamp::from_millis(1).saturating_add(Duration::from_millis(2)).as_millis(),
-            3
-        );
+        assert!(IdempotencyKey::new("k", "f").is_ok());
     }
 }

@@ -8,7 +8,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::{
     Applied, Event, IdempotencyKey, LeaseOwner, ListQuery, Op, OpResult, Page, Result, RouteId,
-    RouteRecord, RouteStore, StoreError, TenantId, Timestamp, Transition,
+    RouteOrder, RouteRecord, RouteStore, StoreError, TenantId, Timestamp, Transition,
 };
 
 type Reply = oneshot::Sender<Result<OpResult>>;
@@ -87,9 +87,10 @@ impl RouteStore for GroupCommit {
         tenant: &TenantId,
         idempotency: Option<&IdempotencyKey>,
         route: &Route,
+        order: &RouteOrder,
         now: Timestamp,
     ) -> Result<(RouteRecord, bool)> {
-        self.inner.create_route(tenant, idempotency, route, now).await
+        self.inner.create_route(tenant, idempotency, route, order, now).await
     }
 
     async fn get_route(&self, tenant: &TenantId, id: &RouteId) -> Result<Option<RouteRecord>> {

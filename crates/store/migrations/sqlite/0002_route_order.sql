@@ -1,0 +1,13 @@
+-- What a route moves, stored with the route (before, only its `route_order` event had it): the
+-- asset as JSON, the amount in base units as a decimal string. Both are set by the transaction
+-- that creates the route. Routes created before this version take them from that event; one
+-- whose event was never written keeps NULLs (it cannot be driven, as before).
+
+ALTER TABLE routes ADD COLUMN asset TEXT;
+ALTER TABLE routes ADD COLUMN amount TEXT;
+
+UPDATE routes SET
+    asset = (SELECT json_extract(e.data, '$.asset') FROM events e
+             WHERE e.route_id = routes.id AND e.kind = 'route_order' ORDER BY e.seq LIMIT 1),
+    amount = (SELECT json_extract(e.data, '$.amount') FROM events e
+              WHERE e.route_id = routes.id AND e.kind = 'route_order' ORDER BY e.seq LIMIT 1);
