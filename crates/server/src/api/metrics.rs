@@ -81,6 +81,19 @@ impl Metrics {
     }
 }
 
+/// Appends the executor's counters (`starkroute_executor_<name>_total`): every error it retried
+/// or gave up on, by kind, and the routes it finished.
+pub fn render_executor(s: &mut String, m: &starkroute_executor::MetricsSnapshot) {
+    for (name, n) in m.counters() {
+        let _ = writeln!(
+            s,
+            "# HELP starkroute_executor_{name}_total Executor counter `{name}` since start."
+        );
+        let _ = writeln!(s, "# TYPE starkroute_executor_{name}_total counter");
+        let _ = writeln!(s, "starkroute_executor_{name}_total {n}");
+    }
+}
+
 /// A label value with `\`, `"` and newlines escaped.
 fn escape(v: &str) -> String {
     v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")

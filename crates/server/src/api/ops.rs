@@ -34,8 +34,9 @@ pub(crate) async fn readyz(State(state): State<AppState>) -> ApiResult<Response>
 
 /// Prometheus text format.
 pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics().render())
-        .into_response()
+    let mut text = state.metrics().render();
+    super::metrics::render_executor(&mut text, &state.inner().executor.metrics().snapshot());
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
 }
 
 /// The OpenAPI 3.1 document.

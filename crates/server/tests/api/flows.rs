@@ -105,6 +105,9 @@ async fn quotes_assets_readiness_and_pages() {
         "{m}"
     );
     assert!(m.contains("starkroute_routes_total{status=\"awaiting_signature\"}"), "{m}");
+    // The executor's error counters are exported too; nothing failed here.
+    assert!(m.contains("starkroute_executor_store_errors_total 0"), "{m}");
+    assert!(m.contains("starkroute_executor_adapter_errors_permanent_total 0"), "{m}");
     assert!(
         !m.contains("starkroute_routes_total{status=\"pending\"} 0"),
         "route creations are counted: {m}"
