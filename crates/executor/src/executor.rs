@@ -110,6 +110,18 @@ impl Executor {
         route: &Route,
         order: &RouteOrder,
     ) -> Result<RouteRecord> {
+        self.create_route_once(tenant, idempotency, route, order).await.map(|(rec, _)| rec)
+    }
+
+    /// [`create_route`](Self::create_route), also saying whether this call created the route
+    /// (`false`: its idempotency key had already created it, and that route is returned).
+    pub async fn create_route_once(
+        &self,
+        tenant: &TenantId,
+        idempotency: Option<&IdempotencyKey>,
+        route: &Route,
+        order: &RouteOrder,
+    ) -> Result<(RouteRecord, bool)> {
         let (rec, created) =
             self.store.create_route(tenant, idempotency, route, order, self.clock.now()).await?;
         if created {
@@ -120,7 +132,7 @@ impl Executor {
             }
         }
         self.wake.notify_one();
-        Ok(rec)
+        Ok((rec, created))
     }
 
     async fn get(&self, tenant: &TenantId, id: &RouteId) -> Result<RouteRecord> {

@@ -55,13 +55,22 @@ impl Amount {
 impl FromStr for Amount {
     type Err = ParseError;
 
-    /// Decimal base units (or `0x` hex). Decimal points are refused: amounts are integers of
-    /// base units, so "1.5" is ambiguous and never guessed at.
+    /// Decimal base units, one spelling per amount: digits only, no leading zero (but `0`
+    /// itself), no sign, no `0x` hex, no exponent. Decimal points are refused: amounts are
+    /// integers of base units, so "1.5" is ambiguous and never guessed at.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         if s.contains('.') {
             return Err(ParseError::new(format!(
                 "{s:?}: amounts are integers of base units (wei for ETH), no decimal point"
             )));
+        }
+        if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(ParseError::new(format!(
+                "{s:?}: an amount is written in decimal digits (base units), e.g. \"1000\""
+            )));
+        }
+        if s.len() > 1 && s.starts_with('0') {
+            return Err(ParseError::new(format!("{s:?}: an amount has no leading zero")));
         }
         parse_u256(s).map(Amount)
     }
@@ -272,7 +281,11 @@ mod tests {
     #[test]
     fn amount_strings() {
         assert!("1.5".parse::<Amount>().is_err());
-        assert_eq!("0x10".parse::<Amount>().unwrap(), Amount::from_u128(16));
+        for other_spelling in ["0x10", "0X10", "+16", "016", "1e3", " 16", ""] {
+            assert!(other_spelling.parse::<Amount>().is_err(), "{other_spelling:?}");
+        }
+        assert_eq!("16".parse::<Amount>().unwrap(), Amount::from_u128(16));
+        assert_eq!("0".parse::<Amount>().unwrap(), Amount::ZERO);
         let a: Amount = serde_json::from_str("\"1000\"").unwrap();
         assert_eq!(serde_json::to_string(&a).unwrap(), "\"1000\"");
     }

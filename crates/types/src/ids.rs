@@ -116,7 +116,27 @@ impl RouteId {
 
 impl FromStr for RouteId {
     type Err = ParseError;
+    /// The canonical form only: 26 upper-case Crockford base-32 characters whose first is `0`
+    /// to `7` (26 × 5 = 130 bits: a larger first digit would not fit 128 bits, and decoding it
+    /// would wrap around onto another id).
     fn from_str(s: &str) -> Result<Self, ParseError> {
+        const ALPHABET: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+        let b = s.as_bytes();
+        if b.len() != ulid::ULID_LEN {
+            return Err(ParseError::new(format!(
+                "route id {s:?} is not a ULID: expected 26 characters"
+            )));
+        }
+        if !b.iter().all(|c| ALPHABET.contains(c)) {
+            return Err(ParseError::new(format!(
+                "route id {s:?} is not a ULID: expected upper-case Crockford base-32 (0-9, A-Z without I, L, O, U)"
+            )));
+        }
+        if b[0] > b'7' {
+            return Err(ParseError::new(format!(
+                "route id {s:?} is not a ULID: it does not fit 128 bits (the first character is 0 to 7)"
+            )));
+        }
         ulid::Ulid::from_string(s)
             .map(Self)
             .map_err(|e| ParseError::new(format!("route id {s:?} is not a ULID: {e}")))
@@ -156,6 +176,23 @@ mod tests {
         let id = RouteId::new();
         assert_eq!(id.to_string().parse::<RouteId>().unwrap(), id);
         assert!("not-a-ulid".parse::<RouteId>().is_err());
+    }
+
+    #[test]
+    fn route_ids_beyond_128_bits_are_refused_not_wrapped() {
+        let max = "7ZZZZZZZZZZZZZZZZZZZZZZZZZ".parse::<RouteId>().unwrap();
+        assert_eq!(max.0 .0, u128::MAX);
+        let id = "01M9ZZZZZZZZZZZZZZZZZZZZZZ".parse::<RouteId>().unwrap();
+        // `8` as first digit is 2^128 more than `0`: it used to decode to the same id.
+        for wrapped in ["81M9ZZZZZZZZZZZZZZZZZZZZZZ", "Z1M9ZZZZZZZZZZZZZZZZZZZZZZ"] {
+            let e = wrapped.parse::<RouteId>().unwrap_err();
+            assert!(e.to_string().contains("128 bits"), "{e}");
+        }
+        // One spelling per id: lower case and Crockford's aliases are refused.
+        assert!("01m9zzzzzzzzzzzzzzzzzzzzzz".parse::<RouteId>().is_err());
+        assert!("01M9ZZZZZZZZZZZZZZZZZZZZZI".parse::<RouteId>().is_err());
+        assert!("01M9ZZZZZZZZZZZZZZZZZZZZZ".parse::<RouteId>().is_err());
+        assert_eq!(id.to_string(), "01M9ZZZZZZZZZZZZZZZZZZZZZZ");
     }
 
     #[test]

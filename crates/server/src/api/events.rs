@@ -6,7 +6,9 @@
 //! twice. A gap in the live feed (a slow client that lagged behind the broadcast buffer, or an
 //! event committed by another instance) is filled from the store. Each SSE `id:` is the event's
 //! per-route sequence number. The stream ends after the route's terminal event, or when the
-//! server shuts down.
+//! server shuts down; a stream resumed from beyond the route's last event (a `Last-Event-ID`
+//! larger than any sequence number) sends nothing it was not asked for and still ends when the
+//! route is final.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -139,14 +141,24 @@ impl Follow {
             }
             tokio::select! {
                 r = self.live.recv() => match r {
-                    Ok(e) if e.route != self.route || e.seq <= self.last => {}
+                    Ok(e) if e.route != self.route => {}
+                    // Already sent, or before the client's starting point (a `Last-Event-ID`
+                    // beyond the route's last event): not sent, but a terminal one still ends
+                    // the stream.
+                    Ok(e) if e.seq <= self.last => {
+                        if is_terminal_kind(&e.kind) {
+                            self.end_if_terminal().await?;
+                        }
+                    }
                     Ok(e) if e.seq == self.last + 1 => self.pending.push_back(e),
                     // A gap, or events dropped for a slow client: the store has them all.
                     Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => self.refill().await?,
                     // The executor is gone: the server is stopping.
                     Err(broadcast::error::RecvError::Closed) => return None,
                 },
-                () = tokio::time::sleep(STORE_POLL) => self.refill().await?,
+                // Quiet: what the store has (another instance's events), and whether the route
+                // became final without this stream seeing its terminal event.
+                () = tokio::time::sleep(STORE_POLL) => self.end_if_terminal().await?,
                 _ = self.shutdown.changed() => {}
             }
         }
@@ -169,6 +181,18 @@ impl Follow {
                 None
             }
         }
+    }
+
+    /// Reads what the store has after the last event sent; when the route is final, that is
+    /// everything (its status is read first, and its terminal event and those committed with it
+    /// are in the store by then), and the stream ends once it is sent.
+    async fn end_if_terminal(&mut self) -> Option<()> {
+        let terminal = self.route_is_terminal().await;
+        self.refill().await?;
+        if terminal {
+            self.end_when_drained = true;
+        }
+        Some(())
     }
 
     async fn route_is_terminal(&self) -> bool {

@@ -20,7 +20,9 @@ fn path_param(name: &str, desc: &str) -> Value {
 }
 
 fn route_id() -> Value {
-    path_param("id", "The route id (a ULID).")
+    json!({ "name": "id", "in": "path", "required": true,
+        "description": "The route id: a ULID in its canonical form (26 upper-case Crockford base-32 characters, the first 0 to 7 so that it fits 128 bits). Anything else is a 422 naming `id`.",
+        "schema": { "type": "string", "pattern": "^[0-7][0-9A-HJKMNP-TV-Z]{25}$" } })
 }
 
 /// The document.
@@ -46,7 +48,7 @@ pub fn document() -> Value {
                     "requestBody": body("QuoteRequest"),
                     "responses": {
                         "201": ok("The quote: routes best first, each with legs, fees and ETAs; rejected paths with reasons; an id and an expiry.", "Quote"),
-                        "400": err("The body is not JSON."),
+                        "400": err("The body is not JSON, or not a JSON object."),
                         "401": unauthorized, "413": err("The body is too large."),
                         "415": err("The body is not application/json."), "422": invalid
                     }
@@ -61,10 +63,12 @@ pub fn document() -> Value {
                     "requestBody": body("StartRoute"),
                     "responses": {
                         "201": ok("The route, pending.", "Route"),
-                        "200": ok("The route this Idempotency-Key started before.", "Route"),
+                        "200": ok("The route this Idempotency-Key started before: every replay of the key (concurrent ones included) is a 200, only the call that created the route is a 201.", "Route"),
+                        "400": err("The body is not JSON, or not a JSON object."),
                         "401": unauthorized, "404": err("No such quote for this tenant."),
                         "409": err("The Idempotency-Key was used with another body."),
                         "410": err("The quote has expired."), "413": err("The body is too large."),
+                        "415": err("The body is not sent as application/json."),
                         "422": invalid
                     }
                 },
@@ -111,8 +115,10 @@ pub fn document() -> Value {
                     "requestBody": body("Signature"),
                     "responses": {
                         "200": ok("The route, resumed.", "Route"), "401": unauthorized,
+                        "400": err("The body is not JSON, or not a JSON object."),
                         "404": not_found, "409": err("The leg is not awaiting a signature."),
-                        "422": err("The signature is malformed or does not match; the leg still awaits one.")
+                        "413": err("The body is too large."), "415": err("The body is not sent as application/json."),
+                        "422": err("The route id or leg index is malformed, or the signature is malformed or does not match; the leg still awaits one.")
                     }
                 }
             },
@@ -124,7 +130,10 @@ pub fn document() -> Value {
                     "requestBody": { "required": false, "content": { "application/json": { "schema": { "type": "object", "additionalProperties": false } } } },
                     "responses": {
                         "200": ok("The route, cancelled, with its outcome.", "Route"), "401": unauthorized,
-                        "404": not_found, "409": err("Refused: an irreversible leg may have been sent (the message names it), or the route is already final.")
+                        "400": err("The body is not JSON, or not a JSON object."),
+                        "404": not_found, "409": err("Refused: an irreversible leg may have been sent (the message names it), or the route is already final."),
+                        "413": err("The body is too large."), "415": err("A body is sent, not as application/json."),
+                        "422": invalid
                     }
                 }
             },
@@ -175,7 +184,7 @@ pub fn document() -> Value {
                         "asset": { "type": "object", "additionalProperties": false, "required": ["token"], "properties": {
                             "token": { "type": "string", "description": "Symbol, L1 address or Starknet address." },
                             "token_id": { "type": "string", "description": "For an ERC-721." } } },
-                        "amount": { "type": "string", "pattern": "^[0-9]+$", "description": "Base units, for a fungible asset." },
+                        "amount": { "type": "string", "pattern": "^(0|[1-9][0-9]*)$", "description": "Base units in decimal digits (no sign, no leading zero, no 0x), for a fungible asset." },
                         "from": { "$ref": "#/components/schemas/Layer" }, "to": { "$ref": "#/components/schemas/Layer" },
                         "sender": { "$ref": "#/components/schemas/Accounts" }, "recipient": { "$ref": "#/components/schemas/Accounts" },
                         "objective": { "type": "string", "enum": ["fastest", "cheapest"], "default": "fastest" },
@@ -198,7 +207,7 @@ pub fn document() -> Value {
                     }
                 },
                 "StartRoute": { "type": "object", "additionalProperties": false, "required": ["quote_id", "route_index"], "properties": {
-                    "quote_id": { "type": "string" }, "route_index": { "type": "integer", "minimum": 0, "description": "Which of the quote's routes, 0 = the best ranked." } } },
+                    "quote_id": { "type": "string" }, "route_index": { "type": "integer", "minimum": 0, "maximum": 65535, "description": "Which of the quote's routes, 0 = the best ranked." } } },
                 "SignatureRequest": { "type": "object", "properties": {
                     "scheme": { "type": "string", "enum": ["stark", "starknet_account", "ethereum"] },
                     "signer": { "type": "object" }, "hash": { "type": "string", "description": "The hash to sign." } } },

@@ -129,11 +129,15 @@ pub(crate) async fn create(
         None => None,
     };
     let order = RouteOrder { asset: quote.plans.asset.clone(), amount: quote.plans.amount };
-    let rec = s.executor.create_route(&tenant, idem.as_ref(), route, &order).await?;
+    let (rec, created) =
+        s.executor.create_route_once(&tenant, idem.as_ref(), route, &order).await?;
     if let Some(k) = key {
         s.starts.insert((tenant, k), IdempotentStart { fingerprint, route: rec.id }).await;
     }
-    Ok((StatusCode::CREATED, Json(view::route(&rec))).into_response())
+    // 201 only for the call that created the route; every replay of its key is a 200, however
+    // the calls interleave.
+    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((status, Json(view::route(&rec))).into_response())
 }
 
 fn idempotency_conflict() -> ApiError {

@@ -6,6 +6,7 @@
 mod errors;
 mod flows;
 mod socket;
+mod strict;
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
