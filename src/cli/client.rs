@@ -19,8 +19,8 @@ use starkroute_sdk::format::format_duration;
 use starkroute_sdk::{Client, Event, LegStatus, RouteStatus, RouteView};
 use starkroute_server::api::SANDBOX_DEMO_KEY;
 
-/// Which server, as whom.
-#[derive(Debug, Args)]
+/// Which server, as whom. `Debug` shows the URL redacted and never the key.
+#[derive(Args)]
 pub(crate) struct ApiArgs {
     /// Base URL of the starkroute API.
     #[arg(long = "api", env = "STARKROUTE_API_URL", default_value = "http://127.0.0.1:8080")]
@@ -29,6 +29,15 @@ pub(crate) struct ApiArgs {
     #[arg(long, env = "STARKROUTE_API_KEY", hide_env_values = true, hide_default_value = true,
           default_value = SANDBOX_DEMO_KEY)]
     api_key: String,
+}
+
+impl std::fmt::Debug for ApiArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiArgs")
+            .field("api", &starkroute_server::config::redact_url(&self.api))
+            .field("api_key", &"<redacted>")
+            .finish()
+    }
 }
 
 impl ApiArgs {
@@ -366,5 +375,23 @@ fn status_label(s: LegStatus) -> &'static str {
         LegStatus::FinalOnL1 => "final",
         LegStatus::Failed => "failed",
         LegStatus::Cancelled => "cancelled",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_args_debug_shows_no_key_and_no_credentials() {
+        let args = ApiArgs {
+            api: "https://user:pa55word@api.example.com/v1?token=t0ken".into(),
+            api_key: "sr_live_s3cret_key".into(),
+        };
+        let shown = format!("{args:?} {args:#?}");
+        for secret in ["sr_live_s3cret_key", "pa55word", "t0ken"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        assert!(shown.contains("api.example.com"), "{shown}");
     }
 }

@@ -17,8 +17,9 @@ use anyhow::{anyhow, Context as _, Result};
 
 use super::shutdown_signal;
 
-/// Arguments of `starkroute worker`.
-#[derive(Debug, Args)]
+/// Arguments of `starkroute worker`. `Debug` shows the database URL redacted (it may carry a
+/// password).
+#[derive(Args)]
 pub(crate) struct WorkerArgs {
     /// The route store: `postgres://…`, `sqlite://PATH` or a file path.
     #[arg(long, env = "STARKROUTE_DATABASE_URL", default_value = ".starkroute/starkroute.db")]
@@ -52,6 +53,28 @@ pub(crate) struct WorkerArgs {
     /// Connections in the PostgreSQL pool.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=256))]
     max_connections: u32,
+}
+
+impl std::fmt::Debug for WorkerArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let database = if self.database.contains("://") {
+            starkroute_server::config::redact_url(&self.database)
+        } else {
+            self.database.clone()
+        };
+        f.debug_struct("WorkerArgs")
+            .field("database", &database)
+            .field("layers", &starkroute_server::config::redact_url(&self.layers))
+            .field("owner", &self.owner)
+            .field("poll_interval_ms", &self.poll_interval_ms)
+            .field("lease_ms", &self.lease_ms)
+            .field("backoff_initial_ms", &self.backoff_initial_ms)
+            .field("backoff_max_ms", &self.backoff_max_ms)
+            .field("escape_after_secs", &self.escape_after_secs)
+            .field("drivers", &self.drivers)
+            .field("max_connections", &self.max_connections)
+            .finish()
+    }
 }
 
 /// Runs the worker until Ctrl-C or SIGTERM.

@@ -50,11 +50,32 @@ pub struct Config {
     pub network: Option<NetworkConfig>,
 }
 
+/// A URL as logs and `Debug` may show it: its scheme, host and port only. Providers put keys in
+/// the user-info (`https://user:key@…`), the path (`…/v3/<key>`) or the query (`?apikey=`), so all
+/// three are cut; a string that is not a URL shows as `<redacted>`.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return "<redacted>".to_owned() };
+    if scheme.is_empty()
+        || !scheme.bytes().all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
+    {
+        return "<redacted>".to_owned();
+    }
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    let (userinfo, host) = match authority.rsplit_once('@') {
+        Some((_, host)) => (true, host),
+        None => (false, authority),
+    };
+    let more = userinfo || !(tail.is_empty() || tail == "/");
+    format!("{scheme}://{host}{}", if more { "/<redacted>" } else { "" })
+}
+
 /// `[network]`: which chains, and where the contracts the router calls are deployed.
 ///
 /// Addresses are parsed as they are written: an Ethereum address in mixed case must carry a valid
-/// EIP-55 checksum, a Starknet address must be a field element.
-#[derive(Debug, Clone, Deserialize)]
+/// EIP-55 checksum, a Starknet address must be a field element. `Debug` shows the RPC URLs
+/// through [`redact_url`] (a provider's URL carries its key).
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NetworkConfig {
     /// A name for people (`mainnet`, `sepolia`, `devnet`).
@@ -82,6 +103,22 @@ pub struct NetworkConfig {
     pub nft_bridge: NftBridgeContracts,
     /// The StarkEx deployment.
     pub starkex: StarkExDeployment,
+}
+
+impl std::fmt::Debug for NetworkConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NetworkConfig")
+            .field("name", &self.name)
+            .field("l1_chain_id", &self.l1_chain_id)
+            .field("starknet_chain_id", &self.starknet_chain_id)
+            .field("l1_rpc_url", &self.l1_rpc_url.as_deref().map(redact_url))
+            .field("starknet_rpc_url", &self.starknet_rpc_url.as_deref().map(redact_url))
+            .field("starknet_core", &self.starknet_core)
+            .field("starkgate", &self.starkgate)
+            .field("nft_bridge", &self.nft_bridge)
+            .field("starkex", &self.starkex)
+            .finish()
+    }
 }
 
 /// `[network.starkgate]`.
@@ -115,7 +152,8 @@ pub struct NftBridgeContracts {
 }
 
 /// `[network.starkex]`: a StarkEx deployment reached through its ImmutableX-style REST API.
-#[derive(Debug, Clone, Deserialize)]
+/// `Debug` shows its URL through [`redact_url`].
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StarkExDeployment {
     /// Whether the deployment still accepts deposits, transfers and withdrawals.
@@ -128,6 +166,17 @@ pub struct StarkExDeployment {
     /// ImmutableX's RegistrationV4 helper contract.
     #[serde(default)]
     pub registration: Option<starkroute_types::EthAddress>,
+}
+
+impl std::fmt::Debug for StarkExDeployment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StarkExDeployment")
+            .field("live", &self.live)
+            .field("api_url", &redact_url(&self.api_url))
+            .field("core", &self.core)
+            .field("registration", &self.registration)
+            .finish()
+    }
 }
 
 impl NetworkConfig {
@@ -515,6 +564,39 @@ pub(crate) fn error_key(path: &str, message: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn urls_with_credentials_are_redacted_in_debug() {
+        for (url, shown) in [
+            (
+                "https://mainnet.infura.io/v3/0123456789abcdef",
+                "https://mainnet.infura.io/<redacted>",
+            ),
+            ("https://user:s3cret@rpc.example.com:8545", "https://rpc.example.com:8545/<redacted>"),
+            ("https://rpc.example.com/?apikey=s3cret", "https://rpc.example.com/<redacted>"),
+            ("http://127.0.0.1:8545", "http://127.0.0.1:8545"),
+            ("http://127.0.0.1:8545/", "http://127.0.0.1:8545"),
+            ("postgres://u:s3cret@db:5432/x", "postgres://db:5432/<redacted>"),
+            ("s3cret", "<redacted>"),
+        ] {
+            assert_eq!(redact_url(url), shown, "{url}");
+        }
+        let mut c = Config::layered(
+            Some(std::path::Path::new("../../config/mainnet.toml")),
+            &Overrides::new(),
+        )
+        .expect("mainnet.toml");
+        let n = c.network.as_mut().expect("[network]");
+        n.l1_rpc_url = Some("https://eth.example.com/v2/0123456789abcdef".into());
+        n.starknet_rpc_url =
+            Some("https://u:s3cretpw@sn.example.com/rpc?key=0123456789abcdef".into());
+        n.starkex.api_url = "https://api.example.com/v1?key=0123456789abcdef".into();
+        let shown = format!("{c:?}");
+        for secret in ["0123456789abcdef", "s3cretpw"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        assert!(shown.contains("https://eth.example.com/<redacted>"), "{shown}");
+    }
 
     #[test]
     fn embedded_sandbox_parses() {

@@ -92,7 +92,7 @@ pub enum Error {
     /// The L1 node did not answer.
     #[error("network.l1_rpc_url: {url}: {source} (is anvil running?)")]
     L1Node {
-        /// The node's URL (a local node: it carries no credentials).
+        /// The node's URL, redacted (`config::redact_url`): scheme, host and port.
         url: String,
         /// The transport error.
         #[source]

@@ -99,18 +99,37 @@ fn escape(v: &str) -> String {
     v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
 
-/// Middleware: counts every request by its route template (`/v1/routes/{id}`, not the id).
+/// The `method` label: one of the standard methods, or `other` for any other name a client
+/// makes up (so that the number of series is bounded whatever clients send).
+pub fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => "other",
+    }
+}
+
+/// Middleware: counts every request by its route template (`/v1/routes/{id}`, not the id, and
+/// `unmatched` for any path no route serves) and a bounded method label ([`method_label`]).
 pub async fn count(State(metrics): State<Arc<Metrics>>, req: Request, next: Next) -> Response {
-    let method = req.method().as_str().to_owned();
+    let method = method_label(req.method());
     let route = req
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     // Events logged while the request is handled (an internal error, a store that does not
     // answer) carry the route and the method.
-    let span = tracing::info_span!("http", method = %method, route = %route);
+    let span = tracing::info_span!("http", method, route = %route);
     let res = tracing::Instrument::instrument(next.run(req), span).await;
-    metrics.request(&method, &route, res.status().as_u16());
+    metrics.request(method, &route, res.status().as_u16());
     res
 }
 

@@ -241,7 +241,7 @@ impl DevnetStack {
         let chain_id = provider
             .get_chain_id()
             .await
-            .map_err(|source| Error::L1Node { url: l1_url.clone(), source })?;
+            .map_err(|source| Error::L1Node { url: crate::config::redact_url(&l1_url), source })?;
         if chain_id != ANVIL_CHAIN_ID || network.l1_chain_id != ANVIL_CHAIN_ID {
             return Err(Error::Unsupported {
                 key: "network.l1_chain_id",

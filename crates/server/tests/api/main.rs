@@ -5,6 +5,7 @@
 
 mod errors;
 mod flows;
+mod limits;
 mod socket;
 mod strict;
 
