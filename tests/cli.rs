@@ -524,3 +524,102 @@ fn sandbox_serves_the_starkex_api_on_a_socket() {
         "0x0790436373c1d5b7a88ce4fd7ac96591a385b2b6392d1ea44a165f75115b82ac"
     );
 }
+
+/// One HTTP/1.1 request over a fresh connection; the raw answer.
+fn http(addr: &str, request_line: &str, headers: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(s, "{request_line} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{headers}\r\n")
+        .unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    resp
+}
+
+const LAYERS_TOKEN: &str = "cli-test-layer-token-0123456789abcdef";
+
+#[test]
+fn sandbox_refuses_a_non_loopback_listener_without_a_layer_token() {
+    let out = Command::new(env!("CARGO_BIN_EXE_starkroute"))
+        .args(["sandbox", "--listen", "0.0.0.0:0"])
+        .env_remove("STARKROUTE_LAYERS_TOKEN")
+        .env_remove("STARKROUTE_LAYERS_TOKEN_FILE")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("--listen") && err.contains("loopback"), "{err}");
+    assert!(err.contains("STARKROUTE_LAYERS_TOKEN"), "{err}");
+    // A token too short to be one is refused, naming where it came from, without showing it.
+    let dir = std::env::temp_dir().join(format!("sr-cli-token-{}", std::process::id()));
+    std::fs::write(&dir, "short-token\n").unwrap();
+    let e = refused(
+        &["sandbox", "--listen", "0.0.0.0:0", "--layers-token-file", dir.to_str().unwrap()],
+        &[],
+    );
+    assert!(e.contains("--layers-token-file") && !e.contains("short-token"), "{e}");
+    std::fs::remove_file(&dir).unwrap();
+}
+
+#[test]
+fn the_sandboxs_layer_service_wants_its_token_and_workers_send_it() {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_starkroute"))
+        .args(["sandbox", "--listen", "127.0.0.1:0"])
+        .env("STARKROUTE_LAYERS_TOKEN", LAYERS_TOKEN)
+        .env_remove("STARKROUTE_LAYERS_TOKEN_FILE")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let banner: Value = serde_json::from_str(&line).unwrap();
+    assert!(!line.contains(LAYERS_TOKEN), "the banner shows no token");
+    let addr = banner["starkex_api"].as_str().unwrap().trim_start_matches("http://").to_owned();
+    let bearer = format!("Authorization: Bearer {LAYERS_TOKEN}\r\n");
+    let no_token = http(&addr, "GET /v1/layers", "");
+    let wrong =
+        http(&addr, "GET /v1/layers", "Authorization: Bearer wrong-token-0123456789abcdef0123\r\n");
+    let prepare = http(
+        &addr,
+        "POST /v1/layers/l1/prepare",
+        "Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}",
+    );
+    let with_token = http(&addr, "GET /v1/layers", &bearer);
+    let starkex = http(&addr, "GET /v1/tokens", "");
+
+    // A worker with the wrong token stops at start, naming --layers; with the right one it runs.
+    let db = std::env::temp_dir().join(format!("sr-cli-worker-{}.db", std::process::id()));
+    let layers = format!("http://{addr}");
+    let worker_args =
+        ["worker", "--database", db.to_str().unwrap(), "--layers", &layers, "--owner", "w1"];
+    let e =
+        refused(&worker_args, &[("STARKROUTE_LAYERS_TOKEN", "wrong-token-0123456789abcdef0123")]);
+    assert!(e.contains("--layers") && e.contains("unauthorized"), "{e}");
+    assert!(!e.contains("wrong-token"), "{e}");
+    let mut worker = Command::new(env!("CARGO_BIN_EXE_starkroute"))
+        .args(worker_args)
+        .env("STARKROUTE_LAYERS_TOKEN", LAYERS_TOKEN)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut started = String::new();
+    BufReader::new(worker.stdout.take().unwrap()).read_line(&mut started).unwrap();
+    worker.kill().ok();
+    worker.wait().ok();
+    child.kill().ok();
+    let out = child.wait_with_output().unwrap();
+    let _ = std::fs::remove_file(&db);
+
+    for (what, resp) in [("no token", &no_token), ("wrong token", &wrong), ("prepare", &prepare)] {
+        assert!(resp.starts_with("HTTP/1.1 401"), "{what}: {resp}");
+        assert!(resp.contains("unauthorized"), "{what}: {resp}");
+    }
+    assert!(with_token.starts_with("HTTP/1.1 200"), "{with_token}");
+    assert!(with_token.ends_with("[\"l1\",\"starknet\"]"), "{with_token}");
+    assert!(starkex.starts_with("HTTP/1.1 200"), "the StarkEx REST API stays public: {starkex}");
+    let started: Value = serde_json::from_str(&started).unwrap();
+    assert_eq!(started["layers"], serde_json::json!(["l1", "starknet"]), "{started}");
+    assert!(!String::from_utf8_lossy(&out.stderr).contains(LAYERS_TOKEN));
+}

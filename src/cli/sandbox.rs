@@ -32,10 +32,24 @@ pub(crate) struct SandboxArgs {
     /// Seconds of simulated time between Starknet state updates on L1.
     #[arg(long, value_parser = clap::value_parser!(u64).range(60..))]
     state_update_interval: Option<u64>,
+    /// A file holding the token every `/v1/layers` call must present (else
+    /// `STARKROUTE_LAYERS_TOKEN`; never a flag). Required unless `--listen` is a loopback
+    /// address: the layer service holds Alice's keys and signs what it is asked to.
+    #[arg(long, value_name = "FILE", env = "STARKROUTE_LAYERS_TOKEN_FILE")]
+    layers_token_file: Option<std::path::PathBuf>,
 }
 
 /// Runs the sandbox until Ctrl-C.
 pub(crate) fn run(args: &SandboxArgs) -> Result<String> {
+    let token = super::worker::layers_token(args.layers_token_file.as_deref())?;
+    if token.is_none() && !args.listen.ip().is_loopback() {
+        return Err(anyhow::anyhow!(
+            "--listen: {} is not a loopback address, and the layer service (/v1/layers) holds keys \
+             and signs what it is asked to: give it a token with --layers-token-file or {}",
+            args.listen,
+            starkroute_layer_http::TOKEN_ENV
+        ));
+    }
     let mut config = SandboxConfig::new();
     if let Some(b) = args.batch_interval {
         config.starkex.batch_interval_secs = b;
@@ -68,7 +82,7 @@ pub(crate) fn run(args: &SandboxArgs) -> Result<String> {
         world.clone(),
         HashMap::from([(alice_sn, demo.alice.stark.clone())]),
     ));
-    let app = starkex_router(&world).merge(starkroute_layer_http::router([l1, starknet]));
+    let app = starkex_router(&world).merge(starkroute_layer_http::router([l1, starknet], token));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -93,6 +107,9 @@ pub(crate) fn run(args: &SandboxArgs) -> Result<String> {
             },
         ));
         let mut server_rx = rx;
+        // With the peer's address, so that a service without a token refuses non-loopback
+        // callers too.
+        let app = app.into_make_service_with_connect_info::<SocketAddr>();
         let server = axum::serve(listener, app).with_graceful_shutdown(async move {
             let _ = server_rx.changed().await;
         });

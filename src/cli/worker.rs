@@ -10,7 +10,7 @@ use clap::Args;
 use serde_json::json;
 use starkroute_executor::{Backoff, Executor, ExecutorConfig, SystemClock};
 use starkroute_layer::SettlementLayer;
-use starkroute_layer_http::RemoteLayer;
+use starkroute_layer_http::{LayerToken, RemoteLayer};
 use starkroute_store::{GroupCommit, LeaseOwner};
 
 use anyhow::{anyhow, Context as _, Result};
@@ -53,6 +53,19 @@ pub(crate) struct WorkerArgs {
     /// Connections in the PostgreSQL pool.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=256))]
     max_connections: u32,
+    /// A file holding the layer service's token (else `STARKROUTE_LAYERS_TOKEN`; never a flag).
+    #[arg(long, value_name = "FILE", env = "STARKROUTE_LAYERS_TOKEN_FILE")]
+    layers_token_file: Option<std::path::PathBuf>,
+}
+
+/// The layer service's token: from `--layers-token-file` (or `STARKROUTE_LAYERS_TOKEN_FILE`),
+/// else from `STARKROUTE_LAYERS_TOKEN`, else none. The error names where it came from and never
+/// shows the token.
+pub(crate) fn layers_token(file: Option<&std::path::Path>) -> Result<Option<LayerToken>> {
+    match file {
+        Some(path) => LayerToken::from_file(path).map(Some).context("--layers-token-file"),
+        None => LayerToken::from_env().context(starkroute_layer_http::TOKEN_ENV),
+    }
 }
 
 impl std::fmt::Debug for WorkerArgs {
@@ -73,6 +86,7 @@ impl std::fmt::Debug for WorkerArgs {
             .field("escape_after_secs", &self.escape_after_secs)
             .field("drivers", &self.drivers)
             .field("max_connections", &self.max_connections)
+            .field("layers_token_file", &self.layers_token_file)
             .finish()
     }
 }
@@ -99,16 +113,18 @@ pub(crate) fn run(args: &WorkerArgs) -> Result<String> {
         .enable_all()
         .build()
         .context("tokio runtime")?;
+    let token = layers_token(args.layers_token_file.as_deref())?;
     runtime.block_on(async move {
         let store = starkroute_store::connect(&args.database, args.max_connections)
             .await
             .context("--database")?;
         let store = Arc::new(GroupCommit::new(store, GroupCommit::MAX_BATCH));
-        let served = RemoteLayer::served(&args.layers).await.context("--layers")?;
+        let served = RemoteLayer::served(&args.layers, token.as_ref()).await.context("--layers")?;
         let mut layers: Vec<Arc<dyn SettlementLayer>> = Vec::with_capacity(served.len());
         for layer in &served {
-            let remote =
-                RemoteLayer::new(&args.layers, *layer, owner.as_str()).context("--layers")?;
+            let remote = RemoteLayer::new(&args.layers, *layer, owner.as_str())
+                .context("--layers")?
+                .with_token(token.clone());
             layers.push(Arc::new(remote));
         }
         let executor = Executor::new(store, layers, owner.clone(), config, Arc::new(SystemClock));

@@ -22,6 +22,9 @@ use axum::{
 use parking_lot::Mutex;
 use starkroute_layer_http::WORKER_HEADER;
 
+/// The layer service's token in the harness (the workers get it in their environment).
+pub(crate) const LAYERS_TOKEN: &str = "crash-harness-layer-token-0123456789abcdef";
+
 /// Where a worker was killed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Point {
@@ -132,6 +135,7 @@ impl Supervisor {
                 .unwrap()
         };
         let child = Command::new(&self.bin)
+            .env(starkroute_layer_http::TOKEN_ENV, LAYERS_TOKEN)
             .arg("worker")
             .args(&self.args)
             .arg("--owner")

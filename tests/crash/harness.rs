@@ -174,7 +174,9 @@ fn serve_layers(w: &World, sup: Arc<Supervisor>, listener: tokio::net::TcpListen
     let sn_keys: HashMap<_, _> = w.senders.iter().map(|s| (s.starknet, s.stark.clone())).collect();
     let l1: Arc<dyn SettlementLayer> = Arc::new(SandboxL1::new(w.shared.clone(), l1_keys));
     let sn: Arc<dyn SettlementLayer> = Arc::new(SandboxStarknet::new(w.shared.clone(), sn_keys));
-    let app = starkroute_layer_http::router([l1, sn])
+    // The workers present the token (`STARKROUTE_LAYERS_TOKEN`, set by the supervisor).
+    let token = starkroute_layer_http::LayerToken::new(crate::faults::LAYERS_TOKEN).unwrap();
+    let app = starkroute_layer_http::router([l1, sn], Some(token))
         .layer(axum::middleware::from_fn_with_state(sup, inject));
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 }

@@ -9,7 +9,7 @@ use starkroute_layer::{
 };
 use starkroute_types::{Account, Amount, Asset, Layer};
 
-use crate::{AttachSignatureRequest, BalanceRequest, ReadinessRequest, WORKER_HEADER};
+use crate::{AttachSignatureRequest, BalanceRequest, LayerToken, ReadinessRequest, WORKER_HEADER};
 
 /// A [`SettlementLayer`] served by another process's [`router`](crate::router).
 #[derive(Debug, Clone)]
@@ -18,6 +18,7 @@ pub struct RemoteLayer {
     base: String,
     layer: Layer,
     worker: String,
+    token: Option<LayerToken>,
 }
 
 impl RemoteLayer {
@@ -41,13 +42,26 @@ impl RemoteLayer {
             base: base_url.trim_end_matches('/').to_owned(),
             layer,
             worker: worker.to_owned(),
+            token: None,
         }
     }
 
-    /// The layers served at `base_url`.
-    pub async fn served(base_url: &str) -> Result<Vec<Layer>> {
+    /// Presents `token` on every call (the service's [`router`](crate::router) was given it).
+    #[must_use]
+    pub fn with_token(mut self, token: Option<LayerToken>) -> Self {
+        self.token = token;
+        self
+    }
+
+    /// The layers served at `base_url`, asked with `token` (a wrong or missing one is an error
+    /// here, before any leg is driven).
+    pub async fn served(base_url: &str, token: Option<&LayerToken>) -> Result<Vec<Layer>> {
         let url = format!("{}/v1/layers", base_url.trim_end_matches('/'));
-        let resp = reqwest::get(&url).await.map_err(|e| lost(&url, &e))?;
+        let mut req = reqwest::Client::new().get(&url).timeout(Self::TIMEOUT);
+        if let Some(t) = token {
+            req = req.header(reqwest::header::AUTHORIZATION, t.sensitive_header());
+        }
+        let resp = req.send().await.map_err(|e| lost(&url, &e))?;
         decode(&url, resp).await
     }
 
@@ -57,14 +71,11 @@ impl RemoteLayer {
         body: &B,
     ) -> Result<T> {
         let url = format!("{}/v1/layers/{}/{call}", self.base, self.layer);
-        let resp = self
-            .http
-            .post(&url)
-            .header(WORKER_HEADER, &self.worker)
-            .json(body)
-            .send()
-            .await
-            .map_err(|e| lost(&url, &e))?;
+        let mut req = self.http.post(&url).header(WORKER_HEADER, &self.worker).json(body);
+        if let Some(t) = &self.token {
+            req = req.header(reqwest::header::AUTHORIZATION, t.sensitive_header());
+        }
+        let resp = req.send().await.map_err(|e| lost(&url, &e))?;
         let answer = decode(&url, resp).await;
         if let Err(e) = &answer {
             // The executor decides what to do with it; this says which hop it came from.

@@ -28,12 +28,22 @@
 //!
 //! Every request carries the caller's name in [`WORKER_HEADER`] (logged by servers, used by the
 //! crash harness to know which worker is calling).
+//!
+//! ## Authentication
+//!
+//! The service holds keys: it prepares, signs and sends legs. Given a [`LayerToken`] (read from a
+//! file or [`TOKEN_ENV`], never a flag), [`router`] answers 401 to every call that does not
+//! present it as `Authorization: Bearer <token>` — before any adapter is reached — comparing in
+//! constant time; [`RemoteLayer::with_token`] presents it. Without a token the service is open and
+//! must listen on loopback only (and refuses non-loopback peers when served with connect info).
 
 mod client;
 mod server;
+mod token;
 
 pub use client::RemoteLayer;
 pub use server::router;
+pub use token::{LayerToken, TokenError, MIN_TOKEN_LEN, TOKEN_ENV};
 
 /// The header naming the calling worker.
 pub const WORKER_HEADER: &str = "x-starkroute-worker";

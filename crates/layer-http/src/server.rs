@@ -2,10 +2,13 @@
 
 use std::{collections::BTreeMap, sync::Arc};
 
+use std::net::SocketAddr;
+
 use axum::{
     body::Bytes,
-    extract::{Path, State},
-    http::StatusCode,
+    extract::{ConnectInfo, Path, Request, State},
+    http::{header, HeaderValue, StatusCode},
+    middleware::Next,
     response::{IntoResponse, Response},
     routing::{get, post},
     Json, Router,
@@ -14,18 +17,75 @@ use serde::de::DeserializeOwned;
 use starkroute_layer::{AdapterError, LegIntent, Prepared, SettlementLayer};
 use starkroute_types::Layer;
 
-use crate::{AttachSignatureRequest, BalanceRequest, ReadinessRequest};
+use crate::{AttachSignatureRequest, BalanceRequest, LayerToken, ReadinessRequest, WORKER_HEADER};
 
 type Layers = Arc<BTreeMap<Layer, Arc<dyn SettlementLayer>>>;
 
 /// An axum router serving `layers` (one adapter per layer; a later one for the same layer
 /// replaces an earlier one) under `/v1/layers`.
-pub fn router(layers: impl IntoIterator<Item = Arc<dyn SettlementLayer>>) -> Router {
+///
+/// With a `token`, every call must present it (`Authorization: Bearer <token>`), or it is
+/// answered 401 before any adapter is reached: nothing is prepared, signed or sent. Without one,
+/// the service is open to whoever reaches it: serve it on a loopback address only (`starkroute
+/// sandbox` refuses another address without a token), and serve it with
+/// `into_make_service_with_connect_info::<SocketAddr>()` so that a caller from any other address
+/// is refused too.
+pub fn router(
+    layers: impl IntoIterator<Item = Arc<dyn SettlementLayer>>,
+    token: Option<LayerToken>,
+) -> Router {
     let layers: Layers = Arc::new(layers.into_iter().map(|l| (l.layer(), l)).collect());
     Router::new()
         .route("/v1/layers", get(list))
         .route("/v1/layers/{layer}/{call}", post(call))
         .with_state(layers)
+        .layer(axum::middleware::from_fn_with_state(Arc::new(token), authorize))
+}
+
+/// Refuses a call without the token (or, with no token configured, from another host).
+async fn authorize(
+    State(token): State<Arc<Option<LayerToken>>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let refusal = match token.as_ref() {
+        Some(t) => {
+            let presented = req
+                .headers()
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "));
+            match presented {
+                Some(p) if t.matches(p) => None,
+                Some(_) => Some("unauthorized: wrong layer token"),
+                None => Some("unauthorized: missing Authorization: Bearer <layer token>"),
+            }
+        }
+        None => match req.extensions().get::<ConnectInfo<SocketAddr>>() {
+            Some(ConnectInfo(peer)) if !peer.ip().is_loopback() => Some(
+                "unauthorized: this layer service has no token and answers loopback callers only",
+            ),
+            _ => None,
+        },
+    };
+    if let Some(message) = refusal {
+        let worker = req
+            .headers()
+            .get(WORKER_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("-")
+            .chars()
+            .take(64)
+            .collect::<String>();
+        tracing::warn!(path = %req.uri().path(), worker, "layer call refused: {message}");
+        // Retryable for the caller: a worker with a stale token backs off until it is given the
+        // right one, rather than failing the leg it was driving.
+        let mut res =
+            (StatusCode::UNAUTHORIZED, Json(AdapterError::retryable(message))).into_response();
+        res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        return res;
+    }
+    next.run(req).await
 }
 
 async fn list(State(layers): State<Layers>) -> Json<Vec<Layer>> {

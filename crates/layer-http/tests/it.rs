@@ -3,10 +3,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::{collections::HashMap, sync::Arc};
 
-use starkroute_layer::{LegIntent, LegProgress, SettlementLayer, SignatureScheme};
-use starkroute_layer_http::{router, RemoteLayer};
+use starkroute_layer::{
+    LegIntent, LegProgress, Prepared, Readiness, Result, SettlementLayer, SignatureScheme,
+};
+use starkroute_layer_http::{router, LayerToken, RemoteLayer};
 use starkroute_sandbox::adapters::SandboxStarknet;
 use starkroute_sandbox::world::{Demo, SharedWorld};
 use starkroute_types::{
@@ -21,17 +24,66 @@ struct Served {
     bob: StarknetAddress,
     alice_key: starkroute_crypto::StarkPrivateKey,
     art: Asset,
+    /// Calls that reached the adapter behind the service.
+    calls: Arc<AtomicUsize>,
+}
+
+/// An adapter that counts the calls reaching it (then does what the wrapped one does).
+struct Counting {
+    inner: Arc<dyn SettlementLayer>,
+    calls: Arc<AtomicUsize>,
+}
+
+#[async_trait::async_trait]
+impl SettlementLayer for Counting {
+    fn layer(&self) -> Layer {
+        self.inner.layer()
+    }
+    async fn balance(&self, account: &Account, asset: &Asset) -> Result<Amount> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        self.inner.balance(account, asset).await
+    }
+    async fn readiness(&self, account: &Account) -> Result<Readiness> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        self.inner.readiness(account).await
+    }
+    async fn prepare(&self, intent: &LegIntent) -> Result<Prepared> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        self.inner.prepare(intent).await
+    }
+    async fn attach_signature(&self, prepared: &Prepared, signature: &str) -> Result<Prepared> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        self.inner.attach_signature(prepared, signature).await
+    }
+    async fn send(&self, prepared: &Prepared) -> Result<()> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        self.inner.send(prepared).await
+    }
+    async fn status(&self, prepared: &Prepared) -> Result<LegProgress> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        self.inner.status(prepared).await
+    }
 }
 
 async fn serve() -> Served {
+    serve_with(None, HashMap::new()).await
+}
+
+async fn serve_with(
+    token: Option<LayerToken>,
+    keys: HashMap<StarknetAddress, starkroute_crypto::StarkPrivateKey>,
+) -> Served {
     let Demo { world, alice, bob, tokens } = Demo::new().unwrap();
     let world = SharedWorld::new(world);
-    // No keystore: every Starknet leg waits for the account's signature.
-    let l2: Arc<dyn SettlementLayer> =
-        Arc::new(SandboxStarknet::new(world.clone(), HashMap::new()));
+    // No keystore unless given: every Starknet leg waits for the account's signature.
+    let calls = Arc::new(AtomicUsize::new(0));
+    let l2: Arc<dyn SettlementLayer> = Arc::new(Counting {
+        inner: Arc::new(SandboxStarknet::new(world.clone(), keys)),
+        calls: calls.clone(),
+    });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, router([l2])).await.unwrap() });
+    tokio::spawn(async move { axum::serve(listener, router([l2], token)).await.unwrap() });
     let art = Asset::nft(
         Token {
             symbol: "ART".into(),
@@ -52,13 +104,14 @@ async fn serve() -> Served {
         bob: StarknetAddress::new(bob.starknet).unwrap(),
         alice_key: alice.stark,
         art,
+        calls,
     }
 }
 
 #[tokio::test]
 async fn a_leg_through_the_remote_layer_is_the_adapters_leg() {
     let s = serve().await;
-    assert_eq!(RemoteLayer::served(&s.url).await.unwrap(), vec![Layer::Starknet]);
+    assert_eq!(RemoteLayer::served(&s.url, None).await.unwrap(), vec![Layer::Starknet]);
     let l2 = RemoteLayer::new(&s.url, Layer::Starknet, "test-worker").unwrap();
     assert_eq!(l2.layer(), Layer::Starknet);
 
@@ -142,4 +195,90 @@ async fn a_server_that_is_gone_is_a_retryable_error() {
     let alice = Account::Starknet(StarknetAddress::new(parse_felt("0x1").unwrap()).unwrap());
     let err = l2.readiness(&alice).await.unwrap_err();
     assert!(err.retryable, "{err}");
+}
+
+fn token(t: &str) -> LayerToken {
+    LayerToken::new(t).unwrap()
+}
+
+const TOKEN: &str = "layer-token-for-tests-0123456789abcdef";
+
+#[tokio::test]
+async fn without_the_token_nothing_is_prepared_signed_or_sent() {
+    // Alice's key is held by the service: a call that got through would prepare and sign.
+    let Demo { alice, .. } = Demo::new().unwrap();
+    let alice_sn = StarknetAddress::new(alice.starknet).unwrap();
+    let s = serve_with(Some(token(TOKEN)), HashMap::from([(alice_sn, alice.stark.clone())])).await;
+    let alice = Account::Starknet(s.alice);
+    let bob = Account::Starknet(s.bob);
+    let intent = LegIntent {
+        route_id: starkroute_types::RouteId::new(),
+        leg_index: 0,
+        kind: LegKind::StarknetTransfer,
+        asset: s.art.clone(),
+        amount: Amount::from_u128(1),
+        from: Position::owned(alice),
+        to: Position::owned(bob),
+        previous: None,
+    };
+    for presented in [None, Some(token("wrong-token-for-tests-0123456789abcdef"))] {
+        let err = RemoteLayer::served(&s.url, presented.as_ref()).await.unwrap_err();
+        assert!(err.message.contains("401") || err.message.contains("unauthorized"), "{err}");
+        let l2 = RemoteLayer::new(&s.url, Layer::Starknet, "w").unwrap().with_token(presented);
+        let err = l2.prepare(&intent).await.unwrap_err();
+        assert!(err.message.contains("unauthorized"), "{err}");
+        assert!(err.retryable, "a stale token backs off, it does not fail the leg");
+        assert!(l2.readiness(&alice).await.is_err());
+        assert!(l2.balance(&alice, &s.art).await.is_err());
+        // A payload from elsewhere is not sent either.
+        let forged = Prepared {
+            layer: Layer::Starknet,
+            kind: LegKind::StarknetTransfer,
+            payload: serde_json::json!({}),
+            hash: "0x1".into(),
+            nonce: Some(0),
+            needs_signature: None,
+        };
+        assert!(l2.send(&forged).await.is_err());
+        assert!(l2.status(&forged).await.is_err());
+        assert!(l2.attach_signature(&forged, "0x01").await.is_err());
+    }
+    // Raw requests: no header, another scheme, the token in another header, an empty bearer.
+    let http = reqwest::Client::new();
+    let url = format!("{}/v1/layers/starknet/prepare", s.url);
+    let body = serde_json::to_string(&intent).unwrap();
+    for (name, value) in [
+        ("x-nothing", "x".to_owned()),
+        ("authorization", format!("Basic {TOKEN}")),
+        ("authorization", "Bearer ".to_owned()),
+        ("authorization", format!("Bearer {TOKEN}x")),
+        ("x-starkroute-token", TOKEN.to_owned()),
+    ] {
+        let resp = http
+            .post(&url)
+            .header(name, value)
+            .header("content-type", "application/json")
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 401);
+        assert_eq!(resp.headers()["www-authenticate"], "Bearer");
+    }
+    assert_eq!(s.calls.load(Ordering::SeqCst), 0, "no call reached the adapter");
+
+    // With the token the same leg is prepared and signed by the service's key; nothing had
+    // moved before.
+    assert_eq!(
+        RemoteLayer::served(&s.url, Some(&token(TOKEN))).await.unwrap(),
+        vec![Layer::Starknet]
+    );
+    let l2 = RemoteLayer::new(&s.url, Layer::Starknet, "w").unwrap().with_token(Some(token(TOKEN)));
+    assert_eq!(l2.balance(&alice, &s.art).await.unwrap(), Amount::from_u128(1));
+    assert_eq!(l2.balance(&bob, &s.art).await.unwrap(), Amount::ZERO);
+    s.demo_world.lock().check_conservation().unwrap();
+    let p = l2.prepare(&intent).await.unwrap();
+    assert!(p.needs_signature.is_none(), "signed by the held key");
+    assert!(s.calls.load(Ordering::SeqCst) > 0);
+    assert!(!format!("{l2:?}").contains(TOKEN));
 }
