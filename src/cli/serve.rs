@@ -83,9 +83,16 @@ pub(crate) fn run(args: &ServeArgs) -> Result<String> {
             ));
         }
         println!("{banner}");
-        let server = axum::serve(listener, stack.core().router())
-            .with_graceful_shutdown(stack.core().stopped());
-        let mut server = tokio::spawn(async move { server.await });
+        let server = starkroute_server::serve::serve(
+            listener,
+            stack.core().router(),
+            std::time::Duration::from_millis(config.api.header_timeout_ms),
+            stack.core().stopped(),
+        );
+        let mut server = tokio::spawn(async move {
+            server.await;
+            Ok::<(), std::io::Error>(())
+        });
         let early = tokio::select! {
             () = shutdown_signal() => None,
             r = &mut server => Some(r),

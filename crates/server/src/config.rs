@@ -234,6 +234,22 @@ pub struct ApiConfig {
     pub max_page: u32,
     /// The API keys: each maps to a tenant. Only SHA-256 hashes are kept.
     pub tenants: Vec<TenantKey>,
+    /// Requests per second each tenant may make on `/v1`, sustained (a token bucket; 0 turns
+    /// the limit off). Beyond it: 429 with `Retry-After`.
+    pub rate_limit_per_sec: u64,
+    /// Requests a tenant may make at once before the rate applies (the bucket's size).
+    pub rate_limit_burst: u64,
+    /// Longest time a request may take until its answer starts, in milliseconds (503 beyond).
+    pub request_timeout_ms: u64,
+    /// Longest pause while a request body arrives, in milliseconds (408 beyond).
+    pub body_timeout_ms: u64,
+    /// Longest time to receive a request's headers, in milliseconds (the connection is closed
+    /// beyond: slow clients cannot hold connections open).
+    pub header_timeout_ms: u64,
+    /// Event streams a tenant may have open at once (429 beyond).
+    pub max_streams_per_tenant: usize,
+    /// Event streams the server keeps open at once, all tenants together (503 beyond).
+    pub max_streams_total: usize,
 }
 
 impl Default for ApiConfig {
@@ -247,6 +263,13 @@ impl Default for ApiConfig {
             readiness_cache_secs: 5,
             max_page: 100,
             tenants: Vec::new(),
+            rate_limit_per_sec: 100,
+            rate_limit_burst: 200,
+            request_timeout_ms: 30_000,
+            body_timeout_ms: 10_000,
+            header_timeout_ms: 10_000,
+            max_streams_per_tenant: 32,
+            max_streams_total: 1024,
         }
     }
 }
@@ -464,6 +487,13 @@ impl Config {
             1,
             u64::from(starkroute_store::ListQuery::MAX_LIMIT),
         )?;
+        range("api.rate_limit_per_sec", api.rate_limit_per_sec, 0, 1_000_000)?;
+        range("api.rate_limit_burst", api.rate_limit_burst, 1, 1_000_000)?;
+        range("api.request_timeout_ms", api.request_timeout_ms, 100, 3_600_000)?;
+        range("api.body_timeout_ms", api.body_timeout_ms, 100, 3_600_000)?;
+        range("api.header_timeout_ms", api.header_timeout_ms, 100, 3_600_000)?;
+        range("api.max_streams_per_tenant", api.max_streams_per_tenant as u64, 1, 1_000_000)?;
+        range("api.max_streams_total", api.max_streams_total as u64, 1, 1_000_000)?;
         let mut names = HashSet::new();
         let mut hashes = HashSet::new();
         for (i, t) in api.tenants.iter().enumerate() {

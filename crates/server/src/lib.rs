@@ -6,12 +6,14 @@
 //!   the API's state): the embedded sandbox ([`stack::SandboxStack`]) and real local nodes
 //!   ([`stack::DevnetStack`]).
 //! - [`config`]: typed, layered configuration (defaults, `config/*.toml`, `STARKROUTE_*`, flags).
+//! - [`serve`]: the API on a socket, with a header read timeout for slow clients.
 //!
 //! The `starkroute` command line (the root package's binary) is a client of this crate.
 
 pub mod api;
 pub mod config;
 pub mod error;
+pub mod serve;
 pub mod stack;
 
 pub use error::{Error, Result};

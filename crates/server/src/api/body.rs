@@ -56,6 +56,13 @@ pub(crate) async fn read_bytes(
     let bytes = axum::body::to_bytes(body, limit).await.map_err(|e| {
         if is_length_limit(&e) {
             too_large(limit)
+        } else if is_timeout(&e) {
+            ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "body_timeout",
+                "the body stopped arriving (api.body_timeout_ms)",
+            )
+            .field("body")
         } else {
             ApiError::new(StatusCode::BAD_REQUEST, "unreadable_body", "the body could not be read")
                 .field("body")
@@ -452,6 +459,17 @@ impl<'de> VariantAccess<'de> for StrictVariant {
             None => Err(de::Error::invalid_type(de::Unexpected::UnitVariant, &"a JSON object")),
         }
     }
+}
+
+fn is_timeout(e: &axum::Error) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if err.is::<tower_http::timeout::TimeoutError>() {
+            return true;
+        }
+        cur = err.source();
+    }
+    false
 }
 
 fn is_length_limit(e: &axum::Error) -> bool {

@@ -67,6 +67,10 @@ pub(crate) async fn stream(
         .get_route(&tenant, &id)
         .await?
         .ok_or_else(|| ApiError::route_not_found(&id.to_string()))?;
+    // A place among the open streams, held until the stream ends or its client leaves.
+    let slot = s.limits.streams.acquire(&tenant).inspect_err(|_| {
+        s.limits.streams_refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    })?;
     let last = after.unwrap_or(0);
     let backlog = s.store.events_since(&tenant, &id, last).await?;
     let follow = Follow {
@@ -79,6 +83,7 @@ pub(crate) async fn stream(
         shutdown: s.shutdown.clone(),
         // A terminal route changes no more: its backlog is all there is.
         end_when_drained: rec.status.is_terminal(),
+        _slot: slot,
     };
     let events = stream::unfold(follow, |mut f| async move {
         let e = f.next().await?;
@@ -115,6 +120,8 @@ struct Follow {
     shutdown: watch::Receiver<bool>,
     /// The route is terminal and every event of it is in `pending`: end once it is sent.
     end_when_drained: bool,
+    /// This stream's place under the caps on open streams.
+    _slot: super::limits::StreamSlot,
 }
 
 impl Follow {

@@ -12,6 +12,7 @@ pub mod auth;
 mod body;
 pub mod error;
 mod events;
+mod limits;
 pub mod metrics;
 mod openapi;
 mod ops;
@@ -106,6 +107,7 @@ pub(crate) struct Inner {
     pub(crate) assets: moka::future::Cache<(), Arc<serde_json::Value>>,
     pub(crate) readiness: moka::future::Cache<Account, Readiness>,
     pub(crate) metrics: Arc<Metrics>,
+    pub(crate) limits: limits::Limits,
     pub(crate) shutdown: watch::Receiver<bool>,
 }
 
@@ -155,6 +157,7 @@ impl AppState {
             assets,
             readiness,
             metrics,
+            limits: limits::Limits::from_config(api),
             shutdown: deps.shutdown,
         })))
     }
@@ -232,6 +235,7 @@ pub fn router(state: AppState) -> Router {
         .route("/openapi.json", get(ops::openapi))
         .fallback(no_such_endpoint)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), limits::enforce))
         .layer(axum::middleware::from_fn_with_state(metrics, metrics::count))
         .with_state(state)
 }

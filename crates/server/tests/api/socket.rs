@@ -26,7 +26,8 @@ fn serve(h: &Harness) -> (String, JoinHandle<()>) {
     let app = h.stack.core.router();
     let stop = h.stack.core.stopped();
     let task = tokio::spawn(async move {
-        axum::serve(listener, app).with_graceful_shutdown(stop).await.unwrap();
+        // The production server: header read timeout, graceful shutdown.
+        starkroute_server::serve::serve(listener, app, Duration::from_secs(10), stop).await;
     });
     (format!("http://{addr}"), task)
 }
