@@ -1,5 +1,9 @@
-//! The OpenAPI 3.1 document of the API, written by hand (a test checks that it describes every
-//! path the router serves, with its methods).
+//! The OpenAPI 3.1 document of the API, written by hand and held to the server by tests: every
+//! path the router serves is described with its methods (`flows.rs`), and every answer the API
+//! test suite receives — status and JSON body — conforms to this document (`conform.rs` checks
+//! each one in the harness). The statuses every endpoint shares (401, 429, 500 and 503 on `/v1`;
+//! 400, 408, 413 and 415 where a body is read; 503 for the request timeout everywhere) are added
+//! by [`add_shared_responses`], so a new endpoint gets them too.
 
 use serde_json::{json, Value};
 
@@ -25,8 +29,54 @@ fn route_id() -> Value {
         "schema": { "type": "string", "pattern": "^[0-7][0-9A-HJKMNP-TV-Z]{25}$" } })
 }
 
+/// Adds the answers every operation can give besides its own: on `/v1`, 401 (no or unknown
+/// key), 429 (the tenant's rate limit), 500 (an internal failure, detail logged) and 503 (a
+/// dependency unavailable, or the request timeout); on an operation with a request body, 400
+/// (not JSON, not an object, a key given twice), 408 (the body stopped arriving), 413 (too large)
+/// and 415 (not `application/json`); on every operation, 503 (the request timeout).
+fn add_shared_responses(doc: &mut Value) {
+    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else { return };
+    for (path, ops) in paths.iter_mut() {
+        let Some(ops) = ops.as_object_mut() else { continue };
+        for op in ops.values_mut() {
+            let has_body = op.get("requestBody").is_some();
+            let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else {
+                continue;
+            };
+            let mut shared = vec![(
+                "503",
+                "Unavailable: the request timed out (`timeout`, api.request_timeout_ms), too many event streams are open (`too_many_streams`), or a dependency does not answer; retry after `Retry-After`.",
+            )];
+            if path.starts_with("/v1/") {
+                shared.extend([
+                    ("401", "No or unknown API key (`unauthorized`)."),
+                    ("429", "The tenant's rate limit (`rate_limited`, with `Retry-After` in seconds), or its open event streams (`too_many_streams`)."),
+                    ("500", "An internal failure; its detail is in the server's log, not here."),
+                ]);
+            }
+            if has_body {
+                shared.extend([
+                    ("400", "The body is not JSON (`malformed_json`), gives a key twice, or is not a JSON object (`not_an_object`); `error.field` is `body` or the key's path."),
+                    ("408", "The body stopped arriving (`body_timeout`, api.body_timeout_ms)."),
+                    ("413", "The body is larger than api.body_limit_bytes (`body_too_large`)."),
+                    ("415", "The body is not sent with Content-Type: application/json (`unsupported_media_type`)."),
+                ]);
+            }
+            for (status, desc) in shared {
+                responses.entry(status).or_insert_with(|| err(desc));
+            }
+        }
+    }
+}
+
 /// The document.
 pub fn document() -> Value {
+    let mut doc = paths_and_schemas();
+    add_shared_responses(&mut doc);
+    doc
+}
+
+fn paths_and_schemas() -> Value {
     let unauthorized = err("No or unknown API key.");
     let invalid = err("A field is invalid; `error.field` names it.");
     let not_found = err("No such route for this tenant (another tenant's route included).");
@@ -77,7 +127,7 @@ pub fn document() -> Value {
                     "operationId": "listRoutes",
                     "parameters": [
                         { "name": "status", "in": "query", "schema": { "$ref": "#/components/schemas/RouteStatus" } },
-                        { "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "default": 50 } },
+                        { "name": "limit", "in": "query", "description": "1 to api.max_page (100 by default); anything else is a 422 naming `limit`.", "schema": { "type": "integer", "minimum": 1, "default": 50 } },
                         { "name": "cursor", "in": "query", "description": "`next` of the previous page.", "schema": { "type": "string" } }
                     ],
                     "responses": { "200": ok("A page.", "RoutePage"), "401": unauthorized, "422": invalid }
@@ -111,7 +161,7 @@ pub fn document() -> Value {
                 "post": {
                     "summary": "Sign a leg paused on a signature (its `signature_request` says what to sign), and resume the route.",
                     "operationId": "signLeg",
-                    "parameters": [ route_id(), path_param("n", "The leg's index, from 0.") ],
+                    "parameters": [ route_id(), { "name": "n", "in": "path", "required": true, "description": "The leg's index, from 0 (anything else is a 422 naming `n`).", "schema": { "type": "integer", "minimum": 0, "maximum": 65535 } } ],
                     "requestBody": body("Signature"),
                     "responses": {
                         "200": ok("The route, resumed.", "Route"), "401": unauthorized,
@@ -155,17 +205,24 @@ pub fn document() -> Value {
                     "responses": { "200": ok("The answer (cached for a few seconds).", "Readiness"), "401": unauthorized, "422": invalid, "503": err("The layer does not answer.") }
                 }
             },
-            "/healthz": { "get": { "summary": "The process is up.", "operationId": "healthz", "security": [], "responses": { "200": { "description": "Up." } } } },
-            "/readyz": { "get": { "summary": "The process can serve (its store answers).", "operationId": "readyz", "security": [], "responses": { "200": { "description": "Ready." }, "503": err("The store does not answer.") } } },
+            "/healthz": { "get": { "summary": "The process is up.", "operationId": "healthz", "security": [], "responses": { "200": { "description": "Up.", "content": { "application/json": { "schema": { "type": "object", "additionalProperties": false, "required": ["status"], "properties": { "status": { "const": "ok" } } } } } } } } },
+            "/readyz": { "get": { "summary": "The process can serve (its store answers).", "operationId": "readyz", "security": [], "responses": { "200": { "description": "Ready.", "content": { "application/json": { "schema": { "type": "object", "additionalProperties": false, "required": ["status"], "properties": { "status": { "const": "ready" } } } } } }, "503": err("The store does not answer (`store_unreachable`).") } } },
             "/metrics": { "get": { "summary": "Counters in the Prometheus text format.", "operationId": "metrics", "security": [], "responses": { "200": { "description": "Metrics.", "content": { "text/plain": { "schema": { "type": "string" } } } } } } },
             "/openapi.json": { "get": { "summary": "This document.", "operationId": "openapi", "security": [], "responses": { "200": { "description": "OpenAPI 3.1.", "content": { "application/json": {} } } } } }
         },
         "components": {
             "securitySchemes": { "apiKey": { "type": "http", "scheme": "bearer", "description": "An API key; the server keeps only its SHA-256." } },
-            "schemas": {
+            "schemas": schemas()
+        }
+    })
+}
+
+/// The components' schemas.
+fn schemas() -> Value {
+    json!({
                 "Error": {
-                    "type": "object", "required": ["error"],
-                    "properties": { "error": { "type": "object", "required": ["code", "message"], "properties": {
+                    "type": "object", "required": ["error"], "additionalProperties": false,
+                    "properties": { "error": { "type": "object", "required": ["code", "message"], "additionalProperties": false, "properties": {
                         "code": { "type": "string" }, "message": { "type": "string" },
                         "field": { "type": "string", "description": "The field at fault: a JSON path (`sender.l1`), a path or query parameter, or a header." }
                     } } }
@@ -192,16 +249,17 @@ pub fn document() -> Value {
                     }
                 },
                 "PlannedRoute": { "type": "object", "description": "A planned route: `legs` (kind, from, to, signer, fees, eta, description), `total_fee_wei`, `eta`, `destination`, `needs_recipient_action`, `assumptions`." },
-                "Rejection": { "type": "object", "required": ["path", "code", "reason"], "properties": {
+                "Rejection": { "type": "object", "required": ["path", "code", "reason"], "additionalProperties": false, "properties": {
                     "path": { "type": "string" }, "leg": { "type": "string" }, "code": { "type": "string" }, "reason": { "type": "string" } } },
                 "Quote": {
-                    "type": "object", "required": ["id", "expires_at", "routes", "rejected"],
+                    "type": "object", "additionalProperties": false,
+                    "required": ["id", "created_at", "expires_at", "asset", "amount", "objective", "routes", "rejected"],
                     "properties": {
-                        "id": { "type": "string" },
+                        "id": { "type": "string", "pattern": "^q_[0-9A-HJKMNP-TV-Z]{26}$" },
                         "created_at": { "type": "integer", "description": "Milliseconds since the epoch." },
                         "expires_at": { "type": "integer", "description": "Milliseconds since the epoch; after it the quote cannot start a route." },
-                        "asset": { "type": "object" }, "amount": { "type": "string" },
-                        "objective": { "type": "string" },
+                        "asset": { "type": "object" }, "amount": { "type": "string", "pattern": "^(0|[1-9][0-9]*)$" },
+                        "objective": { "type": "string", "enum": ["fastest", "cheapest"] },
                         "routes": { "type": "array", "items": { "$ref": "#/components/schemas/PlannedRoute" } },
                         "rejected": { "type": "array", "items": { "$ref": "#/components/schemas/Rejection" } }
                     }
@@ -211,32 +269,37 @@ pub fn document() -> Value {
                 "SignatureRequest": { "type": "object", "properties": {
                     "scheme": { "type": "string", "enum": ["stark", "starknet_account", "ethereum"] },
                     "signer": { "type": "object" }, "hash": { "type": "string", "description": "The hash to sign." } } },
-                "Leg": { "type": "object", "properties": {
-                    "index": { "type": "integer" }, "kind": { "type": "string" }, "status": { "$ref": "#/components/schemas/LegStatus" },
+                "Leg": { "type": "object", "additionalProperties": false,
+                    "required": ["index", "kind", "status", "description", "from", "to", "signer", "fees", "eta", "submission", "attempts", "last_error", "next_attempt_at", "signature_request", "updated_at"],
+                    "properties": {
+                    "index": { "type": "integer", "minimum": 0, "maximum": 65535 }, "kind": { "type": "string" }, "status": { "$ref": "#/components/schemas/LegStatus" },
                     "description": { "type": "string" }, "from": { "type": "object" }, "to": { "type": "object" },
                     "signer": { "type": "string" }, "fees": { "type": "array" }, "eta": { "type": "object" },
-                    "submission": { "type": ["string", "null"] }, "attempts": { "type": "integer" },
+                    "submission": { "type": ["string", "null"] }, "attempts": { "type": "integer", "minimum": 0 },
                     "last_error": { "type": ["string", "null"] },
-                    "signature_request": { "oneOf": [ { "$ref": "#/components/schemas/SignatureRequest" }, { "type": "null" } ] } } },
-                "Route": { "type": "object", "required": ["id", "status", "legs"], "properties": {
-                    "id": { "type": "string" }, "status": { "$ref": "#/components/schemas/RouteStatus" },
+                    "next_attempt_at": { "type": ["integer", "null"], "description": "Milliseconds since the epoch of the next retry, while one is scheduled." },
+                    "signature_request": { "oneOf": [ { "$ref": "#/components/schemas/SignatureRequest" }, { "type": "null" } ] },
+                    "updated_at": { "type": "integer" } } },
+                "Route": { "type": "object", "additionalProperties": false,
+                    "required": ["id", "status", "summary", "destination", "total_fee_wei", "eta", "needs_recipient_action", "assumptions", "legs", "outcome", "last_event_seq", "created_at", "updated_at"],
+                    "properties": {
+                    "id": { "type": "string", "pattern": "^[0-7][0-9A-HJKMNP-TV-Z]{25}$" }, "status": { "$ref": "#/components/schemas/RouteStatus" },
                     "summary": { "type": "string" }, "destination": { "type": "object" },
-                    "total_fee_wei": { "type": "string" }, "eta": { "type": "object" },
+                    "total_fee_wei": { "type": "string", "pattern": "^(0|[1-9][0-9]*)$" }, "eta": { "type": "object" },
+                    "needs_recipient_action": { "type": "boolean" }, "assumptions": { "type": "array" },
                     "legs": { "type": "array", "items": { "$ref": "#/components/schemas/Leg" } },
-                    "outcome": { "description": "For a terminal route: where the asset is and how to recover it." },
-                    "last_event_seq": { "type": "integer" }, "created_at": { "type": "integer" }, "updated_at": { "type": "integer" } } },
-                "RoutePage": { "type": "object", "properties": {
+                    "outcome": { "type": ["object", "null"], "description": "For a terminal route: where the asset is and how to recover it." },
+                    "last_event_seq": { "type": "integer", "minimum": 0 }, "created_at": { "type": "integer" }, "updated_at": { "type": "integer" } } },
+                "RoutePage": { "type": "object", "additionalProperties": false, "required": ["routes", "next"], "properties": {
                     "routes": { "type": "array", "items": { "$ref": "#/components/schemas/Route" } },
                     "next": { "type": ["string", "null"] } } },
-                "Event": { "type": "object", "properties": {
-                    "route": { "type": "string" }, "seq": { "type": "integer" }, "type": { "type": "string" },
-                    "data": { "type": "object" }, "at": { "type": "integer" } } },
+                "Event": { "type": "object", "additionalProperties": false, "required": ["route", "seq", "type", "data", "at"], "properties": {
+                    "route": { "type": "string" }, "seq": { "type": "integer", "minimum": 1 }, "type": { "type": "string" },
+                    "data": {}, "at": { "type": "integer" } } },
                 "Signature": { "type": "object", "additionalProperties": false, "required": ["signature"], "properties": {
                     "signature": { "type": "string", "description": "0x-prefixed hex: r‖s for Stark, r‖s‖v (65 bytes) for Ethereum personal_sign." } } },
-                "Assets": { "type": "object", "properties": { "assets": { "type": "array", "items": { "type": "object" } } } },
-                "Readiness": { "type": "object", "required": ["account", "ready"], "properties": {
+                "Assets": { "type": "object", "additionalProperties": false, "required": ["assets"], "properties": { "assets": { "type": "array", "items": { "type": "object" } } } },
+                "Readiness": { "type": "object", "required": ["account", "ready"], "additionalProperties": false, "properties": {
                     "account": { "type": "object" }, "ready": { "type": "boolean" }, "missing": { "type": "string" } } }
-            }
-        }
     })
 }

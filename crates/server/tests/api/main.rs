@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // A failure is the test failing.
 
+mod conform;
 mod errors;
 mod flows;
 mod limits;
@@ -142,13 +143,21 @@ impl Harness {
         self.send(req.body(body).unwrap()).await
     }
 
+    /// A request through the router; the answer is checked against the OpenAPI document
+    /// (`conform.rs`).
     pub(crate) async fn send(&self, req: Request<Body>) -> (StatusCode, HeaderMap, Value) {
+        let (method, uri) = (req.method().clone(), req.uri().to_string());
         let res = self.app.clone().oneshot(req).await.unwrap();
         let status = res.status();
         let headers = res.headers().clone();
         let bytes = axum::body::to_bytes(res.into_body(), 16 << 20).await.unwrap();
-        let v = serde_json::from_slice(&bytes)
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        let v = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+        };
+        conform::check(&method, &uri, status, &headers, &v);
         (status, headers, v)
     }
 
