@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // A failure is the test failing.
 
+mod adversarial;
 mod conform;
 mod errors;
 mod flows;
