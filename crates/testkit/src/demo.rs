@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use starkroute_layer::LegIntent;
+use starkroute_layer::{LegIntent, LegProgress, Prepared, SettlementLayer};
 use starkroute_sandbox::adapters::{SandboxL1, SandboxStarknet};
 use starkroute_sandbox::world::{Demo, DemoParty, DemoTokens, SandboxConfig, SharedWorld};
 use starkroute_types::{
@@ -214,4 +214,53 @@ pub fn leg_intent(
         },
         previous: None,
     }
+}
+
+/// Advances the world's clock in `step`s until the leg's status is `want` (at most `limit`
+/// seconds); returns every distinct status seen on the way, in order. Panics if the leg fails.
+pub async fn drive(
+    env: &DemoEnv,
+    layer: &dyn SettlementLayer,
+    p: &Prepared,
+    want: LegProgress,
+    step: u64,
+    limit: u64,
+) -> Vec<LegProgress> {
+    let mut seen: Vec<LegProgress> = Vec::new();
+    let mut waited = 0;
+    loop {
+        let s = layer.status(p).await.unwrap();
+        if seen.last() != Some(&s) {
+            seen.push(s.clone());
+        }
+        if s == want {
+            return seen;
+        }
+        assert!(
+            !matches!(s, LegProgress::Failed { .. }),
+            "{} failed on the way to {want:?}: {seen:?}",
+            p.kind
+        );
+        assert!(waited < limit, "{} not {want:?} after {limit} s: {seen:?}", p.kind);
+        env.advance(step);
+        waited += step;
+    }
+}
+
+/// A leg whose key the adapter holds, end to end: prepare (signed) → not found → send → driven
+/// to final on L1, then conservation checked. Returns the prepared payload.
+pub async fn run(
+    env: &DemoEnv,
+    layer: &dyn SettlementLayer,
+    intent: &LegIntent,
+    step: u64,
+    limit: u64,
+) -> Prepared {
+    let p = layer.prepare(intent).await.unwrap();
+    assert_eq!(p.needs_signature, None, "{}: the adapter holds the key", intent.kind);
+    assert_eq!(layer.status(&p).await.unwrap(), LegProgress::NotFound);
+    layer.send(&p).await.unwrap();
+    drive(env, layer, &p, LegProgress::FinalOnL1, step, limit).await;
+    env.conserved();
+    p
 }

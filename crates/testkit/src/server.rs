@@ -70,7 +70,7 @@ impl Options {
     }
 
     /// Sets a configuration variable (`STARKROUTE_SECTION__KEY`).
-    pub fn set(mut self, name: &str, value: impl ToString) -> Self {
+    pub fn set(mut self, name: &str, value: impl std::fmt::Display) -> Self {
         self.env.push((name.to_owned(), value.to_string()));
         self
     }
