@@ -623,3 +623,115 @@ fn the_sandboxs_layer_service_wants_its_token_and_workers_send_it() {
     assert_eq!(started["layers"], serde_json::json!(["l1", "starknet"]), "{started}");
     assert!(!String::from_utf8_lossy(&out.stderr).contains(LAYERS_TOKEN));
 }
+
+/// A child's stderr goes to a file (at `RUST_LOG=trace` a pipe would fill up and block it).
+fn log_file(dir: &std::path::Path, name: &str) -> (std::path::PathBuf, std::process::Stdio) {
+    let path = dir.join(name);
+    let file = std::fs::File::create(&path).unwrap();
+    (path, std::process::Stdio::from(file))
+}
+
+#[test]
+fn no_secret_in_any_output_at_rust_log_trace_during_a_gift() {
+    use std::io::{BufRead, BufReader};
+    const API_KEY: &str = "sr_live_Secret_api_key_0123456789abcdef";
+    let dir = std::env::temp_dir().join(format!("sr-cli-secrets-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let tenants = format!(
+        "[{{ name = \"acme\", key_sha256 = \"{}\" }}]",
+        hex::encode(starkroute_server::api::hash_key(API_KEY))
+    );
+    // The server, logging everything.
+    let (serve_log, serve_err) = log_file(&dir, "serve.err");
+    let mut serve = Command::new(env!("CARGO_BIN_EXE_starkroute"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            dir.join("data").to_str().unwrap(),
+        ])
+        .env("RUST_LOG", "trace")
+        .env("STARKROUTE_API__TENANTS", &tenants)
+        .env_remove("STARKROUTE_CONFIG")
+        .stdout(std::process::Stdio::piped())
+        .stderr(serve_err)
+        .spawn()
+        .unwrap();
+    let mut serve_out = BufReader::new(serve.stdout.take().unwrap());
+    let mut banner = String::new();
+    serve_out.read_line(&mut banner).unwrap();
+    let banner: Value = serde_json::from_str(&banner).unwrap();
+    let api = banner["api"].as_str().unwrap().to_owned();
+    // The gift through the CLI (SDK): quoted, started, watched to completion, at trace.
+    let env = [("STARKROUTE_API_KEY", API_KEY), ("RUST_LOG", "trace")];
+    let gift = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/requests/alice_to_bob_gift.json");
+    let route = starkroute(&["route", "--api", &api, "--request", gift, "--route", "1"], &env);
+    let id = String::from_utf8(route.stdout.clone()).unwrap().trim().to_owned();
+    let watch = starkroute(&["watch", "--api", &api, &id, "--progress", "lines"], &env);
+    let list = starkroute(&["route", "--api", &api, "--quote", "q_nope"], &env);
+    serve.kill().ok();
+    serve.wait().ok();
+    assert!(route.status.success(), "{}", String::from_utf8_lossy(&route.stderr));
+    assert!(watch.status.success(), "{}", String::from_utf8_lossy(&watch.stderr));
+    assert!(!list.status.success());
+
+    // The layer service and a worker, with their token, at trace.
+    let (sandbox_log, sandbox_err) = log_file(&dir, "sandbox.err");
+    let mut sandbox = Command::new(env!("CARGO_BIN_EXE_starkroute"))
+        .args(["sandbox", "--listen", "127.0.0.1:0"])
+        .env("RUST_LOG", "trace")
+        .env("STARKROUTE_LAYERS_TOKEN", LAYERS_TOKEN)
+        .env_remove("STARKROUTE_LAYERS_TOKEN_FILE")
+        .stdout(std::process::Stdio::piped())
+        .stderr(sandbox_err)
+        .spawn()
+        .unwrap();
+    let mut sandbox_banner = String::new();
+    BufReader::new(sandbox.stdout.take().unwrap()).read_line(&mut sandbox_banner).unwrap();
+    let layers = serde_json::from_str::<Value>(&sandbox_banner).unwrap()["starkex_api"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (worker_log, worker_err) = log_file(&dir, "worker.err");
+    let db = dir.join("worker.db");
+    let mut worker = Command::new(env!("CARGO_BIN_EXE_starkroute"))
+        .args(["worker", "--database", db.to_str().unwrap(), "--layers", &layers, "--owner", "w"])
+        .env("RUST_LOG", "trace")
+        .env("STARKROUTE_LAYERS_TOKEN", LAYERS_TOKEN)
+        .stdout(std::process::Stdio::piped())
+        .stderr(worker_err)
+        .spawn()
+        .unwrap();
+    let mut worker_banner = String::new();
+    BufReader::new(worker.stdout.take().unwrap()).read_line(&mut worker_banner).unwrap();
+    worker.kill().ok();
+    worker.wait().ok();
+    sandbox.kill().ok();
+    sandbox.wait().ok();
+    assert!(worker_banner.contains("\"layers\""), "the worker reached the layers: {worker_banner}");
+
+    let mut outputs = vec![
+        ("route stdout", route.stdout),
+        ("route stderr", route.stderr),
+        ("watch stdout", watch.stdout),
+        ("watch stderr", watch.stderr),
+        ("refused route stderr", list.stderr),
+        ("worker stdout", worker_banner.into_bytes()),
+        ("sandbox stdout", sandbox_banner.into_bytes()),
+    ];
+    for (name, path) in
+        [("serve log", &serve_log), ("sandbox log", &sandbox_log), ("worker log", &worker_log)]
+    {
+        outputs.push((name, std::fs::read(path).unwrap()));
+    }
+    let serve_trace = String::from_utf8_lossy(&outputs[outputs.len() - 3].1).into_owned();
+    assert!(serve_trace.contains("TRACE") || serve_trace.contains("DEBUG"), "trace logging was on");
+    for (name, bytes) in &outputs {
+        let text = String::from_utf8_lossy(bytes);
+        for secret in [API_KEY, LAYERS_TOKEN] {
+            assert!(!text.contains(secret), "{name} shows a secret");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
