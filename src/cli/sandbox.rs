@@ -107,18 +107,18 @@ pub(crate) fn run(args: &SandboxArgs) -> Result<String> {
             },
         ));
         let mut server_rx = rx;
-        // With the peer's address, so that a service without a token refuses non-loopback
+        // The production server: a header read timeout for slow clients, and each request
+        // carries its peer's address, so that a service without a token refuses non-loopback
         // callers too.
-        let app = app.into_make_service_with_connect_info::<SocketAddr>();
-        let server = axum::serve(listener, app).with_graceful_shutdown(async move {
-            let _ = server_rx.changed().await;
-        });
+        let server =
+            starkroute_server::serve::serve(listener, app, Duration::from_secs(10), async move {
+                let _ = server_rx.changed().await;
+            });
         let shutdown = async move {
             let _ = tokio::signal::ctrl_c().await;
             let _ = tx.send(true);
         };
-        let (served, ()) = tokio::join!(async move { server.await }, shutdown);
-        served.context("server")?;
+        tokio::join!(server, shutdown);
         let _ = clock.await;
         Ok::<_, anyhow::Error>(())
     })?;

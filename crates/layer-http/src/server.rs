@@ -27,9 +27,9 @@ type Layers = Arc<BTreeMap<Layer, Arc<dyn SettlementLayer>>>;
 /// With a `token`, every call must present it (`Authorization: Bearer <token>`), or it is
 /// answered 401 before any adapter is reached: nothing is prepared, signed or sent. Without one,
 /// the service is open to whoever reaches it: serve it on a loopback address only (`starkroute
-/// sandbox` refuses another address without a token), and serve it with
-/// `into_make_service_with_connect_info::<SocketAddr>()` so that a caller from any other address
-/// is refused too.
+/// sandbox` refuses another address without a token), and serve it so that requests carry
+/// `ConnectInfo<SocketAddr>` (`starkroute_server::serve`, or axum's
+/// `into_make_service_with_connect_info`): a caller from any other address is refused too.
 pub fn router(
     layers: impl IntoIterator<Item = Arc<dyn SettlementLayer>>,
     token: Option<LayerToken>,

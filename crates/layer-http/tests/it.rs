@@ -282,3 +282,20 @@ async fn without_the_token_nothing_is_prepared_signed_or_sent() {
     assert!(s.calls.load(Ordering::SeqCst) > 0);
     assert!(!format!("{l2:?}").contains(TOKEN));
 }
+
+#[tokio::test]
+async fn without_a_token_only_loopback_peers_are_served() {
+    use axum::extract::ConnectInfo;
+    use tower::ServiceExt as _;
+    let Demo { world, .. } = Demo::new().unwrap();
+    let l2: Arc<dyn SettlementLayer> =
+        Arc::new(SandboxStarknet::new(SharedWorld::new(world), HashMap::new()));
+    let app = router([l2], None);
+    for (peer, status) in [("127.0.0.1:5000", 200), ("[::1]:5000", 200), ("10.1.2.3:5000", 401)] {
+        let mut req =
+            axum::http::Request::get("/v1/layers").body(axum::body::Body::empty()).unwrap();
+        req.extensions_mut().insert(ConnectInfo(peer.parse::<std::net::SocketAddr>().unwrap()));
+        let res = app.clone().oneshot(req).await.unwrap();
+        assert_eq!(res.status().as_u16(), status, "{peer}");
+    }
+}

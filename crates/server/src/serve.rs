@@ -7,7 +7,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::Request;
+use axum::extract::{ConnectInfo, Request};
 use axum::Router;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -16,7 +16,8 @@ use hyper_util::service::TowerToHyperService;
 use tower::ServiceExt as _;
 
 /// Serves `app` on `listener` until `shutdown` resolves, then lets open requests finish (open
-/// event streams end on the API's own shutdown signal).
+/// event streams end on the API's own shutdown signal). Requests carry their peer's address as
+/// `ConnectInfo<SocketAddr>`.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     app: Router,
@@ -28,8 +29,8 @@ pub async fn serve(
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                let io = match accepted {
-                    Ok((io, _peer)) => io,
+                let (io, peer) = match accepted {
+                    Ok(accepted) => accepted,
                     Err(e) => {
                         // Out of file descriptors and the like: pause rather than spin.
                         tracing::warn!(error = %e, "accepting a connection failed");
@@ -37,9 +38,15 @@ pub async fn serve(
                         continue;
                     }
                 };
-                let service = TowerToHyperService::new(
-                    app.clone().map_request(|req: Request<Incoming>| req.map(Body::new)),
-                );
+                // Each request carries its peer's address (`ConnectInfo`), as axum's
+                // `into_make_service_with_connect_info` would give it.
+                let service = TowerToHyperService::new(app.clone().map_request(
+                    move |req: Request<Incoming>| {
+                        let mut req = req.map(Body::new);
+                        req.extensions_mut().insert(ConnectInfo(peer));
+                        req
+                    },
+                ));
                 let conn = hyper::server::conn::http1::Builder::new()
                     .timer(TokioTimer::new())
                     .header_read_timeout(header_timeout)
