@@ -109,7 +109,7 @@ fn paths_and_schemas() -> Value {
                     "summary": "Start one of a quote's routes.",
                     "description": "With an `Idempotency-Key`, the same key and body return the same route, never a second one; the same key with another body is a 409.",
                     "operationId": "createRoute",
-                    "parameters": [ { "name": "Idempotency-Key", "in": "header", "required": false, "schema": { "type": "string", "maxLength": 255 } } ],
+                    "parameters": [ { "name": "Idempotency-Key", "in": "header", "required": false, "description": "1 to 255 printable ASCII characters without spaces; anything else is a 422 naming `idempotency-key`.", "schema": { "type": "string", "pattern": "^[!-~]{1,255}$" } } ],
                     "requestBody": body("StartRoute"),
                     "responses": {
                         "201": ok("The route, pending.", "Route"),
@@ -231,7 +231,7 @@ fn schemas() -> Value {
                 "RouteStatus": { "type": "string", "enum": ["pending", "running", "awaiting_signature", "completed", "failed", "cancelled"] },
                 "LegStatus": { "type": "string", "enum": ["planned", "prepared", "awaiting_signature", "submitted", "accepted_on_l2", "final_on_l1", "failed", "cancelled"] },
                 "Accounts": { "type": "object", "additionalProperties": false, "properties": {
-                    "l1": { "type": "string", "description": "Ethereum address (EIP-55 or lower case)." },
+                    "l1": { "type": "string", "pattern": "^0x[0-9a-fA-F]{40}$", "description": "Ethereum address (EIP-55 or lower case)." },
                     "starkex": { "type": "string", "description": "Stark key." },
                     "starknet": { "type": "string", "description": "Starknet account address." }
                 } },

@@ -98,6 +98,23 @@ pub(crate) fn conforms(
     }
 }
 
+/// Checks that a request body the server accepted is valid against the operation's documented
+/// request schema (the document allows what the server accepts); panics otherwise.
+pub(crate) fn check_request(method: &Method, uri: &str, body: &Value) {
+    let doc = document();
+    let path = uri.split('?').next().unwrap_or_default();
+    let Some((template, ops)) = template_of(doc, path) else { return };
+    let op = &ops[method.as_str().to_ascii_lowercase()];
+    let Some(schema) = op["requestBody"]["content"]["application/json"].get("schema") else {
+        panic!("{method} {template} accepted a body it does not document: {body}");
+    };
+    if let Err(e) = validate(doc, schema, body, "$") {
+        panic!(
+            "{method} {template} accepted a body its documented schema refuses: {e}\nbody: {body}"
+        );
+    }
+}
+
 fn type_matches(t: &str, v: &Value) -> Result<bool, String> {
     Ok(match t {
         "null" => v.is_null(),

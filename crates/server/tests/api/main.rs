@@ -84,6 +84,7 @@ impl Harness {
         for (name, value) in headers {
             req = req.header(*name, *value);
         }
+        let sent = body.clone();
         let body = match body {
             Some(b) => {
                 req = req.header(header::CONTENT_TYPE, "application/json");
@@ -91,7 +92,13 @@ impl Harness {
             }
             None => Body::empty(),
         };
-        self.send(req.body(body).unwrap()).await
+        let method = req.method_ref().cloned().unwrap_or_default();
+        let answer = self.send(req.body(body).unwrap()).await;
+        // A body the server accepted is one the document allows.
+        if let (true, Some(sent)) = (answer.0.is_success(), &sent) {
+            conform::check_request(&method, uri, sent);
+        }
+        answer
     }
 
     /// A request through the router; the answer is checked against the OpenAPI document
