@@ -155,11 +155,15 @@ impl Error {
     }
 
     /// Whether the same call may succeed later: the connection failed, the server is
-    /// unavailable (502/503/504), or the route was busy (`route_busy`).
+    /// unavailable (502/503/504), a limit of the server was reached (429: the rate limit or the
+    /// open event streams, retry after `Retry-After`; 408: a body too slow), or the route was
+    /// busy (`route_busy`).
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::Transport(e) => !e.is_builder() && !e.is_redirect(),
-            Self::Server(a) => matches!(a.status, 502..=504),
+            // 408 (the body was too slow), 429 (the tenant's rate limit or its open event
+            // streams: wait `Retry-After`), 502-504 (a gateway, a dependency, the timeout).
+            Self::Server(a) => matches!(a.status, 408 | 429 | 502..=504),
             Self::Conflict(a) => a.code == "route_busy",
             _ => false,
         }
@@ -188,5 +192,13 @@ mod tests {
         assert_eq!(e.code(), Some("http_502"));
         assert!(e.is_retryable());
         assert!(matches!(Error::from_answer(418, &[0xff, 0xfe]), Error::Server(_)));
+        assert!(!Error::from_answer(418, b"").is_retryable());
+        // The server's limits: retry later.
+        let limited = br#"{"error":{"code":"rate_limited","message":"slow down"}}"#;
+        assert!(Error::from_answer(429, limited).is_retryable());
+        let streams = br#"{"error":{"code":"too_many_streams","message":"close one"}}"#;
+        assert!(Error::from_answer(429, streams).is_retryable());
+        assert!(Error::from_answer(503, streams).is_retryable());
+        assert!(Error::from_answer(408, b"").is_retryable());
     }
 }
