@@ -32,6 +32,11 @@ cargo build --release --locked --bin starkroute
 BIN="${CARGO_TARGET_DIR:-target}/release/starkroute"
 
 WORK=$(mktemp -d)
+# The per-tenant rate limit stays on (its bucket is taken on every request) but is set far above
+# what one machine can send, so that the figures are throughput, not 429s; RATE_LIMIT=100 (the
+# default) shows the limiter refusing instead.
+STARKROUTE_API__RATE_LIMIT_PER_SEC=${RATE_LIMIT:-1000000} \
+STARKROUTE_API__RATE_LIMIT_BURST=${RATE_BURST:-1000000} \
 "$BIN" serve --listen "127.0.0.1:$PORT" --data-dir "$WORK/data" \
   >"$WORK/serve.log" 2>&1 &
 SERVER=$!
