@@ -47,6 +47,13 @@ mod felt_hex {
     }
 }
 
+/// A random deployment salt (248 bits, so always a field element).
+pub fn random_salt() -> Result<Felt> {
+    let mut b = [0u8; 31];
+    crate::random_bytes(&mut b)?;
+    Ok(Felt::from_bytes_be_slice(&b))
+}
+
 fn true_by_default() -> bool {
     true
 }

@@ -9,7 +9,7 @@ pub mod keystore;
 mod password;
 mod secret;
 
-pub use account::{AccountFile, AccountVariant, Deployment, OZ_ACCOUNT_CLASS_HASH};
+pub use account::{random_salt, AccountFile, AccountVariant, Deployment, OZ_ACCOUNT_CLASS_HASH};
 pub use config::{AccountEntry, KeystoreEntry, PasswordConfig, Signers, SignersConfig};
 pub use error::{KeyError, Result};
 pub use fs::{
