@@ -291,10 +291,11 @@ fn ct_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 fn mac_of(derived: &[u8; 32], ciphertext: &[u8]) -> [u8; 32] {
-    let mut data = Vec::with_capacity(16 + ciphertext.len());
+    // Half of the derived key: wiped after use.
+    let mut data = Zeroizing::new(Vec::with_capacity(16 + ciphertext.len()));
     data.extend_from_slice(&derived[16..32]);
     data.extend_from_slice(ciphertext);
-    keccak256(&data).0
+    keccak256(&*data).0
 }
 
 /// A random RFC 4122 version-4 UUID, as keystores name themselves.
