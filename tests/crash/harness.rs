@@ -10,10 +10,12 @@ use starkroute_sandbox::l1::chain::TxStatus;
 use starkroute_sandbox::world::{Demo, DemoTokens, SharedWorld};
 use starkroute_store::{LeaseOwner, RouteId, RouteRecord, RouteStore, TenantId};
 use starkroute_types::{
-    Account, Amount, Asset, AssetClass, EtaRange, Felt, Holding, Layer, Leg, LegKind, LegStatus,
-    Party, Position, Quantum, Route, RouteStatus, StarkExListing, StarkKey, StarknetAddress, Token,
-    TokenId, Wei, U256,
+    Account, Amount, Felt, Holding, Layer, LegKind, LegStatus, Position, Route, RouteStatus,
+    StarkKey, StarknetAddress, U256,
 };
+
+use starkroute_testkit::demo;
+use starkroute_testkit::routes::{leg, route};
 
 use crate::faults::{inject, Point, Supervisor};
 
@@ -88,54 +90,13 @@ fn build_world(routes: usize) -> World {
     World { shared: SharedWorld::new(world), tokens, bob: bob.stark_key(), senders }
 }
 
-fn leg(index: u16, kind: LegKind, from: Position, to: Position) -> Leg {
-    Leg {
-        index,
-        kind,
-        from,
-        to,
-        signer: Party::Sender,
-        fees: vec![],
-        eta: EtaRange::new(1, 2),
-        description: kind.to_string(),
-    }
-}
-
-fn route(summary: String, legs: Vec<Leg>) -> Route {
-    let destination = legs.last().unwrap().to;
-    Route {
-        summary,
-        legs,
-        total_fee_wei: Wei::ZERO,
-        eta: EtaRange::new(1, 2),
-        destination,
-        needs_recipient_action: false,
-        assumptions: vec![],
-    }
-}
-
 fn route_of(w: &World, s: &Sender) -> (Route, RouteOrder) {
     let on_l1 = Position::owned(s.l1());
     let claimable = Position { holding: Holding::Claimable, ..on_l1 };
     let on_sn = Position::owned(s.sn());
     match s.kind {
         Kind::Gift { token_id } => {
-            let art = Asset::nft(
-                Token {
-                    symbol: "ART".into(),
-                    class: AssetClass::Erc721,
-                    decimals: 0,
-                    home: Layer::Starknet,
-                    l1: Some(w.tokens.art_l1),
-                    starknet: Some(StarknetAddress::new(w.tokens.art_l2).unwrap()),
-                    starkex: Some(StarkExListing {
-                        quantum: Quantum::ONE,
-                        minted_on_starkex: false,
-                    }),
-                },
-                TokenId(U256::from(token_id)),
-            )
-            .unwrap();
+            let art = demo::art(&w.tokens, token_id);
             let at_bob = Position::owned(Account::StarkEx(w.bob));
             let legs = vec![
                 leg(0, LegKind::StarknetNftWithdraw, on_sn, claimable),
@@ -146,16 +107,7 @@ fn route_of(w: &World, s: &Sender) -> (Route, RouteOrder) {
             (route(format!("ART #{token_id}: starknet → l1 → Bob's starkex vault"), legs), order)
         }
         Kind::UsdcRoundTrip { amount } => {
-            let usdc = Asset::fungible(Token {
-                symbol: "USDC".into(),
-                class: AssetClass::Erc20,
-                decimals: 6,
-                home: Layer::L1,
-                l1: Some(w.tokens.usdc),
-                starknet: Some(StarknetAddress::new(w.tokens.usdc_l2).unwrap()),
-                starkex: Some(StarkExListing { quantum: Quantum::ONE, minted_on_starkex: false }),
-            })
-            .unwrap();
+            let usdc = demo::usdc(&w.tokens);
             let legs = vec![
                 leg(0, LegKind::L1DepositToStarkGate, on_l1, on_sn),
                 leg(1, LegKind::StarknetWithdraw, on_sn, claimable),
