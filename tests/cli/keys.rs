@@ -354,6 +354,13 @@ fn keys_refusals_are_one_line_with_exit_code_1() {
         None,
     );
     assert!(e.contains("--account and --class-hash are for --kind starknet"), "{e}");
+    let e = r.refused(
+        &["new", "--kind", "starknet", "--out", "x.json", "--account", "x.json"],
+        &ENV_PW,
+        None,
+    );
+    assert!(e.contains("--account: the account file must differ from the keystore"), "{e}");
+    assert!(!r.path("x.json").exists());
     // Corrupt JSON, named.
     r.private_file("bad.json", r#"{"crypto": {"cipher": "aes-128-ctr"}, "version": 3}"#);
     let e = r.refused(&["address", "bad.json", "--kind", "eth"], &ENV_PW, None);
