@@ -13,5 +13,6 @@ pub mod api;
 pub mod config;
 pub mod error;
 pub mod stack;
+pub mod webhooks;
 
 pub use error::{Error, Result};
