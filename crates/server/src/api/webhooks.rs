@@ -123,9 +123,6 @@ async fn load(state: &AppState, tenant: &TenantId, id: &str) -> ApiResult<Webhoo
 async fn validate(state: &AppState, req: CreateWebhook) -> ApiResult<NewWebhook> {
     let s = state.inner();
     let url = target::parse_url(req.url.trim()).map_err(|e| ApiError::invalid("url", e))?;
-    target::check(&url, s.webhook_settings.allow_private_targets)
-        .await
-        .map_err(|e| ApiError::invalid("url", e))?;
     if req.events.is_empty() || req.events.len() > MAX_EVENTS {
         return Err(ApiError::invalid(
             "events",
@@ -155,6 +152,10 @@ async fn validate(state: &AppState, req: CreateWebhook) -> ApiResult<NewWebhook>
             format!("at most {MAX_DESCRIPTION} characters, no control characters"),
         ));
     }
+    // Last, as it may ask the resolver: where the URL leads.
+    target::check(&url, s.webhook_settings.allow_private_targets)
+        .await
+        .map_err(|e| ApiError::invalid("url", e))?;
     let secret = sign::new_secret().map_err(|e| ApiError::internal("generating a secret", &e))?;
     Ok(NewWebhook { url: url.to_string(), events, description: req.description, secret })
 }

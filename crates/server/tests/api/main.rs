@@ -6,6 +6,7 @@
 mod errors;
 mod flows;
 mod socket;
+mod webhooks;
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
@@ -63,21 +64,28 @@ pub(crate) struct Harness {
 impl Harness {
     /// The stack, with its executor running (fast polls) and the world's clock stopped.
     pub(crate) async fn start() -> Self {
+        Self::start_with(&[]).await
+    }
+
+    /// [`Harness::start`] with more `STARKROUTE_…` settings.
+    pub(crate) async fn start_with(env: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let tenants = format!(
             "[{{ name = \"demo\", key_sha256 = \"{}\" }}, {{ name = \"acme\", key_sha256 = \"{}\" }}]",
             hex::encode(hash_key(DEMO)),
             hex::encode(hash_key(ACME)),
         );
-        let overrides = Overrides::new().with_env([
-            ("STARKROUTE_API__TENANTS".to_owned(), tenants),
-            ("STARKROUTE_API__BODY_LIMIT_BYTES".to_owned(), "16384".to_owned()),
-            ("STARKROUTE_API__QUOTE_TTL_SECS".to_owned(), QUOTE_TTL_SECS.to_string()),
-            ("STARKROUTE_STORE__DATA_DIR".to_owned(), dir.path().display().to_string()),
-            ("STARKROUTE_EXECUTOR__POLL_INTERVAL_MS".to_owned(), "20".to_owned()),
-            ("STARKROUTE_EXECUTOR__BACKOFF_INITIAL_MS".to_owned(), "20".to_owned()),
-            ("STARKROUTE_EXECUTOR__BACKOFF_MAX_MS".to_owned(), "200".to_owned()),
-        ]);
+        let overrides = Overrides::new()
+            .with_env([
+                ("STARKROUTE_API__TENANTS".to_owned(), tenants),
+                ("STARKROUTE_API__BODY_LIMIT_BYTES".to_owned(), "16384".to_owned()),
+                ("STARKROUTE_API__QUOTE_TTL_SECS".to_owned(), QUOTE_TTL_SECS.to_string()),
+                ("STARKROUTE_STORE__DATA_DIR".to_owned(), dir.path().display().to_string()),
+                ("STARKROUTE_EXECUTOR__POLL_INTERVAL_MS".to_owned(), "20".to_owned()),
+                ("STARKROUTE_EXECUTOR__BACKOFF_INITIAL_MS".to_owned(), "20".to_owned()),
+                ("STARKROUTE_EXECUTOR__BACKOFF_MAX_MS".to_owned(), "200".to_owned()),
+            ])
+            .with_env(env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
         let config = Config::layered(None, &overrides).unwrap();
         let clock = Arc::new(ShiftedClock::default());
         let stack = SandboxStack::start(&config, clock.clone()).await.unwrap();
@@ -89,6 +97,11 @@ impl Harness {
     /// Runs the world's clock fast: ten simulated hours per real second.
     pub(crate) fn run_world(&mut self) {
         self.tasks.push(self.stack.spawn_world_clock(36_000));
+    }
+
+    /// Runs the webhook delivery worker.
+    pub(crate) fn run_webhooks(&mut self) {
+        self.tasks.push(self.stack.core.spawn_webhooks());
     }
 
     /// A request through the router.
