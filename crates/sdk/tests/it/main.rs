@@ -6,6 +6,7 @@
 mod errors;
 mod flows;
 mod signing;
+mod webhooks;
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
@@ -93,6 +94,11 @@ impl Harness {
     /// Runs the world's clock fast: ten simulated hours per real second.
     pub(crate) fn run_world(&mut self) {
         self.tasks.push(self.stack.spawn_world_clock(36_000));
+    }
+
+    /// Runs the webhook delivery worker.
+    pub(crate) fn run_webhooks(&mut self) {
+        self.tasks.push(self.stack.core.spawn_webhooks());
     }
 
     pub(crate) async fn stop(self) {

@@ -111,6 +111,34 @@ async fn receive(
     (status, text)
 }
 
+/// The README's Python `verify_webhook`, run by `python3` on a real delivery.
+fn readme_python_verifies(secret: &str, header: &str, body: &[u8]) -> bool {
+    let readme = include_str!("../../../../README.md");
+    let section = &readme[readme.find("## Webhooks").expect("a Webhooks section")..];
+    let start = section.find("```python\n").expect("a Python snippet") + "```python\n".len();
+    let snippet = &section[start..start + section[start..].find("```").unwrap()];
+    let dir = tempfile::tempdir().unwrap();
+    let body_path = dir.path().join("body");
+    std::fs::write(&body_path, body).unwrap();
+    let script = format!(
+        "{snippet}\nimport sys\nprint(verify_webhook(sys.argv[1], sys.argv[2], open(sys.argv[3], 'rb').read()))\n"
+    );
+    let out = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(secret)
+        .arg(header)
+        .arg(&body_path)
+        .output()
+        .expect("python3 runs the README's snippet (install python3)");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    match String::from_utf8_lossy(&out.stdout).trim() {
+        "True" => true,
+        "False" => false,
+        other => panic!("the snippet printed {other:?}"),
+    }
+}
+
 async fn start_receiver(r: Arc<Receiver>) -> String {
     let app = axum::Router::new().fallback(receive).with_state(r);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -218,6 +246,10 @@ async fn webhooks_are_signed_retried_in_order_replayed_and_caught_up() {
     let mut tampered = sample.body.to_vec();
     tampered[0] = b' ';
     assert!(!verify(&secret, &sample.signature, &tampered));
+    // The README's Python verification agrees.
+    assert!(readme_python_verifies(&secret, &sample.signature, &sample.body));
+    assert!(!readme_python_verifies("whsec_not_the_secret", &sample.signature, &sample.body));
+    assert!(!readme_python_verifies(&secret, &sample.signature, &tampered));
     // Acme got only its own route's events (none: it has no routes).
     assert!(got.iter().all(|g| g.path != "/acme"), "another tenant's events leaked");
 
@@ -282,6 +314,8 @@ async fn webhooks_are_signed_retried_in_order_replayed_and_caught_up() {
     assert_eq!(replayed.signature.matches("v1=").count(), 2, "{}", replayed.signature);
     assert!(verify(&secret, &replayed.signature, &replayed.body), "the old secret still verifies");
     assert!(verify(&new_secret, &replayed.signature, &replayed.body), "so does the new one");
+    assert!(readme_python_verifies(&secret, &replayed.signature, &replayed.body));
+    assert!(readme_python_verifies(&new_secret, &replayed.signature, &replayed.body));
 
     // Catch-up: the tenant's event log has every event, with the ids the webhooks carried.
     let (s, log) = h.call(Method::GET, "/v1/events?limit=500", Some(DEMO), None).await;
