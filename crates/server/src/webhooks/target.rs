@@ -94,15 +94,46 @@ pub async fn check(url: &Url, allow_private: bool) -> Result<(), String> {
 }
 
 fn refuse_internal(host: &str, ips: impl IntoIterator<Item = IpAddr>) -> Result<(), String> {
+    internal_target(host, ips).map_err(|e| e.0)
+}
+
+fn internal_target(
+    host: &str,
+    ips: impl IntoIterator<Item = IpAddr>,
+) -> Result<(), InternalTarget> {
     for ip in ips {
         if is_internal(ip) {
-            return Err(format!(
+            return Err(InternalTarget(format!(
                 "host {host:?} resolves to {ip}, a loopback, private or link-local address: \
                  refused on this network (webhooks.allow_private_targets is off)"
-            ));
+            )));
         }
     }
     Ok(())
+}
+
+/// The resolver's refusal of an internal address (the worker gives such a delivery up).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InternalTarget(pub String);
+
+impl std::fmt::Display for InternalTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for InternalTarget {}
+
+/// Whether an error (or one of its sources) is the resolver's [`InternalTarget`] refusal.
+pub fn is_internal_target(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut at = Some(e);
+    while let Some(e) = at {
+        if e.downcast_ref::<InternalTarget>().is_some() {
+            return true;
+        }
+        at = e.source();
+    }
+    false
 }
 
 /// The HTTP client's resolver when private targets are refused: a name resolving to any internal
@@ -118,8 +149,8 @@ impl reqwest::dns::Resolve for PublicOnly {
                 .await
                 .map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)?
                 .collect();
-            refuse_internal(&host, addrs.iter().map(SocketAddr::ip))
-                .map_err(Box::<dyn std::error::Error + Send + Sync>::from)?;
+            internal_target(&host, addrs.iter().map(SocketAddr::ip))
+                .map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)?;
             Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
         });
         fut

@@ -331,8 +331,9 @@ impl WebhookWorker {
                     error: Some(describe(&e, &self.settings)),
                     response: None,
                     retry_after: None,
-                    permanent: false,
-                }
+                    // The name resolves inside the network: refused, not retried.
+                    permanent: target::is_internal_target(&e),
+                };
             }
         };
         let status = response.status().as_u16();

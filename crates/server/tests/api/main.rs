@@ -6,6 +6,7 @@
 mod errors;
 mod flows;
 mod socket;
+mod webhook_worker;
 mod webhooks;
 
 use std::sync::atomic::{AtomicI64, Ordering};
