@@ -16,7 +16,8 @@
 //! sender's nonces equal the transactions of its route's stored payloads, each stored L1
 //! transaction has exactly one successful receipt, each StarkEx deposit happened once); every
 //! leg was prepared once (the stored payload is reused after a crash, never re-signed); the
-//! sandbox's conservation check holds.
+//! sandbox's conservation check holds. The workers also deliver every route event to a webhook
+//! receiver in this process: each arrives (at least once), verified, in order per route.
 //!
 //! Separate target (slow: about a minute per backend): `cargo test --test crash -- --test-threads=1`.
 
@@ -27,6 +28,7 @@ mod pg_server;
 
 mod faults;
 mod harness;
+mod webhooks;
 
 use harness::{run_harness, Backend};
 

@@ -330,7 +330,8 @@ impl Default for WebhookSettings {
 }
 
 impl WebhookSettings {
-    fn validate(&self) -> Result<(), String> {
+    /// Checks the ranges (the error names the `webhooks.` key).
+    pub fn validate(&self) -> Result<(), String> {
         range("webhooks.retry_horizon_secs", self.retry_horizon_secs, 0, 30 * 86_400)?;
         range("webhooks.backoff_initial_ms", self.backoff_initial_ms, 1, 3_600_000)?;
         range("webhooks.backoff_max_ms", self.backoff_max_ms, self.backoff_initial_ms, 86_400_000)
