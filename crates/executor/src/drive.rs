@@ -244,7 +244,19 @@ impl<'a> Drive<'a> {
                     "payload": payload,
                 }),
             );
-            self.commit(Some(change), status, vec![event]).await?;
+            // What to do, for a receiver that only needs that: who signs what, and where.
+            let required = NewEvent::new(
+                "signature_required",
+                json!({
+                    "leg": i,
+                    "kind": leg.kind,
+                    "scheme": request.scheme,
+                    "signer": request.signer,
+                    "sign": request.hash,
+                    "submit_to": format!("/v1/routes/{}/legs/{i}/signature", self.rec.id),
+                }),
+            );
+            self.commit(Some(change), status, vec![event, required]).await?;
             return Ok(Flow::Stop);
         }
         // Write-ahead: the exact payload is durable before it is sent.
@@ -399,9 +411,13 @@ impl<'a> Drive<'a> {
                     LegStatus::AcceptedOnL2 => "leg_accepted_on_l2",
                     _ => "leg_final",
                 };
-                let event = NewEvent::new(kind, json!({ "leg": i, "hash": prepared.hash }));
+                let mut events =
+                    vec![NewEvent::new(kind, json!({ "leg": i, "hash": prepared.hash }))];
+                if to == LegStatus::FinalOnL1 {
+                    events.extend(self.claim_available(i + 1));
+                }
                 let change = LegChange { index: i, from: leg.status, to, patch };
-                self.commit(Some(change), None, vec![event]).await?;
+                self.commit(Some(change), None, events).await?;
                 Ok(Flow::Continue)
             }
             Transition::Reprepare { reason } => {
@@ -435,6 +451,48 @@ impl<'a> Drive<'a> {
                 self.fail(i, leg.status, reason, landed).await
             }
         }
+    }
+
+    /// `claim_available` when leg `next` is an L1 claim that the leg just final made possible:
+    /// the L2→L1 message is consumable, or the StarkEx withdrawal balance is credited. The claim
+    /// pays the recipient whoever sends it; the executor sends it next.
+    fn claim_available(&self, next: u16) -> Option<NewEvent> {
+        let plan = self.rec.route.legs.get(usize::from(next))?;
+        let what = match plan.kind {
+            LegKind::L1ClaimFromStarkGate => "StarkGate `withdraw` on L1",
+            LegKind::L1ClaimFromNftBridge => "the NFT bridge's `withdrawTokens` on L1",
+            LegKind::L1ClaimFromStarkEx => "`withdraw` on the StarkEx contract on L1",
+            _ => return None,
+        };
+        Some(NewEvent::new(
+            "claim_available",
+            json!({
+                "leg": next,
+                "kind": plan.kind,
+                "claim": what,
+                "available_at": self.ex.clock.now(),
+                "anyone_may_send": true,
+                "pays": plan.to,
+            }),
+        ))
+    }
+
+    /// `recovery_required` before a failed route's `route_failed`, when the asset needs an action
+    /// to be recovered (a claim, an escape); names it and where the asset is.
+    fn recovery_required(outcome: &Value) -> Option<NewEvent> {
+        let recovery = outcome.get("recovery")?;
+        if recovery == "none" {
+            return None;
+        }
+        Some(NewEvent::new(
+            "recovery_required",
+            json!({
+                "recovery": recovery,
+                "instructions": outcome.get("instructions"),
+                "asset_at": outcome.get("asset_at"),
+                "failed_leg": outcome.get("failed_leg"),
+            }),
+        ))
     }
 
     /// A StarkEx withdrawal request the operator has left unserved past `escape_after`.
@@ -497,7 +555,18 @@ impl<'a> Drive<'a> {
         self.commit(
             None,
             None,
-            vec![NewEvent::new("escape_started", json!({ "leg": i, "route": escape.id }))],
+            vec![
+                NewEvent::new("escape_started", json!({ "leg": i, "route": escape.id })),
+                NewEvent::new(
+                    "recovery_started",
+                    json!({
+                        "leg": i,
+                        "route": escape.id,
+                        "path": "full withdrawal request → freeze after the grace period → escape with the vault's proof → claim on L1",
+                        "eta": route.eta,
+                    }),
+                ),
+            ],
         )
         .await?;
         tracing::warn!(
@@ -526,10 +595,9 @@ impl<'a> Drive<'a> {
         let status = self.route_change(RouteEvent::Failed, Some(outcome.clone()))?;
         let patch = LegPatch { last_error: Some(Some(reason.clone())), ..LegPatch::default() };
         let change = LegChange { index: i, from, to: LegStatus::Failed, patch };
-        let events = vec![
-            NewEvent::new("leg_failed", json!({ "leg": i, "reason": reason })),
-            NewEvent::new("route_failed", json!({ "outcome": outcome })),
-        ];
+        let mut events = vec![NewEvent::new("leg_failed", json!({ "leg": i, "reason": reason }))];
+        events.extend(Self::recovery_required(&outcome));
+        events.push(NewEvent::new("route_failed", json!({ "outcome": outcome })));
         self.commit(Some(change), status, events).await?;
         self.route_failed(i, &reason);
         Ok(Flow::Stop)
@@ -544,8 +612,9 @@ impl<'a> Drive<'a> {
         let reason = self.leg(i)?.last_error.clone().unwrap_or_else(|| "leg failed".into());
         let outcome = self.outcome_failed(i, &reason, false)?;
         let status = self.route_change(RouteEvent::Failed, Some(outcome.clone()))?;
-        let event = NewEvent::new("route_failed", json!({ "outcome": outcome }));
-        self.commit(None, status, vec![event]).await?;
+        let mut events: Vec<NewEvent> = Self::recovery_required(&outcome).into_iter().collect();
+        events.push(NewEvent::new("route_failed", json!({ "outcome": outcome })));
+        self.commit(None, status, events).await?;
         self.route_failed(i, &reason);
         Ok(Flow::Stop)
     }

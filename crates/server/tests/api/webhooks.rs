@@ -234,6 +234,7 @@ async fn webhooks_are_signed_retried_in_order_replayed_and_caught_up() {
     assert!(seqs.windows(2).all(|w| w[0] <= w[1]), "in order per route: {seqs:?}");
     assert_eq!(demo.iter().filter(|g| g.answered == 500).count(), 5, "the 500s were retried");
     assert_eq!(demo.iter().filter(|g| g.kind == "route_order").count(), 1, "a 422 is not retried");
+    assert!(demo.iter().any(|g| g.kind == "claim_available"), "the L1 claim is announced");
     let mut ids = HashSet::new();
     assert!(
         demo.iter().filter(|g| g.answered == 200).all(|g| ids.insert(g.event_id.clone())),
