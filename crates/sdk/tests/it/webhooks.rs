@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, StatusCode};
 use parking_lot::Mutex;
 use starkroute_sdk::webhook::{verify_webhook, WebhookError, WebhookEvent};
 
-use crate::{gift_request, straight_into_bobs_vault, wait_for, Harness};
+use crate::{gift_request, straight_into_bobs_vault, wait_for};
 
 #[derive(Default)]
 struct Receiver {
@@ -44,7 +44,7 @@ async fn receive(State(r): State<Arc<Receiver>>, headers: HeaderMap, body: Bytes
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_receiver_verifies_every_delivery_with_the_sdk() {
-    let mut h = Harness::start(true).await;
+    let mut h = crate::harness(true).await;
     let r = Arc::new(Receiver::default());
     let app = axum::Router::new().fallback(receive).with_state(r.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

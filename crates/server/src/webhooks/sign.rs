@@ -45,7 +45,7 @@ pub fn signature_header(secrets: &[&WebhookSecret], t: i64, body: &[u8]) -> Stri
 /// A fresh signing secret: `whsec_` and 32 bytes from the OS's CSPRNG, in hex.
 pub fn new_secret() -> Result<WebhookSecret, getrandom::Error> {
     let mut bytes = [0u8; 32];
-    getrandom::getrandom(&mut bytes)?;
+    getrandom::fill(&mut bytes)?;
     WebhookSecret::new(format!("whsec_{}", hex::encode(bytes)))
         .map_err(|_| getrandom::Error::UNEXPECTED)
 }

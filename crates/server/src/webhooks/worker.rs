@@ -401,6 +401,6 @@ fn describe(e: &reqwest::Error, settings: &WebhookSettings) -> String {
 fn random_u64() -> u64 {
     let mut b = [0u8; 8];
     // The OS's generator does not fail on supported platforms; without it there is no jitter.
-    let _ = getrandom::getrandom(&mut b);
+    let _ = getrandom::fill(&mut b);
     u64::from_le_bytes(b)
 }
