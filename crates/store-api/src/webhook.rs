@@ -106,8 +106,8 @@ pub fn check_event_kind(kind: &str) -> Result<()> {
     }
 }
 
-/// An endpoint to register.
-#[derive(Debug, Clone)]
+/// An endpoint to register. Its `Debug` shows neither the URL nor the secret.
+#[derive(Clone)]
 pub struct NewWebhook {
     /// Where deliveries are POSTed (validated by the caller: scheme, host, SSRF policy).
     pub url: String,
@@ -119,8 +119,19 @@ pub struct NewWebhook {
     pub secret: WebhookSecret,
 }
 
-/// A registered endpoint.
-#[derive(Debug, Clone, PartialEq)]
+impl fmt::Debug for NewWebhook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NewWebhook")
+            .field("url", &"<redacted>")
+            .field("events", &self.events)
+            .field("secret", &self.secret)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A registered endpoint. Its `Debug` shows neither the URL (a path or query may carry the
+/// receiver's token) nor the secrets.
+#[derive(Clone, PartialEq)]
 pub struct Webhook {
     /// The id.
     pub id: WebhookId,
@@ -140,6 +151,19 @@ pub struct Webhook {
     pub created_at: Timestamp,
     /// Last change (rotation).
     pub updated_at: Timestamp,
+}
+
+impl fmt::Debug for Webhook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Webhook")
+            .field("id", &self.id)
+            .field("tenant", &self.tenant)
+            .field("url", &"<redacted>")
+            .field("events", &self.events)
+            .field("secret", &self.secret)
+            .field("previous_secret", &self.previous_secret)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Webhook {
@@ -400,6 +424,8 @@ mod tests {
             updated_at: now,
         };
         assert_eq!(w.signing_secrets(now).len(), 2);
+        let shown = format!("{w:?}");
+        assert!(!shown.contains("example.com") && !shown.contains("whsec_"), "{shown}");
         assert_eq!(w.signing_secrets(Timestamp::from_millis(2_000)).len(), 1);
     }
 }
