@@ -397,9 +397,13 @@ impl<'a> Drive<'a> {
             Err(r) => return Err(r.into()),
         };
         match transition {
-            // Nothing new: no commit; the release carries the next wake-up. (Should this
-            // instance die first, its lease lapses and the route is simply polled again.)
+            // Nothing new: no commit (unless the leg just went past its worst-case ETA); the
+            // release carries the next wake-up. (Should this instance die first, its lease
+            // lapses and the route is simply polled again.)
             Transition::Stay => {
+                if let Some(stuck) = self.stuck(i, &leg, prepared.layer).await? {
+                    self.commit(None, None, vec![stuck]).await?;
+                }
                 if let Some(l) = self.rec.legs.get_mut(usize::from(i)) {
                     l.next_attempt_at = Some(poll_at);
                 }
@@ -486,6 +490,72 @@ impl<'a> Drive<'a> {
                 "pays": plan.to,
             }),
         ))
+    }
+
+    /// `route_stuck`, once per leg and episode (the leg's last change): the leg is past its
+    /// worst-case ETA with nothing new on its layer. Says what the router is waiting for, on
+    /// which layer, since when and by when it was expected. `None` before the deadline, or when
+    /// this episode was reported already (found among the route's latest events: while a leg
+    /// waits, nothing else happens on its route).
+    async fn stuck(&self, i: u16, leg: &LegRecord, layer: Layer) -> Result<Option<NewEvent>> {
+        let Some(plan) = self.rec.route.legs.get(usize::from(i)) else { return Ok(None) };
+        let deadline =
+            leg.updated_at.saturating_add(std::time::Duration::from_secs(plan.eta.max_secs));
+        if self.ex.clock.now() <= deadline {
+            return Ok(None);
+        }
+        let recent = self
+            .ex
+            .store
+            .events_since(
+                &self.rec.tenant,
+                &self.rec.id,
+                self.rec.last_event_seq.saturating_sub(16),
+            )
+            .await?;
+        let since = json!(leg.updated_at);
+        if recent
+            .iter()
+            .any(|e| e.kind == "route_stuck" && e.data["leg"] == i && e.data["since"] == since)
+        {
+            return Ok(None);
+        }
+        let waiting_for = match (layer, leg.status) {
+            (Layer::Starknet, LegStatus::AcceptedOnL2) => {
+                "the Starknet state update on L1 (the transaction is accepted on L2)"
+            }
+            (Layer::Starknet, _) => "Starknet to accept the transaction",
+            (Layer::StarkEx, _) => "the StarkEx operator to include it in a batch proven on L1",
+            (Layer::L1, _) if leg.kind == LegKind::L1DepositToStarkEx => {
+                "the StarkEx operator to pick up the deposit"
+            }
+            (Layer::L1, _)
+                if matches!(
+                    leg.kind,
+                    LegKind::L1DepositToStarkGate | LegKind::L1DepositToNftBridge
+                ) =>
+            {
+                "the L1→L2 message to be executed on Starknet"
+            }
+            (Layer::L1, _) => "confirmations on L1",
+        };
+        tracing::warn!(
+            route_id = %self.rec.id, leg = i, layer = %layer, waiting_for,
+            "leg past its worst-case ETA"
+        );
+        Ok(Some(NewEvent::new(
+            "route_stuck",
+            json!({
+                "leg": i,
+                "kind": leg.kind,
+                "layer": layer,
+                "status": leg.status,
+                "waiting_for": waiting_for,
+                "since": since,
+                "expected_by": deadline,
+                "eta": plan.eta,
+            }),
+        )))
     }
 
     /// `recovery_required` before a failed route's `route_failed`, when the asset needs an action

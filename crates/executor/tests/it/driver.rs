@@ -674,6 +674,15 @@ async fn an_unserved_withdrawal_starts_one_escape_route_when_configured() {
         h.clock.advance(Duration::from_secs(600));
     }
     assert_eq!(h.get(&waiting).await.status, RouteStatus::Running);
+    // Past its worst-case ETA (2 s), the leg is reported stuck once, with what it waits for.
+    let stuck: Vec<_> =
+        h.events(&waiting).await.into_iter().filter(|e| e.kind == "route_stuck").collect();
+    assert_eq!(stuck.len(), 1, "{stuck:?}");
+    assert_eq!(stuck[0].data["leg"], 0);
+    assert_eq!(stuck[0].data["layer"], "starkex");
+    assert_eq!(stuck[0].data["status"], "submitted");
+    assert!(stuck[0].data["waiting_for"].as_str().unwrap().contains("batch"));
+    assert!(stuck[0].data["expected_by"].as_i64() > stuck[0].data["since"].as_i64());
 
     let keeper = Arc::new(Executor::new(
         h.store.clone(),

@@ -35,6 +35,7 @@ pub const EVENT_KINDS: &[&str] = &[
     "claim_available",
     "recovery_started",
     "recovery_required",
+    "route_stuck",
     "route_completed",
     "route_failed",
     "route_cancelled",
