@@ -11,7 +11,7 @@ use serde_json::json;
 use starkroute_types::{AssetClass, StarkKey};
 
 use super::pagination::page;
-use super::parse::{eth_str, parse_eth, type_of};
+use super::parse::{eth_str, keys_of, parse_eth, type_of};
 use super::{path, query, ApiResult, StarkExHost};
 
 pub(super) async fn list_balances<H: StarkExHost>(
@@ -21,8 +21,8 @@ pub(super) async fn list_balances<H: StarkExHost>(
 ) -> ApiResult {
     let owner = parse_eth("owner", &path(owner)?)?;
     let q = query(q)?;
-    host.with(|e, _, _| {
-        let keys = e.accounts_of(&owner).to_vec();
+    host.with(|e, port, _| {
+        let keys = keys_of(e, port, &owner);
         let owner_keys: Vec<U256> =
             keys.iter().map(StarkKey::to_u256).chain([owner.to_u256()]).collect();
         let mut rows = Vec::new();

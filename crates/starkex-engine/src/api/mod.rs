@@ -19,8 +19,17 @@
 //! - `payload_hash` of a transfer (v1 and v2) is the StarkEx type-1 transfer hash
 //!   ([`TransferOrder::message_hash`]); v2 transfers carry no fee fields, so they are not type 4.
 //!   Withdrawals use [`WithdrawalOrder::message_hash`].
-//! - The `amount` of a create request (transfer or withdrawal) is quantized, as signed; the
-//!   signable endpoints take base units and answer with the quantized amount.
+//! - Amounts: the signable endpoints take base units. A transfer's create request carries the
+//!   quantized `amount` its signable details answered (the clients echo it). A withdrawal's
+//!   signable details answer `amount` in base units in v1 and v2 alike (v2 adds
+//!   `quantized_amount`); `POST /v1/withdrawals` takes base units, as the official clients send
+//!   them (imx-core-sdk's `prepareWithdrawal` sends the amount it asked the details for), and
+//!   quantizes it by the asset's quantum before rebuilding the order. **[choice]**
+//!   `POST /v2/withdrawals` takes the `quantized_amount` of its signable details.
+//! - `POST /v1/users` answers `tx_hash: ""`: an off-chain registration sends no transaction.
+//! - Accounts: an ETH address's Stark keys are those registered through `POST /v1/users` or seen
+//!   in a deposit, and those registered on the L1 contract (read live); users, balances and
+//!   assets all resolve through the same lookup.
 //! - `rollup_status` is `pending` until the batch is posted, then `confirmed`.
 //!
 //! ETH signatures (`r ‖ s ‖ v`, `v ∈ {0, 1, 27, 28}`, low `s`) are verified by public-key

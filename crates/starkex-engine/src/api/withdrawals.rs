@@ -15,8 +15,8 @@ use starkroute_types::{parse_u256, EthAddress};
 use super::pagination::filtered_page;
 use super::parse::{
     check_eth_sender, eth_headers_signer, eth_str, felt_str, parse_eth, parse_felt_field, parse_id,
-    parse_key, parse_quantized, parse_sig, parse_vault, quantize, registered_key, resolve_token,
-    sender_vault, signable_message, SignableIn,
+    parse_key, parse_quantized, parse_sig, parse_vault, quantize, registered_key, resolve_asset_id,
+    resolve_token, sender_vault, signable_message, SignableIn,
 };
 use super::render::{rfc3339, rollup_status, token_json, who};
 use super::{bad, body, path, query, ApiResult, StarkExHost};
@@ -75,8 +75,12 @@ fn signable_withdrawal<H: StarkExHost>(host: &H, req: &SignableIn, v2: bool) -> 
             "quantized_amount": amount.to_string(), "nonce": nonce,
             "expiration_timestamp": order.expiration_hours})
         .to_string();
+        // Both versions answer `amount` in base units, as the request gave it (v2 adds the
+        // quantized amount the order signs).
+        let base = (alloy_primitives::U256::from(amount) * alloy_primitives::U256::from(r.quantum))
+            .to_string();
         let mut out = json!({
-            "amount": amount.to_string(),
+            "amount": base,
             "asset_id": felt_str(&r.asset_id),
             "nonce": nonce,
             "payload_hash": felt_str(&hash),
@@ -85,7 +89,6 @@ fn signable_withdrawal<H: StarkExHost>(host: &H, req: &SignableIn, v2: bool) -> 
             "verification_signature": e.operator_sign(&hash),
         });
         if v2 {
-            out["amount"] = json!(req.amount);
             out["quantized_amount"] = json!(amount.to_string());
             out["expiration_timestamp"] = json!(order.expiration_hours);
             out["receiver_stark_key"] = json!(eth_str(&user));
@@ -130,11 +133,17 @@ pub(super) async fn create_withdrawal_v1<H: StarkExHost>(
     req: std::result::Result<Json<CreateWithdrawalV1In>, JsonRejection>,
 ) -> ApiResult {
     let req = body(req)?;
+    let sender = parse_key("stark_key", &req.stark_key)?;
+    let vault = parse_vault("vault_id", req.vault_id)?;
+    let asset_id = parse_felt_field("asset_id", &req.asset_id)?;
+    // The official clients (imx-core-sdk's `prepareWithdrawal`, the Go SDK) send the amount they
+    // asked the signable details for: base units. The order the Stark key signed is quantized.
+    let asset = host.with(|e, port, _| resolve_asset_id(e, port, &asset_id))?;
     let order = WithdrawalOrder {
-        sender: parse_key("stark_key", &req.stark_key)?,
-        vault: parse_vault("vault_id", req.vault_id)?,
-        asset_id: parse_felt_field("asset_id", &req.asset_id)?,
-        amount: parse_quantized("amount", &req.amount)?,
+        sender,
+        vault,
+        asset_id,
+        amount: quantize(&asset, &req.amount)?,
         nonce: req.nonce,
         expiration_hours: MAX_EXPIRATION_HOURS,
         receiver: WithdrawalReceiver::StarkKey,
