@@ -37,7 +37,11 @@ pub(super) async fn call(
     let resp = app.clone().oneshot(req).await.unwrap();
     let status = resp.status();
     let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-    let v = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    let v: Value = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|e| panic!("{method} {uri} → {status}: the body is not JSON ({e})"));
+    if let Err(why) = schema::check_response(method, uri, status.as_u16(), &v) {
+        panic!("the answer does not conform to the spec: {why}");
+    }
     (status, v)
 }
 
@@ -127,3 +131,4 @@ pub(super) fn setup() -> (Arc<SharedHost<TestPort>>, Router, Felt) {
 
 mod flows;
 mod resolution;
+mod schema;
