@@ -31,7 +31,9 @@ use starkroute_types::{AssetClass, EthAddress, Felt, Layer, Quantum, StarkKey};
 
 use crate::interface::AssetKey;
 use crate::l1::{starkgate_eth_token, CollectionPair, L1Call, L1Config, L1};
-use crate::starkex::{StarkExConfig, StarkExEngine, StarkExHost, TokenListing};
+use crate::starkex::{
+    CollectionListing, StarkExConfig, StarkExEngine, StarkExHost, TokenListing,
+};
 use crate::starknet::{Starknet, StarknetChainConfig};
 use crate::Clock;
 
@@ -300,6 +302,24 @@ impl Demo {
                 decimals: 6,
                 token: Some(tokens.usdc),
                 quantum: 1,
+            },
+        ];
+        // Collections: IMXART is minted on the exchange, authorised by Alice (its project owner);
+        // ART's L1 mirror only arrives by deposit.
+        config.starkex.collections = vec![
+            CollectionListing {
+                address: tokens.imxart,
+                name: "IMXART".into(),
+                description: Some("Minted on StarkEx, created on L1 by withdrawAndMint".into()),
+                owner: Some(setup("alice key", EthPrivateKey::from_hex(ALICE_ETH_KEY))?.address()),
+                project_id: 1,
+            },
+            CollectionListing {
+                address: tokens.art_l1,
+                name: "ART".into(),
+                description: Some("The L1 mirror of ART, bridged from Starknet".into()),
+                owner: None,
+                project_id: 2,
             },
         ];
         let mut world = World::new(config);

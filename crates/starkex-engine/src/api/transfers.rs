@@ -12,13 +12,13 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use starkroute_types::{Felt, StarkKey};
 
-use super::pagination::filtered_page;
+use super::pagination::{list, Filter, ListSpec, Order, Row};
 use super::parse::{
     check_eth_sender, eth_headers_signer, felt_str, parse_eth, parse_felt_field, parse_id,
     parse_key, parse_quantized, parse_sig, parse_vault, quantize, registered_key, resolve_token,
     sender_vault, signable_message, TokenIn,
 };
-use super::render::{rfc3339, token_json, who};
+use super::render::{rfc3339, token_json, token_name, who, METADATA_REFUSED};
 use super::{bad, body, path, query, ApiError, ApiResult, StarkExHost};
 use crate::engine::{
     StarkExEngine, TransferOrder, TransferRecord, TransferRequest, MAX_EXPIRATION_HOURS,
@@ -266,25 +266,44 @@ pub(super) async fn create_transfer_v2<H: StarkExHost>(
     })
 }
 
+/// `GET /v1/transfers`'s parameters.
+const TRANSFERS: ListSpec = ListSpec {
+    filters: &[
+        ("user", Filter::Eth("/user")),
+        ("receiver", Filter::Eth("/receiver")),
+        ("status", Filter::Eq("/status")),
+        ("min_timestamp", Filter::MinCreated),
+        ("max_timestamp", Filter::MaxCreated),
+        ("token_type", Filter::Eq("/token/type")),
+        ("token_id", Filter::Eq("/token/data/token_id")),
+        ("asset_id", Filter::Felt("/token/data/id")),
+        ("token_address", Filter::Eth("/token/data/token_address")),
+        ("token_name", Filter::TokenName),
+        ("min_quantity", Filter::MinQuantity("/token/data/quantity")),
+        ("max_quantity", Filter::MaxQuantity("/token/data/quantity")),
+        ("metadata", Filter::Refused(METADATA_REFUSED)),
+    ],
+    orders: &[
+        ("transaction_id", Order::Natural),
+        ("created_at", Order::Created),
+        ("sender_ether_key", Order::Text("/user")),
+        ("receiver_ether_key", Order::Text("/receiver")),
+    ],
+    default_desc: true,
+    with_remaining: true,
+};
+
 pub(super) async fn list_transfers<H: StarkExHost>(
     State(host): State<Arc<H>>,
     q: std::result::Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> ApiResult {
     let q = query(q)?;
     host.with(|e, port, _| {
-        let records = e.transfers().iter().map(|t| transfer_json(e, port, t));
-        Ok(Json(filtered_page(
-            records,
-            &q,
-            &[
-                ("user", "user"),
-                ("receiver", "receiver"),
-                ("status", "status"),
-                ("token_type", "token.type"),
-                ("token_address", "token.token_address"),
-                ("token_id", "token.token_id"),
-            ],
-        )?))
+        let rows = e.transfers().iter().map(|t| {
+            let name = token_name(e, &t.request.order.asset_id);
+            Row::at(transfer_json(e, port, t), t.timestamp, name)
+        });
+        Ok(Json(list(rows.collect(), &q, &TRANSFERS)?))
     })
 }
 

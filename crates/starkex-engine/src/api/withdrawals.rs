@@ -12,13 +12,13 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use starkroute_types::{parse_u256, EthAddress};
 
-use super::pagination::filtered_page;
+use super::pagination::{list, Filter, ListSpec, Order, Row};
 use super::parse::{
     check_eth_sender, eth_headers_signer, eth_str, felt_str, parse_eth, parse_felt_field, parse_id,
     parse_key, parse_quantized, parse_sig, parse_vault, quantize, registered_key, resolve_asset_id,
     resolve_token, sender_vault, signable_message, SignableIn,
 };
-use super::render::{rfc3339, rollup_status, token_json, who};
+use super::render::{rfc3339, rollup_status, token_json, token_name, who, METADATA_REFUSED};
 use super::{bad, body, path, query, ApiResult, StarkExHost};
 use crate::engine::{
     StarkExEngine, WithdrawalOrder, WithdrawalReceiver, WithdrawalRecord, WithdrawalRequest,
@@ -199,26 +199,44 @@ fn create_withdrawal<H: StarkExHost>(
     })
 }
 
+/// `GET /v1/withdrawals`'s parameters.
+const WITHDRAWALS: ListSpec = ListSpec {
+    filters: &[
+        ("withdrawn_to_wallet", Filter::Bool("/withdrawn_to_wallet")),
+        ("rollup_status", Filter::Eq("/rollup_status")),
+        ("user", Filter::Eth("/sender")),
+        ("status", Filter::Eq("/status")),
+        ("min_timestamp", Filter::MinCreated),
+        ("max_timestamp", Filter::MaxCreated),
+        ("token_type", Filter::Eq("/token/type")),
+        ("token_id", Filter::Eq("/token/data/token_id")),
+        ("asset_id", Filter::Felt("/token/data/id")),
+        ("token_address", Filter::Eth("/token/data/token_address")),
+        ("token_name", Filter::TokenName),
+        ("min_quantity", Filter::MinQuantity("/token/data/quantity")),
+        ("max_quantity", Filter::MaxQuantity("/token/data/quantity")),
+        ("metadata", Filter::Refused(METADATA_REFUSED)),
+    ],
+    orders: &[
+        ("transaction_id", Order::Natural),
+        ("created_at", Order::Created),
+        ("updated_at", Order::Updated),
+    ],
+    default_desc: true,
+    with_remaining: true,
+};
+
 pub(super) async fn list_withdrawals<H: StarkExHost>(
     State(host): State<Arc<H>>,
     q: std::result::Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> ApiResult {
     let q = query(q)?;
     host.with(|e, port, _| {
-        let records = e.withdrawals().iter().map(|w| withdrawal_json(e, port, w));
-        Ok(Json(filtered_page(
-            records,
-            &q,
-            &[
-                ("user", "sender"),
-                ("status", "status"),
-                ("rollup_status", "rollup_status"),
-                ("withdrawn_to_wallet", "withdrawn_to_wallet"),
-                ("token_type", "token.type"),
-                ("token_address", "token.token_address"),
-                ("token_id", "token.token_id"),
-            ],
-        )?))
+        let rows = e
+            .withdrawals()
+            .iter()
+            .map(|w| Row::at(withdrawal_json(e, port, w), w.timestamp, token_name(e, &w.asset_id)));
+        Ok(Json(list(rows.collect(), &q, &WITHDRAWALS)?))
     })
 }
 

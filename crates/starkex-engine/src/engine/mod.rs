@@ -49,7 +49,7 @@ use starkroute_crypto::{
 };
 use starkroute_types::{EthAddress, Felt, StarkKey, VaultId};
 
-use crate::assets::{AssetMeta, TokenListing};
+use crate::assets::{AssetMeta, CollectionListing, Royalty, TokenListing};
 use crate::error::{Result, StarkExError};
 use crate::port::{AssetKey, Revert, StarkExContractPort, WithdrawalModification};
 
@@ -106,6 +106,8 @@ pub struct StarkExConfig {
     pub operator_secret: Felt,
     /// The fungible tokens the exchange lists (ETH first by convention).
     pub tokens: Vec<TokenListing>,
+    /// The ERC-721 collections the exchange lists (and, with an owner, lets mint).
+    pub collections: Vec<CollectionListing>,
 }
 
 impl Default for StarkExConfig {
@@ -117,6 +119,7 @@ impl Default for StarkExConfig {
             verify_threads: 2,
             operator_secret: Felt::from(0x0005_7a4b_e000_u64),
             tokens: vec![TokenListing::eth()],
+            collections: Vec::new(),
         }
     }
 }
@@ -192,6 +195,8 @@ pub struct StarkExEngine {
     next_offered_nonce: u64,
     assets: HashMap<Felt, AssetMeta>,
     minted: BTreeMap<AssetKey, U256>,
+    /// Royalties of minted assets, by asset id.
+    royalties: HashMap<Felt, Vec<Royalty>>,
     next_tx: u64,
     deposit_cursor: u64,
     deposits: Vec<DepositRecord>,
@@ -246,6 +251,7 @@ impl StarkExEngine {
             next_offered_nonce: 1,
             assets: HashMap::new(),
             minted: BTreeMap::new(),
+            royalties: HashMap::new(),
             next_tx: 1,
             deposit_cursor: 0,
             deposits: Vec::new(),
@@ -341,6 +347,21 @@ impl StarkExEngine {
     /// The listing of ETH (`None`) or an ERC-20.
     pub fn listing(&self, token: Option<&EthAddress>) -> Option<&TokenListing> {
         self.config.tokens.iter().find(|t| t.token.as_ref() == token)
+    }
+
+    /// The listed collections.
+    pub fn collections(&self) -> &[CollectionListing] {
+        &self.config.collections
+    }
+
+    /// The listing of a collection.
+    pub fn collection(&self, address: &EthAddress) -> Option<&CollectionListing> {
+        self.config.collections.iter().find(|c| c.address == *address)
+    }
+
+    /// The royalties of a minted asset (empty for any other).
+    pub fn royalties(&self, asset_id: &Felt) -> &[Royalty] {
+        self.royalties.get(asset_id).map_or(&[], Vec::as_slice)
     }
 
     /// The ETH address of a Stark key: off-chain registration first, then the L1 contract's.

@@ -130,5 +130,8 @@ pub(super) fn setup() -> (Arc<SharedHost<TestPort>>, Router, Felt) {
 }
 
 mod flows;
+mod lists;
+mod mints;
 mod resolution;
 mod schema;
+mod unserved;
