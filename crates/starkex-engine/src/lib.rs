@@ -23,8 +23,8 @@ pub use api::{router, SharedHost, StarkExHost};
 pub use assets::{AssetMeta, CollectionListing, Royalty, TokenListing};
 pub use engine::{
     FaultSwitches, MintRequest, PostedBatch, StarkExConfig, StarkExEngine, TickReport,
-    TransferOrder, TransferRequest, Vault, VaultProof, WithdrawalKind, WithdrawalOrder,
-    WithdrawalReceiver, WithdrawalRequest,
+    TransferOrder, TransferRequest, Vault, VaultProof, VerifiedTransfer, WithdrawalKind,
+    WithdrawalOrder, WithdrawalReceiver, WithdrawalRequest,
 };
 pub use error::StarkExError;
 

@@ -54,6 +54,14 @@
 //!   alternative; the sandbox has no Passport, so it requires the headers there too rather than
 //!   accept unauthenticated transfers.
 //!
+//! Batches: `/v2/transfers` and `/v2/signable-transfer-details` take 1 to
+//! [`MAX_BATCH_TRANSFERS`] transfers (the spec sets no bound), a 400 naming the field beyond.
+//! Signatures are checked away from the host's lock: the ETH recovery and every Stark signature
+//! of a transfer ([`verify_transfers`], whose [`VerifiedTransfer`]s the engine applies without
+//! checking again) before it is taken; the operator's `verification_signature`s of
+//! `/v2/signable-transfer-details` after it is released (the lock only allocates vaults and
+//! nonces). The refusals are still reported in the same order, the operator's own first.
+//!
 //! A missing, malformed or wrong ETH signature is a 401 `unauthorised_request` and changes nothing.
 //! Stark signatures are verified everywhere too (400 `invalid_signature`).
 //!
@@ -67,6 +75,8 @@
 //! [`TransferOrder::message_hash`]: crate::engine::TransferOrder::message_hash
 //! [`WithdrawalOrder::message_hash`]: crate::engine::WithdrawalOrder::message_hash
 //! [`recover_personal_sign`]: starkroute_crypto::keys::recover_personal_sign
+//! [`verify_transfers`]: crate::engine::verify_transfers
+//! [`VerifiedTransfer`]: crate::engine::VerifiedTransfer
 
 mod assets;
 mod availability;
@@ -84,6 +94,7 @@ mod users;
 mod withdrawals;
 
 pub use mints::MAX_MINT_TOKENS;
+pub use transfers::MAX_BATCH_TRANSFERS;
 
 #[cfg(test)]
 mod tests;

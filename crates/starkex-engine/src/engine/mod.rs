@@ -59,6 +59,7 @@ pub use orders::{
     WithdrawalRequest,
 };
 pub use records::{DepositRecord, MintRecord, TransferRecord, WithdrawalKind, WithdrawalRecord};
+pub use transfers::{verify_transfers, VerifiedTransfer};
 
 /// Default batch interval: 6 hours of virtual time. ImmutableX documented withdrawals as ready
 /// "in about 12–24 h" because proofs are batched (PROTOCOL.md C); the sandbox models cutting and
@@ -88,6 +89,24 @@ pub const WITHDRAWAL_V2_TAG: Felt = Felt::from_hex_unchecked("0x7769746864726177
 /// signature over [`registration_message_hash`]`(eth, key)` is what binds the key to it.
 pub const REGISTRATION_SIGNABLE_MESSAGE: &str =
     "Only sign this key linking request from Immutable X";
+
+/// The operator's signing key, lent out of the engine ([`StarkExEngine::operator_signer`]). Its
+/// `Debug` shows no key.
+#[derive(Clone)]
+pub struct OperatorSigner(Option<StarkPrivateKey>);
+
+impl std::fmt::Debug for OperatorSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OperatorSigner(<redacted>)")
+    }
+}
+
+impl OperatorSigner {
+    /// The operator's signature over a hash, as `0x‖r‖s` (empty if the operator has no key).
+    pub fn sign(&self, hash: &Felt) -> String {
+        self.0.as_ref().and_then(|k| k.sign(hash).ok()).map(|s| s.to_hex()).unwrap_or_default()
+    }
+}
 
 /// The engine's configuration.
 #[derive(Debug, Clone)]
@@ -295,11 +314,12 @@ impl StarkExEngine {
 
     /// The operator's signature over a hash, as `0x‖r‖s` (empty if the operator has no key).
     pub fn operator_sign(&self, hash: &Felt) -> String {
-        self.operator
-            .as_ref()
-            .and_then(|k| k.sign(hash).ok())
-            .map(|s| s.to_hex())
-            .unwrap_or_default()
+        self.operator_signer().sign(hash)
+    }
+
+    /// The operator's key, to sign `verification_signature`s away from the engine (and its lock).
+    pub fn operator_signer(&self) -> OperatorSigner {
+        OperatorSigner(self.operator.clone())
     }
 
     // ----- reading the state -----

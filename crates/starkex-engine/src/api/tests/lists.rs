@@ -178,3 +178,36 @@ async fn tokens_and_balances() {
         call(&app, "GET", &format!("/v2/balances/{}?order_by=value", alice.eth()), None, &[]).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
 }
+
+/// `/v2/transfers` and `/v2/signable-transfer-details` take at most [`MAX_BATCH_TRANSFERS`]
+/// transfers; beyond, a 400 naming the field, and nothing allocated or applied.
+#[tokio::test]
+async fn batches_are_bounded() {
+    let (host, app, alice, bob) = three_transfers().await;
+    let item =
+        json!({"receiver": bob.eth(), "token": {"type": "ETH", "data": {}}, "amount": "100000000"});
+    let state = || {
+        let g = host.lock();
+        (g.0.vault_root(), g.0.transfers().len())
+    };
+    let before = state();
+    let many = vec![item.clone(); MAX_BATCH_TRANSFERS + 1];
+    let body = json!({"sender_ether_key": alice.eth(), "signable_requests": many});
+    let (s, r) = call(&app, "POST", "/v2/signable-transfer-details", Some(body), &[]).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{r}");
+    assert!(r["message"].as_str().unwrap().contains("signable_requests"), "{r}");
+    let one = json!({"amount": "1", "asset_id": "0x1", "expiration_timestamp": 1, "nonce": 1,
+        "receiver_stark_key": bob.stark.public_key().to_string(), "receiver_vault_id": 1,
+        "sender_vault_id": 2, "stark_signature": format!("0x{}", "11".repeat(64))});
+    let body = json!({"sender_stark_key": alice.stark.public_key().to_string(),
+        "requests": vec![one; MAX_BATCH_TRANSFERS + 1]});
+    let (s, r) = call(&app, "POST", "/v2/transfers", Some(body), &alice.headers("x")).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{r}");
+    assert!(r["message"].as_str().unwrap().contains("requests"), "{r}");
+    assert_eq!(state(), before);
+    // At the bound it is served.
+    let body = json!({"sender_ether_key": alice.eth(), "signable_requests": vec![item; MAX_BATCH_TRANSFERS]});
+    let (s, r) = call(&app, "POST", "/v2/signable-transfer-details", Some(body), &[]).await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    assert_eq!(r["signable_responses"].as_array().unwrap().len(), MAX_BATCH_TRANSFERS);
+}
