@@ -31,9 +31,7 @@ use starkroute_types::{AssetClass, EthAddress, Felt, Layer, Quantum, StarkKey};
 
 use crate::interface::AssetKey;
 use crate::l1::{starkgate_eth_token, CollectionPair, L1Call, L1Config, L1};
-use crate::starkex::{
-    CollectionListing, StarkExConfig, StarkExEngine, StarkExHost, TokenListing,
-};
+use crate::starkex::{CollectionListing, StarkExConfig, StarkExEngine, StarkExHost, TokenListing};
 use crate::starknet::{Starknet, StarknetChainConfig};
 use crate::Clock;
 
@@ -421,6 +419,53 @@ impl Demo {
             bob: DemoParty { eth: bob_eth, stark: bob_stark, starknet: bob_sn },
             tokens,
         })
+    }
+}
+
+impl Demo {
+    /// Alice deposits `wei` of ETH and `usdc` base units of USDC from her L1 wallet into her
+    /// StarkEx vaults (the vaults the engine allocates her, as `/v1/signable-deposit-details`
+    /// would): real `deposit` calls on the StarkEx contract, which the engine picks up after its
+    /// confirmations like any deposit. `starkroute sandbox --fund-starkex` starts with it.
+    pub fn fund_alice_on_starkex(&mut self, wei: u128, usdc: u64) -> Result<(), SetupError> {
+        let alice = self.alice.l1();
+        let key = self.alice.stark_key();
+        let core = self.world.l1.addresses().starkex_core;
+        let eth_type = starkex_asset_type(AssetClass::Eth, None, 100_000_000)?;
+        let usdc_type = starkex_asset_type(AssetClass::Erc20, Some(&self.tokens.usdc), 1)?;
+        let eth_vault = setup("vault", self.world.starkex.vault_for(key, eth_type))?;
+        let usdc_vault = setup("vault", self.world.starkex.vault_for(key, usdc_type))?;
+        let calls = [
+            (
+                U256::from(wei),
+                L1Call::DepositEth {
+                    stark_key: key.to_u256(),
+                    asset_type: eth_type,
+                    vault_id: u64::from(eth_vault.get()),
+                },
+            ),
+            (
+                U256::ZERO,
+                L1Call::Erc20Approve {
+                    token: self.tokens.usdc,
+                    spender: core,
+                    amount: U256::from(usdc),
+                },
+            ),
+            (
+                U256::ZERO,
+                L1Call::DepositErc20 {
+                    stark_key: key.to_u256(),
+                    asset_type: usdc_type,
+                    vault_id: u64::from(usdc_vault.get()),
+                    quantized_amount: usdc,
+                },
+            ),
+        ];
+        for (value, call) in calls {
+            setup("deposit into StarkEx", self.world.l1.send_and_check(alice, value, call))?;
+        }
+        Ok(())
     }
 }
 
