@@ -10,7 +10,7 @@ use starkroute_store_api::{
     RouteOrder, RouteRecord, Timestamp, Transition as StoreTransition,
 };
 use starkroute_types::{
-    EtaRange, Holding, Leg, LegKind, LegStatus, Party, Position, Route, RouteStatus, Wei,
+    EtaRange, Holding, Layer, Leg, LegKind, LegStatus, Party, Position, Route, RouteStatus, Wei,
 };
 use tracing::Instrument as _;
 
@@ -41,17 +41,24 @@ pub(crate) struct Drive<'a> {
     /// A wake-up time not committed yet (a poll that found nothing new): written with the
     /// release instead of a commit of its own.
     deferred_wake: Option<Timestamp>,
+    /// The leg (index, layer) the last step worked on, for the run loop's error log.
+    at_leg: Option<(u16, Layer)>,
 }
 
 impl<'a> Drive<'a> {
     /// A drive of `rec`, leased by `ex` until `lease_until`.
     pub(crate) fn new(ex: &'a Executor, rec: RouteRecord, lease_until: Timestamp) -> Self {
-        Self { ex, rec, lease_until, fresh: None, deferred_wake: None }
+        Self { ex, rec, lease_until, fresh: None, deferred_wake: None, at_leg: None }
     }
 
     /// The wake-up time to release the route with, if it was not committed.
     pub(crate) fn deferred_wake(&self) -> Option<Timestamp> {
         self.deferred_wake
+    }
+
+    /// The leg (index and layer) the drive was working on when it stopped.
+    pub(crate) fn at_leg(&self) -> Option<(u16, Layer)> {
+        self.at_leg
     }
 
     /// Advances the route as far as it goes without waiting, up to the configured step count.
@@ -65,10 +72,14 @@ impl<'a> Drive<'a> {
             };
             let flow = match leg.and_then(|i| self.rec.legs.get(usize::from(i))) {
                 Some(l) => {
+                    self.at_leg = Some((l.index, l.kind.layer()));
                     let span = tracing::info_span!("leg", leg = l.index, layer = %l.kind.layer());
                     self.step(action).instrument(span).await?
                 }
-                None => self.step(action).await?,
+                None => {
+                    self.at_leg = None;
+                    self.step(action).await?
+                }
             };
             if let Flow::Stop = flow {
                 break;

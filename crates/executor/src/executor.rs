@@ -140,7 +140,7 @@ impl Executor {
             Ok(leased) => leased,
             Err(e) => {
                 let e = Error::from(e);
-                self.record_error(None, "leasing a route", &e);
+                self.record_error(None, None, "leasing a route", &e);
                 return Err(e);
             }
         };
@@ -171,15 +171,15 @@ impl Executor {
                     None => self.store.release(&id, &self.owner).await,
                 };
                 if let Err(e) = other {
-                    self.record_error(Some(id), "driving the route", &e);
+                    self.record_error(Some(id), drive.at_leg(), "driving the route", &e);
                     if let Err(r) = released {
-                        self.record_error(Some(id), "releasing the route", &Error::from(r));
+                        self.record_error(Some(id), None, "releasing the route", &Error::from(r));
                     }
                     return Err(e);
                 }
                 if let Err(e) = released {
                     let e = Error::from(e);
-                    self.record_error(Some(id), "releasing the route", &e);
+                    self.record_error(Some(id), None, "releasing the route", &e);
                     return Err(e);
                 }
                 Ok(Some(id))
@@ -188,20 +188,29 @@ impl Executor {
     }
 
     /// Logs an error of the run loop and counts it: a store error (warning if retryable, the
-    /// route waits in the store meanwhile) or another one (an error: it needs an operator).
-    fn record_error(&self, route: Option<RouteId>, doing: &str, e: &Error) {
+    /// route waits in the store meanwhile) or another one (an error: it needs an operator). `leg`
+    /// is the leg (index, layer) the drive was on, if any.
+    fn record_error(
+        &self,
+        route: Option<RouteId>,
+        leg: Option<(u16, Layer)>,
+        doing: &str,
+        e: &Error,
+    ) {
         let route_id = route.map(tracing::field::display);
+        let layer = leg.map(|(_, l)| tracing::field::display(l));
+        let leg = leg.map(|(i, _)| i);
         let retryable = e.is_retryable();
         if let Error::Store(_) = e {
             self.metrics.count(Counter::StoreError);
             if retryable {
-                tracing::warn!(route_id, retryable, error = %e, "store error while {doing}");
+                tracing::warn!(route_id, leg, layer, retryable, error = %e, "store error while {doing}");
             } else {
-                tracing::error!(route_id, retryable, error = %e, "store error while {doing}");
+                tracing::error!(route_id, leg, layer, retryable, error = %e, "store error while {doing}");
             }
         } else {
             self.metrics.count(Counter::DriveError);
-            tracing::error!(route_id, retryable, error = %e, "error while {doing}");
+            tracing::error!(route_id, leg, layer, retryable, error = %e, "error while {doing}");
         }
     }
 

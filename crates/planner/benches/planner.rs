@@ -12,10 +12,9 @@ struct ConfigFile {
 }
 
 fn bench(c: &mut Criterion) {
-    let cfg: ConfigFile = toml::from_str(include_str!("../../../config/sandbox.toml")).unwrap();
+    let cfg: ConfigFile = toml::from_str(&starkroute_testkit::files::sandbox_toml()).unwrap();
     let gift: QuoteRequest =
-        serde_json::from_str(include_str!("../../../examples/requests/alice_to_bob_gift.json"))
-            .unwrap();
+        serde_json::from_str(&starkroute_testkit::files::gift_request_json()).unwrap();
     let mut erc20 = gift.clone();
     erc20.asset.token = "USDC".into();
     erc20.asset.token_id = None;

@@ -1,19 +1,21 @@
 //! Quote the Alice→Bob gift on a running starkroute server, start its best route that deposits
 //! into Bob's StarkEx vault, and follow its events to the end.
 //!
-//! Start a server first (`cargo run -- serve`), then:
+//! Start a server first (`cargo run -- serve`), then, from the repository's root:
 //!
 //! ```text
-//! cargo run -p starkroute-sdk --example quote_and_watch
+//! cargo run -p starkroute-sdk --example quote_and_watch [REQUEST.json]
 //! ```
 //!
-//! `STARKROUTE_URL` (default `http://127.0.0.1:8080`) and `STARKROUTE_API_KEY` (default the
+//! The quote request is read from `REQUEST.json` (default
+//! `examples/requests/alice_to_bob_gift.json`). `STARKROUTE_URL` (default `http://127.0.0.1:8080`) and `STARKROUTE_API_KEY` (default the
 //! sandbox's public demo key) say which server and tenant.
 
 use futures_util::StreamExt;
 use starkroute_sdk::{Client, QuoteRequest, RouteStatus};
 
-const GIFT: &str = include_str!("../../../examples/requests/alice_to_bob_gift.json");
+/// The request the example quotes when no file is named.
+const DEFAULT_REQUEST: &str = "examples/requests/alice_to_bob_gift.json";
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
@@ -21,7 +23,11 @@ async fn main() -> anyhow::Result<()> {
     let key = std::env::var("STARKROUTE_API_KEY").unwrap_or_else(|_| "sr_sandbox_demo".into());
     let client = Client::new(&url, key)?;
 
-    let request: QuoteRequest = serde_json::from_str(GIFT)?;
+    let path = std::env::args().nth(1).unwrap_or_else(|| DEFAULT_REQUEST.into());
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| anyhow::anyhow!("reading the quote request {path}: {e}"))?;
+    let request: QuoteRequest = serde_json::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("the quote request {path}: {e}"))?;
     let quote = client.quote(&request).await?;
     println!("quote {} (expires at {} ms)", quote.id, quote.expires_at);
     for (i, r) in quote.plans.routes.iter().enumerate() {

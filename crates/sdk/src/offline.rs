@@ -59,19 +59,6 @@ pub fn quote(
 mod tests {
     use super::*;
 
-    const GIFT: &str = include_str!("../../../examples/requests/alice_to_bob_gift.json");
-
-    #[test]
-    fn the_sandbox_quotes_the_gift_offline() {
-        let net = Network::sandbox().unwrap();
-        let request: QuoteRequest = serde_json::from_str(GIFT).unwrap();
-        let plans = quote(&request, &net.topology, &net.costs).unwrap();
-        assert!(plans.routes.len() >= 2, "{plans:?}");
-        assert_eq!(plans, net.quote(&request).unwrap());
-        assert!(plans.routes.iter().all(|r| !r.legs.is_empty()));
-        assert!(Network::from_toml("topology = 3").is_err());
-    }
-
     #[test]
     fn the_embedded_copy_is_the_repositorys_sandbox_toml() {
         let repo =

@@ -8,29 +8,22 @@ use starkroute_sandbox::adapters::SandboxL1;
 use starkroute_sandbox::starkex::{
     FaultSwitches, MintRequest, WithdrawalOrder, WithdrawalReceiver,
 };
-use starkroute_sandbox::world::{Demo, DemoParty, DemoTokens, SharedWorld, World};
-use starkroute_types::{
-    Account, Asset, AssetClass, EthAddress, Layer, Quantum, StarkExListing, StarkKey,
-    StarknetAddress, Token, TokenId, U256,
-};
+use starkroute_sandbox::world::World;
+use starkroute_testkit::demo::DemoEnv;
+use starkroute_types::{Account, Asset, EthAddress, StarkKey, StarknetAddress, U256};
 
 use crate::conformance::{self as c, Backend};
 
 struct Sandbox {
-    world: SharedWorld,
-    alice: DemoParty,
-    bob: DemoParty,
-    tokens: DemoTokens,
+    env: DemoEnv,
     layer: SandboxL1,
 }
 
 impl Sandbox {
     fn new() -> Self {
-        let Demo { world, alice, bob, tokens } = Demo::new().unwrap();
-        let world = SharedWorld::new(world);
-        let keys = [&alice, &bob].iter().map(|p| (p.l1(), p.eth.clone())).collect();
-        let layer = SandboxL1::new(world.clone(), keys);
-        Self { world, alice, bob, tokens, layer }
+        let env = DemoEnv::new();
+        let layer = env.l1(&[&env.alice, &env.bob]);
+        Self { env, layer }
     }
 }
 
@@ -40,56 +33,36 @@ impl Backend for Sandbox {
         &self.layer
     }
     fn alice(&self) -> (EthAddress, StarkKey) {
-        (self.alice.l1(), self.alice.stark_key())
+        (self.env.alice.l1(), self.env.alice.stark_key())
     }
     fn bob(&self) -> (EthAddress, StarkKey) {
-        (self.bob.l1(), self.bob.stark_key())
+        (self.env.bob.l1(), self.env.bob.stark_key())
     }
     fn bob_starknet(&self) -> Account {
-        Account::Starknet(StarknetAddress::new(self.bob.starknet).unwrap())
+        Account::Starknet(StarknetAddress::new(self.env.bob.starknet).unwrap())
     }
     fn eth(&self) -> Asset {
-        Asset::fungible(Token {
-            symbol: "ETH".into(),
-            class: AssetClass::Eth,
-            decimals: 18,
-            home: Layer::L1,
-            l1: None,
-            starknet: Some(StarknetAddress::new(self.tokens.eth_l2).unwrap()),
-            starkex: Some(StarkExListing {
-                quantum: Quantum::new(100_000_000).unwrap(),
-                minted_on_starkex: false,
-            }),
-        })
-        .unwrap()
+        self.env.eth()
     }
     fn usdc(&self) -> Asset {
-        Asset::fungible(Token {
-            symbol: "USDC".into(),
-            class: AssetClass::Erc20,
-            decimals: 6,
-            home: Layer::L1,
-            l1: Some(self.tokens.usdc),
-            starknet: Some(StarknetAddress::new(self.tokens.usdc_l2).unwrap()),
-            starkex: Some(StarkExListing { quantum: Quantum::ONE, minted_on_starkex: false }),
-        })
-        .unwrap()
+        self.env.usdc()
     }
     fn starkgate_and_messaging(&self) -> (EthAddress, EthAddress) {
-        let w = self.world.lock();
+        let w = self.env.world.lock();
         let a = w.l1.addresses();
         (a.starkgate, a.starknet_core)
     }
     async fn advance(&self, secs: u64) {
-        self.world.lock().advance(secs);
+        self.env.world.lock().advance(secs);
     }
     async fn credit_withdrawal(&self, from: StarkKey, to: EthAddress, asset: &Asset, amount: u128) {
         {
-            let mut guard = self.world.lock();
+            let mut guard = self.env.world.lock();
             let World { starkex: engine, l1: chain, clock, .. } = &mut *guard;
             let sx = starkroute_crypto::starkex_asset(asset).unwrap();
             let vault = engine.allocated_vault(&from, &sx.asset_id.0).unwrap();
-            let party = if from == self.alice.stark_key() { &self.alice } else { &self.bob };
+            let party =
+                if from == self.env.alice.stark_key() { &self.env.alice } else { &self.env.bob };
             let order = WithdrawalOrder {
                 sender: from,
                 vault,
@@ -106,26 +79,14 @@ impl Backend for Sandbox {
             engine.withdraw(chain, clock.now(), &order.sign(&party.stark).unwrap()).unwrap();
         }
         // The next batch.
-        self.world.lock().advance(6 * 3600 + 60);
+        self.env.world.lock().advance(6 * 3600 + 60);
     }
     fn imx_art(&self, id: u64) -> Asset {
-        Asset::nft(
-            Token {
-                symbol: "IMXART".into(),
-                class: AssetClass::MintableErc721,
-                decimals: 0,
-                home: Layer::StarkEx,
-                l1: Some(self.tokens.imxart),
-                starknet: None,
-                starkex: Some(StarkExListing { quantum: Quantum::ONE, minted_on_starkex: true }),
-            },
-            TokenId(U256::from(id)),
-        )
-        .unwrap()
+        self.env.imx_art(id)
     }
     async fn mint_and_credit_withdrawal(&self, to_key: StarkKey, to: EthAddress, asset: &Asset) {
         {
-            let mut guard = self.world.lock();
+            let mut guard = self.env.world.lock();
             let World { starkex: engine, l1: chain, clock, .. } = &mut *guard;
             let sx = starkroute_crypto::starkex_asset(asset).unwrap();
             let request = MintRequest {
@@ -141,7 +102,7 @@ impl Backend for Sandbox {
         self.credit_withdrawal(to_key, to, asset, 1).await;
     }
     async fn censor_full_withdrawals(&self) {
-        self.world.lock().starkex.set_faults(FaultSwitches {
+        self.env.world.lock().starkex.set_faults(FaultSwitches {
             ignore_full_withdrawals: true,
             ..FaultSwitches::default()
         });

@@ -14,9 +14,11 @@ use starkroute_store::{
     Timestamp,
 };
 use starkroute_types::{
-    Account, Amount, Asset, AssetClass, EtaRange, Holding, Layer, Leg, LegKind, LegStatus, Party,
-    Position, Route, RouteStatus, Token, Wei,
+    Account, Amount, Asset, AssetClass, Holding, Layer, Leg, LegKind, LegStatus, Position, Route,
+    RouteStatus, Token,
 };
+
+use starkroute_testkit::routes::leg;
 
 use crate::fake::{FakeLayer, Hang};
 
@@ -128,30 +130,9 @@ fn bob_starkex() -> Account {
     Account::parse(Layer::StarkEx, "0x9abc").unwrap()
 }
 
-fn leg(index: u16, kind: LegKind, from: Position, to: Position) -> Leg {
-    Leg {
-        index,
-        kind,
-        from,
-        to,
-        signer: Party::Sender,
-        fees: vec![],
-        eta: EtaRange::new(1, 2),
-        description: format!("{kind}"),
-    }
-}
-
+/// A route of `legs` built by hand.
 fn route(legs: Vec<Leg>) -> Route {
-    let destination = legs.last().unwrap().to;
-    Route {
-        summary: "test".into(),
-        legs,
-        total_fee_wei: Wei::ZERO,
-        eta: EtaRange::new(1, 2),
-        destination,
-        needs_recipient_action: false,
-        assumptions: vec![],
-    }
+    starkroute_testkit::routes::route("test", legs)
 }
 
 /// Alice's gift: Starknet NFT bridge → claim on L1 → deposit into Bob's StarkEx vault.

@@ -245,6 +245,9 @@ async fn a_store_outage_is_logged_with_the_route_counted_and_waited_out() {
         warned.iter().any(|e| {
             e.get("message") == Some("store error while driving the route")
                 && e.get("retryable") == Some("true")
+                // The leg the drive was on, and its layer (the gift starts on Starknet).
+                && e.get("leg") == Some("0")
+                && e.get("layer") == Some("starknet")
                 && e.get("error").is_some_and(|m| m.contains("connection refused"))
         }),
         "{logged:#?}"

@@ -2,36 +2,22 @@
 //! bridge withdraw, L1 claim, deposit into Bob's StarkEx vault) on the demo world, with the
 //! executor on the world's virtual clock and a SQLite store.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use starkroute_executor::{Executor, Outcome, RouteOrder};
 use starkroute_layer::SettlementLayer;
-use starkroute_sandbox::adapters::{SandboxL1, SandboxStarknet};
-use starkroute_sandbox::world::{Demo, SharedWorld};
+use starkroute_sandbox::world::SharedWorld;
 use starkroute_store::{
     LeaseOwner, RouteId, RouteRecord, RouteStore, SqliteStore, TenantId, Timestamp,
 };
+use starkroute_testkit::demo::{sn, starknet_account, DemoEnv, ETHER, ETH_QUANTUM};
+use starkroute_testkit::routes::{leg, route};
 use starkroute_types::{
-    Account, Amount, Asset, AssetClass, EtaRange, Holding, Layer, Leg, LegKind, LegStatus, Party,
-    Position, Quantum, Route, RouteStatus, StarkExListing, StarknetAddress, Token, TokenId, Wei,
-    U256,
+    Account, Amount, AssetClass, EtaRange, Holding, LegKind, LegStatus, Position, Route,
+    RouteStatus, U256,
 };
 
 use crate::driver::config;
-
-fn leg(index: u16, kind: LegKind, from: Position, to: Position) -> Leg {
-    Leg {
-        index,
-        kind,
-        from,
-        to,
-        signer: Party::Sender,
-        fees: vec![],
-        eta: EtaRange::new(1, 2),
-        description: kind.to_string(),
-    }
-}
 
 /// An executor on the world's virtual clock over a SQLite store in a temp dir.
 struct OnWorld {
@@ -88,48 +74,26 @@ impl OnWorld {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alice_to_bob_gift_through_the_sandbox_adapters() {
-    let Demo { world, alice, bob, tokens } = Demo::new().unwrap();
-    let world = SharedWorld::new(world);
-    let alice_sn = StarknetAddress::new(alice.starknet).unwrap();
-    let l1: Arc<dyn SettlementLayer> =
-        Arc::new(SandboxL1::new(world.clone(), HashMap::from([(alice.l1(), alice.eth.clone())])));
-    let starknet: Arc<dyn SettlementLayer> = Arc::new(SandboxStarknet::new(
-        world.clone(),
-        HashMap::from([(alice_sn, alice.stark.clone())]),
-    ));
-
-    let art = Asset::nft(
-        Token {
-            symbol: "ART".into(),
-            class: AssetClass::Erc721,
-            decimals: 0,
-            home: Layer::Starknet,
-            l1: Some(tokens.art_l1),
-            starknet: Some(StarknetAddress::new(tokens.art_l2).unwrap()),
-            starkex: Some(StarkExListing { quantum: Quantum::ONE, minted_on_starkex: false }),
-        },
-        TokenId(U256::from(7u64)),
-    )
-    .unwrap();
+    let env = DemoEnv::new();
+    let (world, alice, bob, tokens) = (&env.world, &env.alice, &env.bob, &env.tokens);
+    let l1: Arc<dyn SettlementLayer> = Arc::new(env.l1(&[alice]));
+    let starknet: Arc<dyn SettlementLayer> = Arc::new(env.starknet(&[alice]));
+    let art = env.art();
+    let alice_sn = sn(alice);
     let on_starknet = Position::owned(Account::Starknet(alice_sn));
     let on_l1 = Position::owned(Account::L1(alice.l1()));
     let claimable = Position { holding: Holding::Claimable, ..on_l1 };
     let at_bob = Position::owned(Account::StarkEx(bob.stark_key()));
-    let route = Route {
-        summary: "starknet → l1 → starkex (Alice's gift to Bob)".into(),
-        legs: vec![
+    let route = route(
+        "starknet → l1 → starkex (Alice's gift to Bob)",
+        vec![
             leg(0, LegKind::StarknetNftWithdraw, on_starknet, claimable),
             leg(1, LegKind::L1ClaimFromNftBridge, claimable, on_l1),
             leg(2, LegKind::L1DepositToStarkEx, on_l1, at_bob),
         ],
-        total_fee_wei: Wei::ZERO,
-        eta: EtaRange::new(1, 2),
-        destination: at_bob,
-        needs_recipient_action: false,
-        assumptions: vec![],
-    };
+    );
 
-    let w = OnWorld::new(&world, vec![l1, starknet]).await;
+    let w = OnWorld::new(world, vec![l1, starknet]).await;
     let order = RouteOrder { asset: art, amount: Amount::from_u128(1) };
     let id = w.start(&route, &order).await;
     let rec = w.drive(&id, 60, 2_000).await;
@@ -157,33 +121,15 @@ async fn alice_to_bob_gift_through_the_sandbox_adapters() {
 /// brings the payload no nearer to signed is refused.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_leg_with_two_signatures_asks_for_each_in_turn() {
-    let Demo { world, alice, tokens, .. } = Demo::new().unwrap();
-    let world = SharedWorld::new(world);
-    let alice_sn = StarknetAddress::new(alice.starknet).unwrap();
+    let env = DemoEnv::new();
+    let (world, alice, tokens) = (&env.world, &env.alice, &env.tokens);
     // No key held: Alice signs herself.
-    let l1: Arc<dyn SettlementLayer> = Arc::new(SandboxL1::new(world.clone(), HashMap::new()));
-    let usdc = Asset::fungible(Token {
-        symbol: "USDC".into(),
-        class: AssetClass::Erc20,
-        decimals: 6,
-        home: Layer::L1,
-        l1: Some(tokens.usdc),
-        starknet: Some(StarknetAddress::new(tokens.usdc_l2).unwrap()),
-        starkex: None,
-    })
-    .unwrap();
+    let l1: Arc<dyn SettlementLayer> = Arc::new(env.l1(&[]));
+    let usdc = env.usdc();
     let from = Position::owned(Account::L1(alice.l1()));
-    let to = Position::owned(Account::Starknet(alice_sn));
-    let route = Route {
-        summary: "USDC to Starknet".into(),
-        legs: vec![leg(0, LegKind::L1DepositToStarkGate, from, to)],
-        total_fee_wei: Wei::ZERO,
-        eta: EtaRange::new(1, 2),
-        destination: to,
-        needs_recipient_action: false,
-        assumptions: vec![],
-    };
-    let on = OnWorld::new(&world, vec![l1]).await;
+    let to = Position::owned(starknet_account(alice));
+    let route = route("USDC to Starknet", vec![leg(0, LegKind::L1DepositToStarkGate, from, to)]);
+    let on = OnWorld::new(world, vec![l1]).await;
     let (ex, store, tenant) = (&on.ex, &on.store, &on.tenant);
     let order = RouteOrder { asset: usdc, amount: Amount::from_u128(5_000_000) };
     let id = on.start(&route, &order).await;
@@ -228,63 +174,52 @@ async fn escape_route_full_withdrawal_freeze_escape_claim() {
     use starkroute_sandbox::starkex::engine::FaultSwitches;
     use starkroute_sandbox::world::starkex_asset_type;
 
-    let Demo { mut world, alice, .. } = Demo::new().unwrap();
-    let ether = 1_000_000_000_000_000_000u128;
+    let env = DemoEnv::new();
+    let alice = &env.alice;
+    let ether = ETHER;
     let key = alice.stark_key();
-    let eth_type = starkex_asset_type(AssetClass::Eth, None, 100_000_000).unwrap();
-    let vault = world.starkex.vault_for(key, eth_type).unwrap();
-    world
-        .l1
-        .send_and_check(
-            alice.l1(),
-            U256::from(ether),
-            L1Call::DepositEth {
-                stark_key: key.to_u256(),
-                asset_type: eth_type,
-                vault_id: u64::from(vault.get()),
-            },
-        )
-        .unwrap();
-    world.advance(6 * 3600);
-    world.starkex.set_faults(FaultSwitches {
-        ignore_full_withdrawals: true,
-        refuse_withdrawals: true,
-        ..Default::default()
-    });
-    let world = SharedWorld::new(world);
-    let l1: Arc<dyn SettlementLayer> =
-        Arc::new(SandboxL1::new(world.clone(), HashMap::from([(alice.l1(), alice.eth.clone())])));
-    let eth = Asset::fungible(Token {
-        symbol: "ETH".into(),
-        class: AssetClass::Eth,
-        decimals: 18,
-        home: Layer::L1,
-        l1: None,
-        starknet: None,
-        starkex: Some(StarkExListing {
-            quantum: Quantum::new(100_000_000).unwrap(),
-            minted_on_starkex: false,
-        }),
-    })
-    .unwrap();
+    {
+        let mut world = env.world.lock();
+        let eth_type = starkex_asset_type(AssetClass::Eth, None, ETH_QUANTUM).unwrap();
+        let vault = world.starkex.vault_for(key, eth_type).unwrap();
+        world
+            .l1
+            .send_and_check(
+                alice.l1(),
+                U256::from(ether),
+                L1Call::DepositEth {
+                    stark_key: key.to_u256(),
+                    asset_type: eth_type,
+                    vault_id: u64::from(vault.get()),
+                },
+            )
+            .unwrap();
+        world.advance(6 * 3600);
+        world.starkex.set_faults(FaultSwitches {
+            ignore_full_withdrawals: true,
+            refuse_withdrawals: true,
+            ..Default::default()
+        });
+    }
+    let world = &env.world;
+    let l1: Arc<dyn SettlementLayer> = Arc::new(env.l1(&[alice]));
+    let eth = env.eth();
     let vault_pos = Position::owned(Account::StarkEx(key));
     let escaped = Position { holding: Holding::Claimable, ..vault_pos };
     let on_l1 = Position::owned(Account::L1(alice.l1()));
     let route = Route {
-        summary: "escape: full withdrawal → freeze → escape → claim".into(),
-        legs: vec![
-            leg(0, LegKind::FullWithdrawalRequest, vault_pos, vault_pos),
-            leg(1, LegKind::FreezeRequest, vault_pos, vault_pos),
-            leg(2, LegKind::Escape, vault_pos, escaped),
-            leg(3, LegKind::L1ClaimFromStarkEx, escaped, on_l1),
-        ],
-        total_fee_wei: Wei::ZERO,
         eta: EtaRange::new(7 * 86_400, 8 * 86_400),
-        destination: on_l1,
-        needs_recipient_action: false,
-        assumptions: vec![],
+        ..route(
+            "escape: full withdrawal → freeze → escape → claim",
+            vec![
+                leg(0, LegKind::FullWithdrawalRequest, vault_pos, vault_pos),
+                leg(1, LegKind::FreezeRequest, vault_pos, vault_pos),
+                leg(2, LegKind::Escape, vault_pos, escaped),
+                leg(3, LegKind::L1ClaimFromStarkEx, escaped, on_l1),
+            ],
+        )
     };
-    let on = OnWorld::new(&world, vec![l1]).await;
+    let on = OnWorld::new(world, vec![l1]).await;
     let order = RouteOrder { asset: eth, amount: Amount::from_u128(ether) };
     let id = on.start(&route, &order).await;
     let before = world.lock().l1.ledger().eth_balance(&alice.l1());

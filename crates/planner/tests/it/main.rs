@@ -15,10 +15,9 @@ pub(crate) struct ConfigFile {
 }
 
 pub(crate) fn sandbox() -> ConfigFile {
-    toml::from_str(include_str!("../../../../config/sandbox.toml")).unwrap()
+    toml::from_str(&starkroute_testkit::files::sandbox_toml()).unwrap()
 }
 
 pub(crate) fn gift_request() -> QuoteRequest {
-    serde_json::from_str(include_str!("../../../../examples/requests/alice_to_bob_gift.json"))
-        .unwrap()
+    serde_json::from_str(&starkroute_testkit::files::gift_request_json()).unwrap()
 }

@@ -279,9 +279,7 @@ fn a_refused_transfer_leaves_the_world_untouched() {
 #[test]
 fn config_matches_the_demo_deployment() {
     let d = Demo::new().unwrap();
-    let req: serde_json::Value =
-        serde_json::from_str(include_str!("../../../../examples/requests/alice_to_bob_gift.json"))
-            .unwrap();
+    let req = starkroute_testkit::files::gift_request();
     let felt = |v: &serde_json::Value| starkroute_types::parse_felt(v.as_str().unwrap()).unwrap();
     assert_eq!(
         req["sender"]["l1"].as_str().unwrap().parse::<starkroute_types::EthAddress>().unwrap(),
@@ -303,7 +301,7 @@ fn config_matches_the_demo_deployment() {
     );
     assert!(d.world.starknet.is_deployed(&d.alice.starknet));
     assert!(!d.world.starknet.is_deployed(&d.bob.starknet));
-    let toml = include_str!("../../../../config/sandbox.toml");
+    let toml = starkroute_testkit::files::sandbox_toml();
     for needle in [
         format!("{:#066x}", starkroute_types::felt_to_u256(&d.alice.starknet)),
         format!("{:#066x}", starkroute_types::felt_to_u256(&d.bob.starknet)),

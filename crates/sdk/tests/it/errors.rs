@@ -6,13 +6,13 @@ use futures_util::StreamExt;
 use starkroute_sdk::{Client, Error, RouteStatus};
 use starkroute_types::{Amount, Layer};
 
-use crate::{bob_deposit_request, gift_request, wait_for, Harness, BODY_LIMIT, QUOTE_TTL_SECS};
+use crate::{bob_deposit_request, gift_request, harness, wait_for, BODY_LIMIT, QUOTE_TTL_SECS};
 
 const NO_SUCH_ROUTE: &str = "01JZZZZZZZZZZZZZZZZZZZZZZZ";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_error_answer_maps_to_its_typed_error() {
-    let h = Harness::start(true).await;
+    let h = harness(true).await;
     let client = h.client();
 
     // 401: an unknown key, on every kind of call.

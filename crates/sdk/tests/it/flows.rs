@@ -4,7 +4,7 @@
 use starkroute_sdk::{Client, Event, RouteStatus};
 use starkroute_types::{Layer, LegStatus};
 
-use crate::{gift_request, read_all, straight_into_bobs_vault, Harness, Relay};
+use crate::{gift_request, harness, read_all, straight_into_bobs_vault, Relay};
 
 fn assert_every_leg_seen(events: &[Event], legs: u16) {
     let seqs: Vec<u64> = events.iter().map(|e| e.seq).collect();
@@ -24,7 +24,7 @@ fn assert_every_leg_seen(events: &[Event], legs: u16) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_gift_is_quoted_started_once_and_watched_to_completion() {
-    let mut h = Harness::start(true).await;
+    let mut h = harness(true).await;
     let client = h.client();
 
     let quote = client.quote(&gift_request()).await.unwrap();
@@ -79,10 +79,10 @@ async fn the_gift_is_quoted_started_once_and_watched_to_completion() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_stream_resumes_after_dropped_connections_without_gap_or_duplicate() {
-    let mut h = Harness::start(true).await;
+    let mut h = harness(true).await;
     let direct = h.client();
     let relay = Relay::start(&h.base).await;
-    let client = Client::new(&relay.base, crate::DEMO).unwrap();
+    let client = Client::new(&relay.base, starkroute_testkit::server::DEMO_KEY).unwrap();
     let quote = client.quote(&gift_request()).await.unwrap();
     let route = client.start(&quote.id, straight_into_bobs_vault(&quote), None).await.unwrap();
 

@@ -6,12 +6,12 @@ use starkroute_sdk::{Error, LegStatus, LocalKeys, RouteStatus, SignatureScheme};
 use starkroute_types::StarknetAddress;
 
 use crate::{
-    bob_deposit_request, gift_request, read_all, straight_into_bobs_vault, wait_for, Harness,
+    bob_deposit_request, gift_request, harness, read_all, straight_into_bobs_vault, wait_for,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bob_signs_his_deposit_then_a_starkex_withdrawal_with_two_signatures() {
-    let mut h = Harness::start(true).await;
+    let mut h = harness(true).await;
     let client = h.client();
     let bob = h.stack.demo.bob.clone();
     let alice = h.stack.demo.alice.clone();
@@ -67,7 +67,7 @@ async fn bob_signs_his_deposit_then_a_starkex_withdrawal_with_two_signatures() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_gift_with_no_custodial_keys_is_signed_by_alice_locally() {
-    let mut h = Harness::start(false).await;
+    let mut h = harness(false).await;
     let client = h.client();
     let alice = h.stack.demo.alice.clone();
     let quote = client.quote(&gift_request()).await.unwrap();

@@ -104,7 +104,7 @@ async fn idempotency_key_returns_the_same_route_and_conflicts_with_another_body(
     assert_ne!(other["id"], first["id"]);
 
     // A replay after the quote expired still answers the route it started.
-    h.clock.advance(Duration::from_secs(QUOTE_TTL_SECS as u64 + 1));
+    h.clock.advance(Duration::from_secs(QUOTE_TTL_SECS + 1));
     let (s, late) = h.start_route(DEMO, &q, 0, Some("order-42")).await;
     assert_eq!((s, late["id"].clone()), (StatusCode::OK, first["id"].clone()));
 
@@ -137,7 +137,7 @@ async fn an_expired_quote_cannot_start_a_route() {
     let h = Harness::start().await;
     let q = h.quote(DEMO, gift_request()).await;
     assert!(q["expires_at"].as_i64().unwrap() > q["created_at"].as_i64().unwrap());
-    h.clock.advance(Duration::from_secs(QUOTE_TTL_SECS as u64));
+    h.clock.advance(Duration::from_secs(QUOTE_TTL_SECS));
     let (s, v) = h.start_route(DEMO, &q, 0, Some("late")).await;
     assert_eq!(s, StatusCode::GONE, "{v}");
     assert_eq!((code(&v), field(&v)), ("quote_expired", "quote_id"));

@@ -132,7 +132,7 @@ async fn an_identical_quote_request_gets_the_same_quote_while_fresh() {
     assert_ne!(c["id"], a["id"]);
     let d = h.quote(ACME, gift_request()).await;
     assert_ne!(d["id"], a["id"], "tenants do not share quotes");
-    h.clock.advance(std::time::Duration::from_secs(QUOTE_TTL_SECS as u64 / 10 + 1));
+    h.clock.advance(std::time::Duration::from_secs(QUOTE_TTL_SECS / 10 + 1));
     let e = h.quote(DEMO, gift_request()).await;
     assert_ne!(e["id"], a["id"]);
     assert!(e["expires_at"].as_i64() > a["expires_at"].as_i64());

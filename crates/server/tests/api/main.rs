@@ -7,88 +7,39 @@ mod errors;
 mod flows;
 mod socket;
 
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::Arc;
+use std::ops::{Deref, DerefMut};
 use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{header, HeaderMap, Method, Request, StatusCode};
-use axum::Router;
 use serde_json::{json, Value};
-use starkroute_executor::{Clock, SystemClock};
-use starkroute_server::api::hash_key;
-use starkroute_server::config::{Config, Overrides};
-use starkroute_server::stack::SandboxStack;
-use starkroute_store::Timestamp;
-use tokio::task::JoinHandle;
+use starkroute_testkit::server::{self, Options};
 use tower::ServiceExt;
 
-/// The sandbox's documented demo key (tenant `demo`).
-pub(crate) const DEMO: &str = "sr_sandbox_demo";
-/// A second tenant's key (tenant `acme`).
-pub(crate) const ACME: &str = "sr_test_acme_key";
-/// Quote lifetime in these tests.
-pub(crate) const QUOTE_TTL_SECS: i64 = 60;
+pub(crate) use starkroute_testkit::files::gift_request;
+pub(crate) use starkroute_testkit::server::{ACME_KEY as ACME, DEMO_KEY as DEMO, QUOTE_TTL_SECS};
 
-pub(crate) fn gift_request() -> Value {
-    serde_json::from_str(include_str!("../../../../examples/requests/alice_to_bob_gift.json"))
-        .unwrap()
-}
+/// The shared serve-stack harness with two tenants (`demo`, `acme`), and requests through its
+/// router.
+pub(crate) struct Harness(server::Harness);
 
-/// The API's clock: the wall clock plus an offset the test can move forward.
-#[derive(Default)]
-pub(crate) struct ShiftedClock(AtomicI64);
-
-impl ShiftedClock {
-    pub(crate) fn advance(&self, d: Duration) {
-        self.0.fetch_add(i64::try_from(d.as_millis()).unwrap(), Ordering::SeqCst);
+impl Deref for Harness {
+    type Target = server::Harness;
+    fn deref(&self) -> &server::Harness {
+        &self.0
     }
 }
 
-impl Clock for ShiftedClock {
-    fn now(&self) -> Timestamp {
-        Timestamp::from_millis(SystemClock.now().as_millis() + self.0.load(Ordering::SeqCst))
+impl DerefMut for Harness {
+    fn deref_mut(&mut self) -> &mut server::Harness {
+        &mut self.0
     }
-}
-
-/// A sandbox stack on a temporary data directory with two tenants.
-pub(crate) struct Harness {
-    pub(crate) stack: SandboxStack,
-    pub(crate) app: Router,
-    pub(crate) clock: Arc<ShiftedClock>,
-    tasks: Vec<JoinHandle<()>>,
-    _dir: tempfile::TempDir,
 }
 
 impl Harness {
     /// The stack, with its executor running (fast polls) and the world's clock stopped.
     pub(crate) async fn start() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let tenants = format!(
-            "[{{ name = \"demo\", key_sha256 = \"{}\" }}, {{ name = \"acme\", key_sha256 = \"{}\" }}]",
-            hex::encode(hash_key(DEMO)),
-            hex::encode(hash_key(ACME)),
-        );
-        let overrides = Overrides::new().with_env([
-            ("STARKROUTE_API__TENANTS".to_owned(), tenants),
-            ("STARKROUTE_API__BODY_LIMIT_BYTES".to_owned(), "16384".to_owned()),
-            ("STARKROUTE_API__QUOTE_TTL_SECS".to_owned(), QUOTE_TTL_SECS.to_string()),
-            ("STARKROUTE_STORE__DATA_DIR".to_owned(), dir.path().display().to_string()),
-            ("STARKROUTE_EXECUTOR__POLL_INTERVAL_MS".to_owned(), "20".to_owned()),
-            ("STARKROUTE_EXECUTOR__BACKOFF_INITIAL_MS".to_owned(), "20".to_owned()),
-            ("STARKROUTE_EXECUTOR__BACKOFF_MAX_MS".to_owned(), "200".to_owned()),
-        ]);
-        let config = Config::layered(None, &overrides).unwrap();
-        let clock = Arc::new(ShiftedClock::default());
-        let stack = SandboxStack::start(&config, clock.clone()).await.unwrap();
-        let app = stack.core.router();
-        let tasks = vec![stack.core.spawn_executor()];
-        Self { stack, app, clock, tasks, _dir: dir }
-    }
-
-    /// Runs the world's clock fast: ten simulated hours per real second.
-    pub(crate) fn run_world(&mut self) {
-        self.tasks.push(self.stack.spawn_world_clock(36_000));
+        Self(server::Harness::start_with(Options::default().tenant("acme", ACME)).await)
     }
 
     /// A request through the router.
@@ -185,25 +136,22 @@ impl Harness {
 
     /// Stops everything; returns the data directory (deleted when dropped).
     pub(crate) async fn stop(self) -> tempfile::TempDir {
-        self.stack.core.signal_shutdown();
-        for t in self.tasks {
-            t.await.unwrap();
-        }
-        self.stack.close().await;
-        self._dir
+        self.0.stop().await
     }
 }
 
 /// The index of the gift's route that deposits straight into Bob's StarkEx vault.
 pub(crate) fn straight_into_bobs_vault(quote: &Value) -> usize {
+    let want: Vec<Value> =
+        server::STRAIGHT_INTO_BOBS_VAULT.iter().map(|k| serde_json::to_value(k).unwrap()).collect();
     quote["routes"]
         .as_array()
         .unwrap()
         .iter()
         .position(|r| {
-            let kinds: Vec<&str> =
-                r["legs"].as_array().unwrap().iter().map(|l| l["kind"].as_str().unwrap()).collect();
-            kinds == ["starknet_nft_withdraw", "l1_claim_from_nft_bridge", "l1_deposit_to_starkex"]
+            let kinds: Vec<&Value> =
+                r["legs"].as_array().unwrap().iter().map(|l| &l["kind"]).collect();
+            kinds.iter().copied().eq(want.iter())
         })
         .expect("the gift has the deposit-into-Bob's-vault route")
 }
@@ -211,13 +159,5 @@ pub(crate) fn straight_into_bobs_vault(quote: &Value) -> usize {
 /// Bob deposits 0.01 ETH from L1 into his own StarkEx vault: the router holds no key of Bob's,
 /// so the leg pauses for his signature.
 pub(crate) fn bob_deposit_request(h: &Harness) -> Value {
-    let bob = &h.stack.demo.bob;
-    json!({
-        "asset": { "token": "ETH" },
-        "amount": "10000000000000000",
-        "from": "l1",
-        "to": "starkex",
-        "sender": { "l1": bob.l1().to_string(), "starkex": bob.stark_key().to_string() },
-        "recipient": { "starkex": bob.stark_key().to_string() },
-    })
+    h.0.bob_deposit_request()
 }

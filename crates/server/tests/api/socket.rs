@@ -6,7 +6,6 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use starkroute_store::{RouteStore, SqliteStore, TenantId};
-use tokio::task::JoinHandle;
 
 use crate::{bob_deposit_request, gift_request, straight_into_bobs_vault, Harness, DEMO};
 
@@ -16,19 +15,6 @@ struct Sse {
     id: u64,
     event: String,
     data: Value,
-}
-
-fn serve(h: &Harness) -> (String, JoinHandle<()>) {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let addr = listener.local_addr().unwrap();
-    let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-    let app = h.stack.core.router();
-    let stop = h.stack.core.stopped();
-    let task = tokio::spawn(async move {
-        axum::serve(listener, app).with_graceful_shutdown(stop).await.unwrap();
-    });
-    (format!("http://{addr}"), task)
 }
 
 /// Reads an event stream to its end (at most 60 s).
@@ -66,7 +52,7 @@ async fn read_events(mut res: reqwest::Response) -> Vec<Sse> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_gift_runs_to_completion_and_the_stream_shows_every_leg() {
     let mut h = Harness::start().await;
-    let (base, server) = serve(&h);
+    let base = h.base.clone();
     let http = reqwest::Client::new();
 
     let res = http
@@ -159,8 +145,6 @@ async fn the_gift_runs_to_completion_and_the_stream_shows_every_leg() {
         );
         w.check_conservation().unwrap();
     }
-    h.stack.core.signal_shutdown();
-    server.await.unwrap();
     h.stop().await;
 }
 
@@ -171,7 +155,7 @@ fn alloy_u256(n: u64) -> starkroute_types::U256 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_ends_open_streams_and_leaves_routes_resumable() {
     let h = Harness::start().await;
-    let (base, server) = serve(&h);
+    let base = h.base.clone();
     let http = reqwest::Client::new();
     let q: Value = http
         .post(format!("{base}/v1/quotes"))
@@ -205,8 +189,8 @@ async fn shutdown_ends_open_streams_and_leaves_routes_resumable() {
     h.stack.core.signal_shutdown();
     let events = tokio::time::timeout(Duration::from_secs(10), reader).await.unwrap().unwrap();
     assert!(events.iter().any(|e| e.event == "leg_awaiting_signature"));
-    tokio::time::timeout(Duration::from_secs(10), server).await.unwrap().unwrap();
-    let dir = h.stop().await;
+    // The server (and the executor) stop with the stream open.
+    let dir = tokio::time::timeout(Duration::from_secs(10), h.stop()).await.expect("stopped");
 
     // The store has the route as it was: a restart resumes it.
     let store = SqliteStore::open_dir(dir.path()).await.unwrap();
