@@ -6,10 +6,10 @@ use crate::assets::CollectionListing;
 use crate::engine::StarkExConfig;
 use alloy_primitives::keccak256;
 
-const GOLD: &str = "0x00000000000000000000000000000000000000c1";
+pub(super) const GOLD: &str = "0x00000000000000000000000000000000000000c1";
 
 /// An exchange listing the collection GOLD (mintable ERC-721 registered on L1) owned by `minter`.
-fn mint_setup(minter: &Party) -> (Arc<SharedHost<TestPort>>, Router, Felt) {
+pub(super) fn mint_setup(minter: &Party) -> (Arc<SharedHost<TestPort>>, Router, Felt) {
     let mut port = TestPort::default();
     let eth = port.register_asset(AssetClass::Eth, None, 100_000_000);
     let gold: EthAddress = GOLD.parse().unwrap();
@@ -31,7 +31,7 @@ fn mint_setup(minter: &Party) -> (Arc<SharedHost<TestPort>>, Router, Felt) {
 
 /// The body imx-core-sdk's `mint` posts and its `auth_signature`, written out by hand: the signed
 /// text is `keccak256(JSON.stringify(payload))` with the SDK's key order and `ether_key`.
-fn mint_body(signer: &Party, receiver: &str, id: &str) -> Value {
+pub(super) fn mint_body(signer: &Party, receiver: &str, id: &str) -> Value {
     let payload = format!(
         r#"{{"contract_address":"{GOLD}","royalties":[{{"recipient":"{receiver}","percentage":2.5}}],"users":[{{"ether_key":"{receiver}","tokens":[{{"id":"{id}","blueprint":"gold:{id}"}}]}}],"auth_signature":""}}"#
     );

@@ -42,7 +42,19 @@ pub(super) async fn call(
     if let Err(why) = schema::check_response(method, uri, status.as_u16(), &v) {
         panic!("the answer does not conform to the spec: {why}");
     }
+    if let Some(template) = schema::spec_path(uri.split('?').next().unwrap_or(uri)) {
+        answered().lock().insert((method.to_owned(), template, status.as_u16()));
+    }
     (status, v)
+}
+
+/// `(method, spec path, status)` of an answer.
+type Answered = std::collections::BTreeSet<(String, &'static str, u16)>;
+
+/// Every `(method, spec path, status)` answered (and checked) in this test binary so far.
+pub(super) fn answered() -> &'static parking_lot::Mutex<Answered> {
+    static ANSWERED: std::sync::OnceLock<parking_lot::Mutex<Answered>> = std::sync::OnceLock::new();
+    ANSWERED.get_or_init(Default::default)
 }
 
 pub(super) struct Party {
@@ -134,4 +146,5 @@ mod lists;
 mod mints;
 mod resolution;
 mod schema;
+mod tour;
 mod unserved;
