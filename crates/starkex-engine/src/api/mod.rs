@@ -28,10 +28,9 @@
 //! - Amounts: the signable endpoints take base units. A transfer's create request carries the
 //!   quantized `amount` its signable details answered (the clients echo it). A withdrawal's
 //!   signable details answer `amount` in base units in v1 and v2 alike (v2 adds
-//!   `quantized_amount`); `POST /v1/withdrawals` takes base units, as the official clients send
-//!   them (imx-core-sdk's `prepareWithdrawal` sends the amount it asked the details for), and
-//!   quantizes it by the asset's quantum before rebuilding the order. **[choice]**
-//!   `POST /v2/withdrawals` takes the `quantized_amount` of its signable details.
+//!   `quantized_amount`); `POST /v1/withdrawals` and `POST /v2/withdrawals` take base units, as
+//!   the official clients send them (their `prepareWithdrawal` workflows send the amount they
+//!   asked the details for), and quantize it by the asset's quantum before rebuilding the order.
 //! - `POST /v1/users` answers `tx_hash: ""`: an off-chain registration sends no transaction.
 //! - Accounts: an ETH address's Stark keys are those registered through `POST /v1/users` or seen
 //!   in a deposit, and those registered on the L1 contract (read live); users, balances and

@@ -15,8 +15,8 @@ use starkroute_types::{parse_u256, EthAddress};
 use super::pagination::{list, Filter, ListSpec, Order, Row};
 use super::parse::{
     check_eth_sender, eth_headers_signer, eth_str, felt_str, parse_eth, parse_felt_field, parse_id,
-    parse_key, parse_quantized, parse_sig, parse_vault, quantize, registered_key, resolve_asset_id,
-    resolve_token, sender_vault, signable_message, SignableIn,
+    parse_key, parse_sig, parse_vault, quantize, registered_key, resolve_asset_id, resolve_token,
+    sender_vault, signable_message, SignableIn,
 };
 use super::render::{rfc3339, rollup_status, token_json, token_name, who, METADATA_REFUSED};
 use super::{bad, body, path, query, ApiResult, StarkExHost};
@@ -169,11 +169,16 @@ pub(super) async fn create_withdrawal_v2<H: StarkExHost>(
                 .ok()
         })
         .ok_or_else(|| bad("receiver_stark_key must be the L1 wallet address"))?;
+    let sender = parse_key("sender_stark_key", &req.sender_stark_key)?;
+    let vault = parse_vault("sender_vault_id", req.sender_vault_id)?;
+    let asset_id = parse_felt_field("asset_id", &req.asset_id)?;
+    // Base units, as in v1 (the official v2 workflow sends the amount it asked the details for).
+    let asset = host.with(|e, port, _| resolve_asset_id(e, port, &asset_id))?;
     let order = WithdrawalOrder {
-        sender: parse_key("sender_stark_key", &req.sender_stark_key)?,
-        vault: parse_vault("sender_vault_id", req.sender_vault_id)?,
-        asset_id: parse_felt_field("asset_id", &req.asset_id)?,
-        amount: parse_quantized("amount", &req.amount)?,
+        sender,
+        vault,
+        asset_id,
+        amount: quantize(&asset, &req.amount)?,
         nonce: req.nonce,
         expiration_hours: req.expiration_timestamp,
         receiver: WithdrawalReceiver::EthAddress(receiver),

@@ -96,7 +96,7 @@ async fn deposit_transfer_withdraw_over_the_api() {
     assert_eq!(s, StatusCode::OK, "{w}");
     assert_eq!(w["receiver_vault_id"], 0);
     let create = json!({
-        "amount": w["quantized_amount"], "asset_id": w["asset_id"], "expiration_timestamp": w["expiration_timestamp"],
+        "amount": w["amount"], "asset_id": w["asset_id"], "expiration_timestamp": w["expiration_timestamp"],
         "nonce": w["nonce"], "receiver_stark_key": w["receiver_stark_key"], "receiver_vault_id": 0,
         "sender_stark_key": w["sender_stark_key"], "sender_vault_id": w["sender_vault_id"],
         "stark_signature": alice.sign(&w["payload_hash"]),

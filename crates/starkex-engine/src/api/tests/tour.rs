@@ -96,7 +96,7 @@ async fn every_served_endpoint_answers_a_conforming_success() {
     ok(&app, "GET", &format!("/v1/withdrawals/{}", made["withdrawal_id"]), None, &[]).await;
     ok(&app, "GET", "/v1/withdrawals", None, &[]).await;
     let w = ok(&app, "POST", "/v2/signable-withdrawal-details", Some(body), &[]).await;
-    let create = json!({"amount": w["quantized_amount"], "asset_id": w["asset_id"],
+    let create = json!({"amount": w["amount"], "asset_id": w["asset_id"],
         "expiration_timestamp": w["expiration_timestamp"], "nonce": w["nonce"],
         "receiver_stark_key": w["receiver_stark_key"], "receiver_vault_id": 0,
         "sender_stark_key": w["sender_stark_key"], "sender_vault_id": w["sender_vault_id"],
