@@ -49,6 +49,31 @@ async fn an_eth_withdrawal_is_created_with_the_base_amount_the_client_sends() {
     let (_, b) = call(&app, "GET", &format!("/v2/balances/{}", alice.eth()), None, &[]).await;
     assert_eq!(b["result"][0]["balance"], "999000000000000000");
     assert_eq!(b["result"][0]["preparing_withdrawal"], wei);
+
+    // v2 the same: the official v2 workflow sends the base amount too.
+    let (s, w) = call(
+        &app,
+        "POST",
+        "/v2/signable-withdrawal-details",
+        Some(json!({"user": alice.eth(), "token": {"type": "ETH", "data": {"decimals": 18}}, "amount": wei})),
+        &[],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{w}");
+    let create = |amount: &Value| {
+        json!({
+            "amount": amount, "asset_id": w["asset_id"], "expiration_timestamp": w["expiration_timestamp"],
+            "nonce": w["nonce"], "receiver_stark_key": w["receiver_stark_key"], "receiver_vault_id": 0,
+            "sender_stark_key": w["sender_stark_key"], "sender_vault_id": w["sender_vault_id"],
+            "stark_signature": alice.sign(&w["payload_hash"]),
+        })
+    };
+    let headers = alice.headers(w["signable_message"].as_str().unwrap());
+    let (s, r) =
+        call(&app, "POST", "/v2/withdrawals", Some(create(&w["quantized_amount"])), &headers).await;
+    assert_eq!((s, r["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_amount")), "{r}");
+    let (s, r) = call(&app, "POST", "/v2/withdrawals", Some(create(&w["amount"])), &headers).await;
+    assert_eq!(s, StatusCode::OK, "{r}");
 }
 
 /// Bob's key is registered only on the L1 contract: no `POST /v1/users`, no deposit. After a
