@@ -6,6 +6,10 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
+/// `starkroute keys …`.
+#[path = "cli/keys.rs"]
+mod keys;
+
 fn starkroute(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_starkroute"));
     cmd.args(args)

@@ -1,6 +1,7 @@
 //! The `starkroute` command line: `serve`, the planner's `quote`, a `demo` that quotes and walks
 //! the Alice→Bob gift, `sandbox`, `worker`, `route` and `watch` (clients of a running server),
-//! and the `util` commands that expose the protocol cryptography.
+//! the `util` commands that expose the protocol cryptography, and `keys` (keystores and starkli
+//! account files).
 //!
 //! Results go to stdout; errors go to stderr as one line (`error: …`, exit code 1; 2 for a bad
 //! argument). Background events (a failed batch, a store that does not answer) are `tracing`
@@ -9,6 +10,7 @@
 
 mod client;
 mod demo;
+mod keys;
 mod logging;
 mod sandbox;
 mod serve;
@@ -65,6 +67,11 @@ enum Command {
     /// terminal, one line per event otherwise; exits non-zero with the recovery instructions
     /// when the route fails or is cancelled.
     Watch(client::WatchArgs),
+    /// Make and inspect keys: Ethereum, Stark and Starknet keys in Web3 Secret Storage v3
+    /// keystores (geth, cast and starkli read them), Starknet accounts in starkli's account
+    /// files. Passwords from an environment variable, a file or the terminal; never a flag.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
     /// Compute what the router computes: asset ids, message hashes, signatures, keys, proofs.
     /// Each prints one JSON object.
     #[command(subcommand)]
@@ -204,12 +211,14 @@ fn execute(command: Command) -> Result<String> {
         Command::Route(_) => "route",
         Command::Watch(_) => "watch",
         Command::Util(_) => "util",
+        Command::Keys(_) => "keys",
     };
     tracing::debug!(command = name, version = env!("CARGO_PKG_VERSION"), "starting");
     match command {
         Command::Quote(args) => quote(args),
         Command::Demo(args) => demo(&args),
         Command::Util(u) => util::run(u),
+        Command::Keys(k) => keys::run(k),
         Command::Sandbox(args) => sandbox::run(&args),
         Command::Serve(args) => serve::run(&args),
         Command::Worker(args) => worker::run(&args),
