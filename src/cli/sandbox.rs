@@ -37,6 +37,10 @@ pub(crate) struct SandboxArgs {
     /// address: the layer service holds Alice's keys and signs what it is asked to.
     #[arg(long, value_name = "FILE", env = "STARKROUTE_LAYERS_TOKEN_FILE")]
     layers_token_file: Option<std::path::PathBuf>,
+    /// Start with Alice's deposits into StarkEx made on L1: 10 ETH and 1000 USDC (picked up by
+    /// the engine after its confirmations), so StarkEx clients have funds to move at once.
+    #[arg(long)]
+    fund_starkex: bool,
 }
 
 /// Runs the sandbox until Ctrl-C.
@@ -57,7 +61,10 @@ pub(crate) fn run(args: &SandboxArgs) -> Result<String> {
     if let Some(s) = args.state_update_interval {
         config.starknet.state_update_interval = s;
     }
-    let demo = Demo::with_config(config)?;
+    let mut demo = Demo::with_config(config)?;
+    if args.fund_starkex {
+        demo.fund_alice_on_starkex(10_000_000_000_000_000_000, 1_000_000_000)?;
+    }
     let mut banner = json!({
         "speed": format!("{} simulated seconds per second", args.speed),
         "alice": {

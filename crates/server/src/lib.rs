@@ -15,5 +15,6 @@ pub mod config;
 pub mod error;
 pub mod serve;
 pub mod stack;
+pub mod webhooks;
 
 pub use error::{Error, Result};

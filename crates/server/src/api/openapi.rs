@@ -80,7 +80,7 @@ fn paths_and_schemas() -> Value {
     let unauthorized = err("No or unknown API key.");
     let invalid = err("A field is invalid; `error.field` names it.");
     let not_found = err("No such route for this tenant (another tenant's route included).");
-    json!({
+    let mut doc = json!({
         "openapi": "3.1.0",
         "info": {
             "title": "starkroute",
@@ -214,7 +214,9 @@ fn paths_and_schemas() -> Value {
             "securitySchemes": { "apiKey": { "type": "http", "scheme": "bearer", "description": "An API key; the server keeps only its SHA-256." } },
             "schemas": schemas()
         }
-    })
+    });
+    super::openapi_webhooks::extend(&mut doc);
+    doc
 }
 
 /// The components' schemas.

@@ -6,7 +6,7 @@
 //! The validator covers the part of JSON Schema 2020-12 the document uses: `$ref` to
 //! `#/components/schemas/…`, `type` (one or several), `enum`, `const`, `pattern`, `minimum`,
 //! `maximum`, `minLength`, `maxLength`, `required`, `properties`, `additionalProperties`,
-//! `items`, `oneOf`. A keyword it does not know fails the check, so the document cannot use one
+//! `items`, `minItems`, `maxItems`, `allOf`, `oneOf`. A keyword it does not know fails the check, so the document cannot use one
 //! silently.
 
 use std::sync::OnceLock;
@@ -238,6 +238,19 @@ pub(crate) fn validate(doc: &Value, schema: &Value, v: &Value, at: &str) -> Resu
                     for (i, item) in items.iter().enumerate() {
                         validate(doc, rule, item, &format!("{at}[{i}]"))?;
                     }
+                }
+            }
+            "minItems" | "maxItems" => {
+                if let (Some(items), Some(n)) = (v.as_array(), rule.as_u64()) {
+                    let len = items.len() as u64;
+                    if (k == "minItems" && len < n) || (k == "maxItems" && len > n) {
+                        return Err(format!("{at}: {len} items is beyond {k} {n}"));
+                    }
+                }
+            }
+            "allOf" => {
+                for sub in rule.as_array().into_iter().flatten() {
+                    validate(doc, sub, v, at)?;
                 }
             }
             "oneOf" => {

@@ -10,6 +10,8 @@ mod flows;
 mod limits;
 mod socket;
 mod strict;
+mod webhook_worker;
+mod webhooks;
 
 use std::ops::{Deref, DerefMut};
 use std::time::Duration;
@@ -46,14 +48,13 @@ impl Harness {
         Self::start_with(&[]).await
     }
 
-    /// The same with more `STARKROUTE_*` settings.
+    /// [`Harness::start`] with more `STARKROUTE_…` settings. The tests poll fast: the rate
+    /// limit is off unless a test sets it (tests/api/limits.rs).
     pub(crate) async fn start_with(env: &[(&str, &str)]) -> Self {
-        // The tests poll fast; tests/api/limits.rs sets its own limits.
-        let mut options =
-            Options::default().tenant("acme", ACME).set("STARKROUTE_API__RATE_LIMIT_PER_SEC", 0);
-        for (k, v) in env {
-            options = options.set(k, v);
-        }
+        let options = env.iter().fold(
+            Options::default().tenant("acme", ACME).set("STARKROUTE_API__RATE_LIMIT_PER_SEC", 0),
+            |o, (k, v)| o.set(k, v),
+        );
         Self(server::Harness::start_with(options).await)
     }
 
