@@ -466,9 +466,17 @@ fn logs_follow_rust_log_as_text_or_json_lines() {
 
 #[test]
 fn serve_refuses_with_one_line_naming_the_key() {
+    // A configured network is checked first: one line per failed check, naming its key, then
+    // the refusal.
     let mainnet = concat!(env!("CARGO_MANIFEST_DIR"), "/config/mainnet.toml");
-    let e = refused(&["serve", "--config", mainnet, "--listen", "127.0.0.1:0"], &[]);
-    assert!(e.starts_with("error: network.name: "), "{e}");
+    let out = starkroute(&["serve", "--config", mainnet, "--listen", "127.0.0.1:0"], &[]);
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    let lines: Vec<_> = err.trim_end().lines().collect();
+    assert_eq!(lines.len(), 3, "{err}");
+    assert!(lines[0].starts_with("FAIL network.l1_rpc_url: "), "{err}");
+    assert!(lines[1].starts_with("FAIL network.starknet_rpc_url: "), "{err}");
+    assert!(lines[2].starts_with("error: serve: refusing to start: 2 of"), "{err}");
     // The store's error with its cause, each said once.
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("a-file");

@@ -562,6 +562,15 @@ impl L1Reads for NodeReads<'_> {
         self.0.operator()?.vault_for(key, asset_id).await
     }
 
+    async fn deposit_vault(
+        &self,
+        key: &StarkKey,
+        asset: &Asset,
+        asset_id: &Felt,
+    ) -> starkroute_layer::Result<VaultId> {
+        self.0.operator()?.deposit_vault(key, asset, asset_id).await
+    }
+
     async fn allocated_vault(
         &self,
         key: &StarkKey,

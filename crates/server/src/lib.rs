@@ -11,6 +11,7 @@
 
 pub mod api;
 pub mod config;
+pub mod doctor;
 pub mod error;
 pub mod stack;
 
