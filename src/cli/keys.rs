@@ -242,6 +242,9 @@ fn new(args: &NewArgs, policy: PermissionPolicy) -> Result<String> {
     let account = match kind {
         KeyKind::Starknet => {
             let path = args.account.clone().unwrap_or_else(|| default_account_path(&args.out));
+            if path == args.out {
+                bail!("--account: the account file must differ from the keystore (--out)");
+            }
             refuse_existing(&path)?;
             Some((path, class_hash(args.class_hash.as_deref())?))
         }
@@ -327,6 +330,9 @@ fn import(args: &ImportArgs, policy: PermissionPolicy) -> Result<String> {
     let account = match (&key, kind) {
         (PrivateKey::Stark(k), KeyKind::Starknet) => {
             let path = args.account.clone().unwrap_or_else(|| default_account_path(&args.out));
+            if path == args.out {
+                bail!("--account: the account file must differ from the keystore (--out)");
+            }
             if path.exists() {
                 if args.address.is_some() || args.class_hash.is_some() {
                     bail!(

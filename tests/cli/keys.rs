@@ -354,6 +354,13 @@ fn keys_refusals_are_one_line_with_exit_code_1() {
         None,
     );
     assert!(e.contains("--account and --class-hash are for --kind starknet"), "{e}");
+    let e = r.refused(
+        &["new", "--kind", "starknet", "--out", "x.json", "--account", "x.json"],
+        &ENV_PW,
+        None,
+    );
+    assert!(e.contains("--account: the account file must differ from the keystore"), "{e}");
+    assert!(!r.path("x.json").exists());
     // Corrupt JSON, named.
     r.private_file("bad.json", r#"{"crypto": {"cipher": "aes-128-ctr"}, "version": 3}"#);
     let e = r.refused(&["address", "bad.json", "--kind", "eth"], &ENV_PW, None);
@@ -455,4 +462,76 @@ fn keys_debug_output_of_loaded_keys_is_redacted() {
     let shown = format!("{key:?}");
     assert!(!shown.contains(&STARK_PRIV[2..]), "{shown}");
     assert!(shown.contains("redacted"), "{shown}");
+}
+
+/// Runs `starkroute keys …` on a pseudo-terminal (util-linux `script`), typing each answer once
+/// its prompt has appeared; returns everything the terminal showed.
+fn on_a_terminal(dir: &Path, args: &str, answers: &[(&str, &str)]) -> (bool, String) {
+    use std::io::Read as _;
+    let cmd = format!("{} keys {args}", env!("CARGO_BIN_EXE_starkroute"));
+    let mut child = Command::new("timeout")
+        .args(["60", "script", "-qec", &cmd, "/dev/null"])
+        .current_dir(dir)
+        .env_remove("STARKROUTE_KEYSTORE_PASSWORD")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 256];
+    for (prompt, answer) in answers {
+        // Answer once the prompt is shown, and a moment later, as a person would: rpassword
+        // prints the prompt, then turns echo off; a line typed in between would be echoed.
+        while !String::from_utf8_lossy(&seen).contains(prompt) {
+            let n = stdout.read(&mut buf).unwrap();
+            assert!(n > 0, "no prompt {prompt:?}: {}", String::from_utf8_lossy(&seen));
+            seen.extend_from_slice(&buf[..n]);
+        }
+        seen.clear();
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        stdin.write_all(format!("{answer}\n").as_bytes()).unwrap();
+        stdin.flush().unwrap();
+    }
+    let mut rest = Vec::new();
+    stdout.read_to_end(&mut rest).unwrap();
+    drop(stdin);
+    let status = child.wait().unwrap();
+    (status.success(), String::from_utf8_lossy(&rest).into_owned())
+}
+
+#[test]
+fn keys_passwords_are_asked_on_a_terminal_without_echo() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, shown) = on_a_terminal(
+        dir.path(),
+        "new --kind eth --out t.json --light-kdf",
+        &[("New password for t.json", PASSWORD), ("Repeat it", PASSWORD)],
+    );
+    assert!(ok, "{shown}");
+    let address = shown
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("0x"))
+        .unwrap_or_else(|| panic!("no address in: {shown}"))
+        .to_owned();
+    assert!(!shown.contains(PASSWORD), "echoed: {shown}");
+    let (ok, shown) =
+        on_a_terminal(dir.path(), "address t.json", &[("Password for t.json", PASSWORD)]);
+    assert!(ok, "{shown}");
+    assert!(shown.contains(&address), "{shown}");
+    assert!(!shown.contains(PASSWORD), "echoed: {shown}");
+    // Two different answers: refused, nothing written.
+    let (ok, shown) = on_a_terminal(
+        dir.path(),
+        "new --kind stark --out u.json --light-kdf",
+        &[("New password for u.json", "one-password"), ("Repeat it", "another-one")],
+    );
+    assert!(!ok);
+    assert!(shown.contains("error: password: the two passwords differ"), "{shown}");
+    assert!(!dir.path().join("u.json").exists());
+    assert!(!shown.contains("one-password") && !shown.contains("another-one"), "{shown}");
 }

@@ -7,7 +7,7 @@ use starkroute_executor::{Executor, ExecutorConfig, RouteOrder, SystemClock};
 use starkroute_layer::{Prepared, SettlementLayer};
 use starkroute_sandbox::adapters::{L1Payload, SandboxL1, SandboxStarknet};
 use starkroute_sandbox::l1::chain::TxStatus;
-use starkroute_sandbox::world::{Demo, DemoTokens, SharedWorld};
+use starkroute_sandbox::world::{Demo, DemoTokens, SharedWorld, World as SandboxWorld};
 use starkroute_store::{LeaseOwner, RouteId, RouteRecord, RouteStore, TenantId};
 use starkroute_types::{
     Account, Amount, Felt, Holding, Layer, LegKind, LegStatus, Position, Route, RouteStatus,
@@ -18,6 +18,7 @@ use starkroute_testkit::demo;
 use starkroute_testkit::routes::{leg, route};
 
 use crate::faults::{inject, Point, Supervisor};
+use crate::record::{Recorded, Recording};
 
 /// Where the routes are stored and by how many workers they are driven.
 pub struct Backend {
@@ -119,13 +120,23 @@ fn route_of(w: &World, s: &Sender) -> (Route, RouteOrder) {
     }
 }
 
-/// Serves the world's adapters (holding every sender's keys) behind the kill middleware.
-fn serve_layers(w: &World, sup: Arc<Supervisor>, listener: tokio::net::TcpListener) {
+/// Serves the world's adapters (holding every sender's keys, their `prepare` calls recorded)
+/// behind the kill middleware.
+fn serve_layers(
+    w: &World,
+    sup: Arc<Supervisor>,
+    recording: &Arc<Recording>,
+    listener: tokio::net::TcpListener,
+) {
     let l1_keys: HashMap<_, _> =
         w.senders.iter().map(|s| (s.eth.address(), s.eth.clone())).collect();
     let sn_keys: HashMap<_, _> = w.senders.iter().map(|s| (s.starknet, s.stark.clone())).collect();
-    let l1: Arc<dyn SettlementLayer> = Arc::new(SandboxL1::new(w.shared.clone(), l1_keys));
-    let sn: Arc<dyn SettlementLayer> = Arc::new(SandboxStarknet::new(w.shared.clone(), sn_keys));
+    let l1: Arc<dyn SettlementLayer> =
+        Recorded::wrap(Arc::new(SandboxL1::new(w.shared.clone(), l1_keys)), recording.clone());
+    let sn: Arc<dyn SettlementLayer> = Recorded::wrap(
+        Arc::new(SandboxStarknet::new(w.shared.clone(), sn_keys)),
+        recording.clone(),
+    );
     let app = starkroute_layer_http::router([l1, sn])
         .layer(axum::middleware::from_fn_with_state(sup, inject));
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -173,7 +184,8 @@ pub async fn run_harness(backend: Backend, routes: usize, kills: usize, dir: &Pa
         "800".into(),
     ];
     let sup = Supervisor::new(bin, args, &names, dir, kills, seed);
-    serve_layers(&w, sup.clone(), listener);
+    let recording = Arc::new(Recording::default());
+    serve_layers(&w, sup.clone(), &recording, listener);
 
     // The virtual clock runs ~3000× real time: a Starknet state update every few seconds.
     let clock_world = w.shared.clone();
@@ -223,7 +235,7 @@ pub async fn run_harness(backend: Backend, routes: usize, kills: usize, dir: &Pa
         assert!(by_point.contains_key(&p), "no kill at {p:?}: {by_point:?}");
     }
 
-    check(&w, &*store, &tenant, &records).await;
+    check(&w, &*store, &tenant, &records, &recording).await;
 }
 
 async fn load(store: &dyn RouteStore, tenant: &TenantId, ids: &[RouteId]) -> Vec<RouteRecord> {
@@ -238,8 +250,68 @@ fn prepared(rec: &RouteRecord, i: usize) -> Prepared {
     serde_json::from_value(rec.legs[i].prepared.clone().unwrap()).unwrap()
 }
 
-/// Every route complete; every payload executed exactly once; conservation.
-async fn check(w: &World, store: &dyn RouteStore, tenant: &TenantId, records: &[RouteRecord]) {
+/// At the adapters, for one leg: nothing was prepared (built and signed) for the leg after the
+/// preparation whose payload the store holds had answered — every other preparation started
+/// before that (a worker killed between `prepare` answering and the payload being stored, or a
+/// worker whose lease expired mid-call), consumed the same nonce, and never executed. Returns
+/// how many preparations beyond one the leg had.
+fn check_preparations(
+    world: &SandboxWorld,
+    rec: &RouteRecord,
+    i: usize,
+    recording: &Recording,
+) -> usize {
+    let stored = prepared(rec, i);
+    let preps = recording.of(&rec.id, rec.legs[i].index);
+    let same = |p: &Prepared| p.hash == stored.hash && p.payload == stored.payload;
+    let kept = preps
+        .iter()
+        .rposition(|p| same(&p.prepared))
+        .unwrap_or_else(|| panic!("{} leg {i}: the stored payload was never prepared", rec.id));
+    for (n, other) in preps.iter().enumerate().filter(|(n, _)| *n != kept) {
+        assert!(
+            other.started < preps[kept].answered,
+            "{} leg {i}: prepared again (call {n}) after the payload the store holds",
+            rec.id
+        );
+        let earlier = &other.prepared;
+        assert_eq!(
+            earlier.nonce, stored.nonce,
+            "{} leg {i}: re-prepared with another nonce",
+            rec.id
+        );
+        if same(earlier) {
+            continue;
+        }
+        match earlier.layer {
+            Layer::L1 => {
+                let dropped: L1Payload = serde_json::from_value(earlier.payload.clone()).unwrap();
+                let kept: L1Payload = serde_json::from_value(stored.payload.clone()).unwrap();
+                for tx in dropped.txs.iter().filter(|t| kept.txs.iter().all(|k| k.hash != t.hash)) {
+                    let executed = world.l1.receipt(&tx.hash).is_some();
+                    assert!(!executed, "{} leg {i}: a dropped payload executed", rec.id);
+                }
+            }
+            Layer::Starknet => {
+                let hash = starkroute_types::parse_felt(&earlier.hash).unwrap();
+                let executed = earlier.hash != stored.hash && world.starknet.tx(&hash).is_some();
+                assert!(!executed, "{} leg {i}: a dropped payload executed", rec.id);
+            }
+            Layer::StarkEx => panic!("no StarkEx leg in the harness"),
+        }
+    }
+    preps.len() - 1
+}
+
+/// Every route complete; every payload executed exactly once; nothing prepared for a leg after
+/// its payload was stored; conservation.
+async fn check(
+    w: &World,
+    store: &dyn RouteStore,
+    tenant: &TenantId,
+    records: &[RouteRecord],
+    recording: &Recording,
+) {
     let mut prepared_per_route = Vec::with_capacity(records.len());
     for rec in records {
         let events = store.events_since(tenant, &rec.id, 0).await.unwrap();
@@ -247,18 +319,21 @@ async fn check(w: &World, store: &dyn RouteStore, tenant: &TenantId, records: &[
     }
     let world = w.shared.lock();
     let mut deposits = 0;
+    let (mut legs, mut re_prepared) = (0, 0);
     for ((s, rec), prepared_events) in w.senders.iter().zip(records).zip(prepared_per_route) {
         assert_eq!(rec.status, RouteStatus::Completed, "{:#?}", rec);
         assert!(rec.legs.iter().all(|l| l.status == LegStatus::FinalOnL1), "{rec:#?}");
 
-        // Each leg prepared once: after a crash the stored payload is looked up and reused.
-        assert_eq!(prepared_events, rec.legs.len(), "{}: each leg prepared once", rec.id);
+        // The store recorded one preparation per leg (its event is written with the payload).
+        assert_eq!(prepared_events, rec.legs.len(), "{}: one leg_prepared per leg", rec.id);
 
         // L1: every stored transaction has one successful receipt, and the sender's nonce is
         // exactly the number of them (nothing else was signed and executed).
         let mut l1_txs = 0;
         let mut l2_invokes = 0;
         for (i, leg) in rec.legs.iter().enumerate() {
+            re_prepared += check_preparations(&world, rec, i, recording);
+            legs += 1;
             let p = prepared(rec, i);
             match p.layer {
                 Layer::L1 => {
@@ -312,4 +387,11 @@ async fn check(w: &World, store: &dyn RouteStore, tenant: &TenantId, records: &[
         .count();
     assert_eq!(credited, deposits);
     world.check_conservation().unwrap();
+    eprintln!(
+        "prepare calls at the adapters: {} for {legs} legs ({re_prepared} re-prepared between \
+         prepare and store — a kill or a lost lease — each with the stored payload's nonce, \
+         none executed)",
+        recording.total()
+    );
+    assert_eq!(recording.total(), legs + re_prepared);
 }

@@ -27,6 +27,7 @@ mod pg_server;
 
 mod faults;
 mod harness;
+mod record;
 
 use harness::{run_harness, Backend};
 

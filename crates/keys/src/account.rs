@@ -421,6 +421,71 @@ mod tests {
         assert_eq!(AccountFile::parse(&f.to_json()).unwrap(), f);
     }
 
+    /// Starknet's address formula, written out with Pedersen from starkroute-crypto (independent
+    /// of starknet-rs), for the constructor calldata starkli uses per variant.
+    fn formula(salt: Felt, class_hash: Felt, calldata: &[Felt]) -> Felt {
+        let chain = |xs: &[Felt]| {
+            let h = xs.iter().fold(Felt::ZERO, |acc, x| starkroute_crypto::pedersen(&acc, x));
+            starkroute_crypto::pedersen(&h, &Felt::from(xs.len() as u64))
+        };
+        let prefix = Felt::from_bytes_be_slice(b"STARKNET_CONTRACT_ADDRESS");
+        let h = chain(&[prefix, Felt::ZERO, salt, class_hash, chain(calldata)]);
+        let bound = starkroute_types::felt_to_u256(&h) % starkroute_types::STARKNET_ADDRESS_BOUND;
+        starkroute_types::felt_from_u256(bound).unwrap()
+    }
+
+    #[test]
+    fn undeployed_addresses_follow_starklis_constructor_calldata() {
+        let (salt, class) = (Felt::from(11u64), Felt::from(0xc1a55u64));
+        let (owner, guardian) = (Felt::from(0x0e1u64), Felt::from(0x6a4du64));
+        let file = |variant: &str, deployment: &str| {
+            AccountFile::parse(&format!(
+                r#"{{"version": 1, "variant": {variant}, "deployment": {deployment}}}"#
+            ))
+            .unwrap()
+        };
+        let undeployed = r#"{"status": "undeployed", "class_hash": "0xc1a55", "salt": "0xb"}"#;
+        let oz =
+            file(r#"{"type": "open_zeppelin", "version": 1, "public_key": "0xe1"}"#, undeployed);
+        assert_eq!(oz.address().unwrap().felt(), formula(salt, class, &[owner]));
+        // Argent v0.4+: (Signer::Starknet(owner), Option<Signer>): None, then Some(guardian).
+        let argent = file(
+            r#"{"type": "argent", "version": 1, "owner": "0xe1", "guardian": "0x0"}"#,
+            undeployed,
+        );
+        assert_eq!(
+            argent.address().unwrap().felt(),
+            formula(salt, class, &[Felt::ZERO, owner, Felt::ONE])
+        );
+        assert_eq!(argent.signer_public_key().unwrap(), owner);
+        let guarded = file(
+            r#"{"type": "argent", "version": 1, "signer": "0xe1", "guardian": "0x6a4d"}"#,
+            undeployed,
+        );
+        assert_eq!(
+            guarded.address().unwrap().felt(),
+            formula(salt, class, &[Felt::ZERO, owner, Felt::ZERO, Felt::ZERO, guardian])
+        );
+        // Braavos: the base account class with the public key.
+        let braavos_variant = r#"{"type": "braavos", "version": 1, "multisig": {"status": "off"}, "signers": [{"type": "stark", "public_key": "0xe1"}]}"#;
+        let braavos = file(
+            braavos_variant,
+            r#"{"status": "undeployed", "class_hash": "0xc1a55", "salt": "0xb", "context": {"variant": "braavos", "base_account_class_hash": "0xba5e"}}"#,
+        );
+        assert_eq!(
+            braavos.address().unwrap().felt(),
+            formula(salt, Felt::from(0xba5eu64), &[owner])
+        );
+        let e = AccountFile::parse(&format!(
+            r#"{{"version": 1, "variant": {braavos_variant}, "deployment": {undeployed}}}"#
+        ))
+        .unwrap_err();
+        assert!(
+            e.to_string().starts_with("deployment.context.base_account_class_hash: missing"),
+            "{e}"
+        );
+    }
+
     #[test]
     fn refusals_name_the_field() {
         let e = AccountFile::parse(r#"{"version": 1, "variant": {"type": "open_zeppelin", "version": 1, "public_key": "xyz"}, "deployment": {"status": "deployed", "class_hash": "0x1", "address": "0x2"}}"#).unwrap_err();

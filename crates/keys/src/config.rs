@@ -23,8 +23,8 @@ use std::path::{Path, PathBuf};
 
 use alloy_signer_local::PrivateKeySigner;
 use serde::{Deserialize, Serialize};
-use starkroute_crypto::StarkPrivateKey;
-use starkroute_types::{EthAddress, StarkKey, StarknetAddress};
+use starkroute_crypto::{EthPrivateKey, StarkPrivateKey};
+use starkroute_types::{EthAddress, Felt, StarkKey, StarknetAddress};
 
 use crate::error::{KeyError, Result};
 use crate::fs::PermissionPolicy;
@@ -242,5 +242,30 @@ impl Signers {
     /// The Starknet accounts by address.
     pub fn starknet_accounts(&self) -> HashMap<StarknetAddress, &StarknetAccount> {
         self.starknet.iter().map(|a| (a.address(), a)).collect()
+    }
+
+    /// The Ethereum keys as `starkroute-crypto` types them, by address, as the StarkEx adapter
+    /// takes them (for the Ethereum signature of a StarkEx withdrawal).
+    pub fn eth_private_keys(&self) -> Result<HashMap<EthAddress, EthPrivateKey>> {
+        self.l1
+            .iter()
+            .map(|s| {
+                let key = EthPrivateKey::from_bytes(&s.to_bytes().0).map_err(|e| {
+                    KeyError::InvalidKey { kind: crate::KeyKind::Eth, reason: e.to_string() }
+                })?;
+                Ok((key.address(), key))
+            })
+            .collect()
+    }
+
+    /// Each Starknet account's signing scalar by address, as the Starknet adapter takes them.
+    /// Named loudly: the values are secrets.
+    pub fn starknet_secret_scalars(&self) -> HashMap<StarknetAddress, Felt> {
+        self.starknet.iter().map(|a| (a.address(), a.key().expose_secret())).collect()
+    }
+
+    /// Each Starknet account's public key by address, for the accounts the router deploys.
+    pub fn starknet_public_keys(&self) -> HashMap<StarknetAddress, Felt> {
+        self.starknet.iter().map(|a| (a.address(), a.public_key())).collect()
     }
 }

@@ -61,7 +61,10 @@ pub fn read_secret_file(path: &Path, policy: PermissionPolicy) -> Result<Zeroizi
         zeroize::Zeroize::zeroize(&mut b);
         KeyError::InFile {
             path: path.to_owned(),
-            source: Box::new(KeyError::Json { reason: "not UTF-8 text".into() }),
+            source: Box::new(KeyError::Field {
+                field: "contents".into(),
+                reason: "not UTF-8 text".into(),
+            }),
         }
     })
 }

@@ -19,7 +19,9 @@ pub const ETH_QUANTUM: u128 = 100_000_000;
 /// The id of Alice's ART in the gift.
 pub use starkroute_sandbox::world::GIFT_TOKEN_ID;
 
-/// The demo world behind a [`SharedWorld`], with its parties and tokens.
+/// The demo world behind a [`SharedWorld`], with its parties and tokens. Dropping it checks
+/// conservation (unless the test is already panicking), so no test that uses it can forget to:
+/// nothing created or lost on any layer, whatever the test did.
 pub struct DemoEnv {
     /// The world, shared with the adapters.
     pub world: SharedWorld,
@@ -90,6 +92,56 @@ impl DemoEnv {
     /// IMXART `#id`, minted on StarkEx.
     pub fn imx_art(&self, id: u64) -> Asset {
         imx_art(&self.tokens, id)
+    }
+}
+
+impl Drop for DemoEnv {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            if let Err(e) = self.world.lock().check_conservation() {
+                panic!("conservation broken at the end of the test: {e}");
+            }
+        }
+    }
+}
+
+/// The demo deployment owned by the test (not shared), checked for conservation when dropped
+/// like [`DemoEnv`]. It dereferences to the [`Demo`].
+pub struct CheckedDemo(Demo);
+
+impl CheckedDemo {
+    /// The demo deployment with the default configuration.
+    pub fn new() -> Self {
+        Self(Demo::new().unwrap())
+    }
+}
+
+impl Default for CheckedDemo {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::ops::Deref for CheckedDemo {
+    type Target = Demo;
+    fn deref(&self) -> &Demo {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for CheckedDemo {
+    fn deref_mut(&mut self) -> &mut Demo {
+        &mut self.0
+    }
+}
+
+impl Drop for CheckedDemo {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            if let Err(e) = self.0.world.check_conservation() {
+                panic!("conservation broken at the end of the test: {e}");
+            }
+        }
     }
 }
 

@@ -91,6 +91,13 @@ fn the_signers_section_loads_every_key() {
     assert_eq!(signers.l1_addresses().unwrap().len(), 1);
     assert_eq!(signers.stark_keys().len(), 1);
     assert_eq!(signers.starknet_accounts().len(), 1);
+    // In the shapes the adapters take.
+    let eth_keys = signers.eth_private_keys().unwrap();
+    let address = signers.l1_addresses().unwrap()[0];
+    assert_eq!(eth_keys[&address].address(), address);
+    let sn_address = account.address().unwrap();
+    assert_eq!(signers.starknet_secret_scalars()[&sn_address], sn_key.expose_secret());
+    assert_eq!(signers.starknet_public_keys()[&sn_address], sn_key.public_key().felt());
     let debug = format!("{signers:?}");
     assert!(!debug.contains(&hex::encode(eth.to_bytes().expose())), "{debug}");
 }

@@ -194,6 +194,16 @@ impl Env {
     }
 }
 
+/// Every test on this fixture ends with the conservation check (unless it already failed), so a
+/// test cannot forget it, refusal tests included.
+impl Drop for Env {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            self.assert_conserved();
+        }
+    }
+}
+
 pub(crate) fn eth_key() -> AssetKey {
     AssetKey { token: None, token_id: None }
 }
