@@ -14,9 +14,12 @@
 //!
 //! Then: every route is completed with every leg final; no payload was executed twice (each
 //! sender's nonces equal the transactions of its route's stored payloads, each stored L1
-//! transaction has exactly one successful receipt, each StarkEx deposit happened once); every
-//! leg was prepared once (the stored payload is reused after a crash, never re-signed); the
-//! sandbox's conservation check holds.
+//! transaction has exactly one successful receipt, each StarkEx deposit happened once); at the
+//! adapters (`record`), nothing was prepared for a leg after the preparation whose payload the
+//! store holds had answered, and every preparation dropped between `prepare` and the store (a
+//! kill, a lost lease) used the stored payload's nonce and never executed; the sandbox's
+//! conservation check holds. `mutant.sh` shows the harness fails against an executor that
+//! re-signs instead of reconciling.
 //!
 //! Separate target (slow: about a minute per backend): `cargo test --test crash -- --test-threads=1`.
 

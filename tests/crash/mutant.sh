@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Mutation check of the crash harness: can it fail? Builds a scratch copy of HEAD whose executor
-# re-signs instead of reconciling — after a restart, a leg whose payload is stored (perhaps sent,
-# perhaps executed) is prepared again from scratch instead of being looked up on its layer with
+# re-signs instead of reconciling — a leg whose payload is stored but not known to be sent (its
+# worker may have died after `send` executed) is prepared again, with the next nonce, and the new
+# payload replaces the stored one, instead of the stored one being looked up on its layer with
 # `status` — and runs the harness on SQLite against it. The harness must fail; this script exits
 # 0 when it does ("caught") and 1 when the mutant survives.
 #
@@ -22,16 +23,20 @@ drive = root / "crates/executor/src/drive.rs"
 s = drive.read_text()
 anchor = "            Action::Reconcile(i) if self.fresh == Some(i) => self.send(i).await?,\n"
 assert anchor in s, "drive.rs changed: update the mutation"
-mutant = (
+# A leg whose payload is stored but not known to be sent (the worker may have died after `send`
+# executed) is prepared again instead of being looked up on its layer...
+s = s.replace(anchor,
     "            // MUTANT: re-sign instead of reconciling with the layer.\n"
-    "            Action::Reconcile(i) if self.fresh != Some(i) => {\n"
-    "                if let Some(l) = self.rec.legs.get_mut(usize::from(i)) {\n"
-    "                    l.status = LegStatus::Planned;\n"
-    "                }\n"
-    "                self.prepare(i).await?\n"
-    "            }\n"
-)
-drive.write_text(s.replace(anchor, mutant + anchor))
+    "            Action::Reconcile(i) if self.fresh != Some(i) => self.prepare(i).await?,\n" + anchor)
+# ...and the state machine's refusal to prepare a prepared leg is bypassed, so the new payload
+# replaces the stored one and is sent.
+guard = """        let Transition::To(to) = on_event(leg.status, &LegEvent::Prepared { needs_signature })?
+        else {"""
+assert guard in s, "drive.rs changed: update the mutation"
+s = s.replace(guard,
+    """        let Transition::To(to) = on_event(LegStatus::Planned, &LegEvent::Prepared { needs_signature })?
+        else {""")
+drive.write_text(s)
 # A mutant that wedges routes should fail in minutes, not at the 15-minute deadline.
 harness = root / "tests/crash/harness.rs"
 h = harness.read_text()
