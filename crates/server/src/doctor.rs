@@ -29,7 +29,7 @@ use starkroute_keys::Signers;
 use starkroute_types::{Asset, AssetClass, Felt, Layer, StarknetAddress};
 
 use crate::config::{Config, NetworkConfig, STRK_ON_STARKNET};
-use crate::stack::network::{scrub, starkgate_pair};
+use crate::stack::network::scrub;
 
 /// JSON-RPC spec versions (major.minor) the Starknet adapter is known to work with: starknet-rs
 /// implements 0.9, and its methods are exercised against starknet-devnet's 0.10.
@@ -532,13 +532,6 @@ async fn starkgate(
             t.l2_bridge.felt(),
             tokens,
         ));
-    }
-    if starkgate_pair(network).is_err() {
-        r.fail(
-            "network.starkgate.tokens",
-            "one bridge the L1 adapter sends through (a multi-token bridge, or one token's)",
-            "several per-token bridges and no multi-token bridge",
-        );
     }
     for (prefix, l1_bridge, l2_bridge, tokens) in pairs {
         let (k1, k2) = if prefix.ends_with(".multi") || prefix.ends_with(".eth") {

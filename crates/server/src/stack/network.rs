@@ -23,7 +23,9 @@ use serde_json::{json, Value};
 use starkroute_crypto::keys::EthPrivateKey;
 use starkroute_devstack::StarknetMessages;
 use starkroute_ethereum::bindings::StarkExCore;
-use starkroute_ethereum::{EscapeProof, EthereumL1, Keystore, L1Contracts, StarkExOperator};
+use starkroute_ethereum::{
+    EscapeProof, EthereumL1, Keystore, L1Contracts, StarkExOperator, TokenBridge,
+};
 use starkroute_executor::Clock;
 use starkroute_keys::Signers;
 use starkroute_layer::{AdapterError, SettlementLayer};
@@ -73,26 +75,44 @@ pub fn scrub(network: &NetworkConfig, text: &str) -> String {
     out
 }
 
-/// The StarkGate bridge pair the L1 and Starknet adapters send through: the multi-token bridge
-/// when configured, otherwise the only per-token bridge, otherwise the ETH bridge.
+/// The StarkGate bridge pair the adapters send a token's legs through when the token has no
+/// pair of its own in `network.starkgate.tokens`: the multi-token bridge when configured,
+/// otherwise the ETH bridge, otherwise none.
 pub fn starkgate_pair(network: &NetworkConfig) -> Result<Option<(EthAddress, StarknetAddress)>> {
     let g = &network.starkgate;
-    if let (Some(l1), Some(l2)) = (g.multi_l1_bridge, g.multi_l2_bridge) {
-        return Ok(Some((l1, l2)));
-    }
-    let mut pairs: Vec<_> = g.tokens.values().map(|t| (t.l1_bridge, t.l2_bridge)).collect();
-    pairs.dedup();
-    match pairs.len() {
-        0 => Ok(g.eth_l1_bridge.zip(g.eth_l2_bridge)),
-        1 => Ok(pairs.pop()),
-        _ => Err(Error::Unsupported {
-            key: "network.starkgate.tokens",
-            reason: "several per-token bridges and no multi-token bridge: the L1 adapter sends \
-                     StarkGate legs through one bridge; configure \
-                     network.starkgate.multi_l1_bridge/multi_l2_bridge or one token's bridge"
-                .into(),
-        }),
-    }
+    Ok(g.multi_l1_bridge.zip(g.multi_l2_bridge).or(g.eth_l1_bridge.zip(g.eth_l2_bridge)))
+}
+
+/// A token's own StarkGate pair: `(the token as StarkGate names it on L1, its Starknet address,
+/// the L1 bridge, the L2 bridge)`.
+pub type OwnBridge = (Address, Option<Felt>, Address, Felt);
+
+/// The tokens with a StarkGate pair of their own.
+pub fn starkgate_per_token(
+    config: &Config,
+    network: &NetworkConfig,
+) -> Result<Vec<OwnBridge>> {
+    network
+        .starkgate
+        .tokens
+        .iter()
+        .map(|(symbol, b)| {
+            let token = config.topology.find_token(symbol).ok_or_else(|| Error::Unsupported {
+                key: "network.starkgate.tokens",
+                reason: format!("no token {symbol:?} in [[topology.tokens]]"),
+            })?;
+            let l1 = match token.class {
+                starkroute_types::AssetClass::Eth => starkroute_ethereum::STARKGATE_ETH,
+                _ => token.l1.map(|a| a.address()).ok_or_else(|| Error::Unsupported {
+                    key: "network.starkgate.tokens",
+                    reason: format!(
+                        "{symbol} has a StarkGate bridge but no L1 address (topology.tokens)"
+                    ),
+                })?,
+            };
+            Ok((l1, token.starknet.map(|a| a.felt()), b.l1_bridge.address(), b.l2_bridge.felt()))
+        })
+        .collect()
 }
 
 fn address_or_zero(a: Option<EthAddress>) -> Address {
@@ -101,14 +121,19 @@ fn address_or_zero(a: Option<EthAddress>) -> Address {
 
 /// The contracts the L1 adapter calls, from the file. A contract the network does not have is
 /// the zero address: the adapter refuses a leg that would call it.
-pub fn l1_contracts(network: &NetworkConfig) -> Result<L1Contracts> {
+pub fn l1_contracts(config: &Config, network: &NetworkConfig) -> Result<L1Contracts> {
     let pair = starkgate_pair(network)?;
+    let starkgate_per_token = starkgate_per_token(config, network)?
+        .into_iter()
+        .map(|(token, _, l1_bridge, l2_bridge)| TokenBridge { token, l1_bridge, l2_bridge })
+        .collect();
     Ok(L1Contracts {
         starkex_core: address_or_zero(network.starkex.core),
         messaging: address_or_zero(network.starknet_core),
         starkgate: address_or_zero(pair.map(|p| p.0)),
         nft_bridge: address_or_zero(network.nft_bridge.l1),
         l2_starkgate_bridge: pair.map_or(Felt::ZERO, |p| p.1.felt()),
+        starkgate_per_token,
     })
 }
 
@@ -320,7 +345,7 @@ impl NetworkStack {
         let node = |key: &'static str| {
             move |e: String| Error::Unsupported { key, reason: scrub(network, &e) }
         };
-        let contracts = l1_contracts(network)?;
+        let contracts = l1_contracts(config, network)?;
         let pair = starkgate_pair(network)?;
         let messaging =
             network.starknet_core.map(|core| L1Messaging { rpc_url: l1_url.clone(), core });
@@ -328,6 +353,10 @@ impl NetworkStack {
             signers.starknet.iter().map(|a| (a.address(), a.key().expose_secret())).collect();
         let sn_config = StarknetConfig {
             starkgate_bridge: pair.map(|p| p.1.felt()),
+            starkgate_per_token: starkgate_per_token(config, network)?
+                .into_iter()
+                .filter_map(|(_, l2_token, _, l2_bridge)| Some((l2_token?, l2_bridge)))
+                .collect(),
             nft_bridge: network.nft_bridge.l2.map(|a| a.felt()),
             l1: messaging,
             ..StarknetConfig::new(sn_url.clone())
@@ -430,22 +459,34 @@ mod tests {
     }
 
     #[test]
-    fn one_starkgate_bridge_is_used_and_several_without_a_multi_bridge_are_refused() {
+    fn tokens_with_their_own_starkgate_bridge_use_it_and_the_others_the_default_pair() {
         let base = "[topology]\nlayers = [\"l1\", \"starknet\"]\n\
-                    [[topology.tokens]]\nsymbol = \"A\"\nclass = \"erc20\"\nhome = \"l1\"\n\
+                    [[topology.tokens]]\nsymbol = \"ETH\"\nclass = \"eth\"\nhome = \"l1\"\n\
                     [[topology.tokens]]\nsymbol = \"B\"\nclass = \"erc20\"\nhome = \"l1\"\n\
+                    l1 = \"0x0000000000000000000000000000000000000009\"\nstarknet = \"0x99\"\n\
                     [network]\nname = \"x\"\nl1_chain_id = 1\nstarknet_chain_id = \"SN_MAIN\"\n\
                     [network.starkex]\nlive = false\napi_url = \"http://127.0.0.1:1\"\n\
-                    [network.starkgate.tokens.A]\nl1_bridge = \"0x0000000000000000000000000000000000000001\"\nl2_bridge = \"0x2\"\n";
-        let one = Config::parse("x", base).unwrap().network.unwrap();
-        let pair = starkgate_pair(&one).unwrap().unwrap();
-        assert_eq!(pair.1.felt(), Felt::from(2u8));
-        assert_eq!(l1_contracts(&one).unwrap().l2_starkgate_bridge, Felt::from(2u8));
-        let two = format!(
-            "{base}[network.starkgate.tokens.B]\nl1_bridge = \"0x0000000000000000000000000000000000000003\"\nl2_bridge = \"0x4\"\n"
-        );
-        let two = Config::parse("x", &two).unwrap().network.unwrap();
-        let e = starkgate_pair(&two).unwrap_err().to_string();
-        assert!(e.starts_with("network.starkgate.tokens: several per-token bridges"), "{e}");
+                    [network.starkgate]\nmulti_l1_bridge = \"0x0000000000000000000000000000000000000005\"\n\
+                    multi_l2_bridge = \"0x6\"\n\
+                    [network.starkgate.tokens.ETH]\nl1_bridge = \"0x0000000000000000000000000000000000000001\"\nl2_bridge = \"0x2\"\n\
+                    [network.starkgate.tokens.B]\nl1_bridge = \"0x0000000000000000000000000000000000000003\"\nl2_bridge = \"0x4\"\n";
+        let c = Config::parse("x", base).unwrap();
+        let n = c.network.clone().unwrap();
+        let l1 = l1_contracts(&c, &n).unwrap();
+        assert_eq!(l1.starkgate, Address::with_last_byte(5), "the multi-token bridge by default");
+        assert_eq!(l1.l2_starkgate_bridge, Felt::from(6u8));
+        let eth = l1
+            .starkgate_per_token
+            .iter()
+            .find(|b| b.token == starkroute_ethereum::STARKGATE_ETH)
+            .unwrap();
+        assert_eq!((eth.l1_bridge, eth.l2_bridge), (Address::with_last_byte(1), Felt::from(2u8)));
+        let b =
+            l1.starkgate_per_token.iter().find(|b| b.token == Address::with_last_byte(9)).unwrap();
+        assert_eq!((b.l1_bridge, b.l2_bridge), (Address::with_last_byte(3), Felt::from(4u8)));
+        let l2 = starkgate_per_token(&c, &n).unwrap();
+        assert!(l2
+            .iter()
+            .any(|(_, t, _, b)| *t == Some(Felt::from(0x99u8)) && *b == Felt::from(4u8)));
     }
 }
