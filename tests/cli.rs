@@ -536,3 +536,47 @@ fn sandbox_serves_the_starkex_api_on_a_socket() {
         "0x0790436373c1d5b7a88ce4fd7ac96591a385b2b6392d1ea44a165f75115b82ac"
     );
 }
+
+#[test]
+fn serve_on_sepolia_gets_to_its_checks_and_stops_only_at_the_unreachable_nodes() {
+    // Provider-style URLs with a key in the path, on a name that never resolves (.invalid).
+    let sepolia = concat!(env!("CARGO_MANIFEST_DIR"), "/config/sepolia.toml");
+    let env = [
+        ("STARKROUTE_NETWORK__L1_RPC_URL", "https://eth-sepolia.provider.invalid/v2/SECRET-KEY"),
+        (
+            "STARKROUTE_NETWORK__STARKNET_RPC_URL",
+            "https://sn-sepolia.provider.invalid/rpc/SECRET-KEY",
+        ),
+    ];
+    let out = starkroute(&["serve", "--config", sepolia, "--listen", "127.0.0.1:0"], &env);
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    let lines: Vec<_> = err.trim_end().lines().collect();
+    assert_eq!(lines.len(), 3, "{err}");
+    assert!(
+        lines[0].starts_with(
+            "FAIL network.l1_rpc_url: expected an Ethereum JSON-RPC node answering eth_chainId, \
+             found no answer ("
+        ),
+        "{err}"
+    );
+    assert!(
+        lines[1].starts_with(
+            "FAIL network.starknet_rpc_url: expected a Starknet JSON-RPC node answering \
+             starknet_chainId, found no answer ("
+        ),
+        "{err}"
+    );
+    assert!(lines[2].starts_with("error: serve: refusing to start: 2 of"), "{err}");
+    assert!(!err.contains("SECRET-KEY") && !err.contains("provider.invalid"), "{err}");
+    assert!(out.stdout.is_empty(), "no banner before the checks pass");
+
+    // doctor says the same, as JSON on request, exit code 1.
+    let out = starkroute(&["doctor", "--config", sepolia, "--json"], &env);
+    assert_eq!(out.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["ok"], false);
+    let keys: Vec<_> = v["checks"].as_array().unwrap().iter().map(|c| c["key"].clone()).collect();
+    assert_eq!(keys, ["network.l1_rpc_url", "network.starknet_rpc_url"]);
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("SECRET-KEY"));
+}

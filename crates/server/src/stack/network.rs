@@ -88,10 +88,7 @@ pub fn starkgate_pair(network: &NetworkConfig) -> Result<Option<(EthAddress, Sta
 pub type OwnBridge = (Address, Option<Felt>, Address, Felt);
 
 /// The tokens with a StarkGate pair of their own.
-pub fn starkgate_per_token(
-    config: &Config,
-    network: &NetworkConfig,
-) -> Result<Vec<OwnBridge>> {
+pub fn starkgate_per_token(config: &Config, network: &NetworkConfig) -> Result<Vec<OwnBridge>> {
     network
         .starkgate
         .tokens
