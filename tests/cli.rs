@@ -579,4 +579,19 @@ fn serve_on_sepolia_gets_to_its_checks_and_stops_only_at_the_unreachable_nodes()
     let keys: Vec<_> = v["checks"].as_array().unwrap().iter().map(|c| c["key"].clone()).collect();
     assert_eq!(keys, ["network.l1_rpc_url", "network.starknet_rpc_url"]);
     assert!(!String::from_utf8_lossy(&out.stdout).contains("SECRET-KEY"));
+
+    // The README's first route plans offline on the same file: one StarkGate deposit.
+    let dir = tempfile::tempdir().unwrap();
+    let req = dir.path().join("eth.json");
+    std::fs::write(
+        &req,
+        r#"{"asset": {"token": "ETH"}, "amount": "10000000000000000", "from": "l1", "to": "starknet",
+            "sender": {"l1": "0x95cf5c1b78ed03db3a1d69e722f2e2fa40cdf584"},
+            "recipient": {"starknet": "0x0b0b"}}"#,
+    )
+    .unwrap();
+    let plans = ok_json(&["quote", "--config", sepolia, "--request", req.to_str().unwrap()], &[]);
+    let legs = &plans["routes"][0]["legs"];
+    assert_eq!(legs.as_array().unwrap().len(), 1, "{plans}");
+    assert_eq!(legs[0]["kind"], "l1_deposit_to_starkgate", "{plans}");
 }
