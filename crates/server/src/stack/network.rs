@@ -137,13 +137,20 @@ pub fn l1_contracts(config: &Config, network: &NetworkConfig) -> Result<L1Contra
 /// The StarkEx operator as its REST API and the core contract answer: a deposit's vault from
 /// `POST /v1/signable-deposit-details` (the depositor named by the Stark key's registered
 /// Ethereum address, `getEthKey`), an escape path from the availability endpoint
-/// `/v1/availability/vaults/{id}?root=`.
-#[derive(Debug, Clone)]
+/// `/v1/availability/vaults/{id}?root=`. `Debug` shows the core contract only (the API's URL
+/// and the node's may carry keys).
+#[derive(Clone)]
 pub struct RestOperator {
     http: reqwest::Client,
     base: String,
     provider: RootProvider<Ethereum>,
     core: Address,
+}
+
+impl std::fmt::Debug for RestOperator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RestOperator").field("core", &self.core).finish_non_exhaustive()
+    }
 }
 
 impl RestOperator {
@@ -485,5 +492,19 @@ mod tests {
         assert!(l2
             .iter()
             .any(|(_, t, _, b)| *t == Some(Felt::from(0x99u8)) && *b == Felt::from(4u8)));
+    }
+
+    #[test]
+    fn the_rest_operators_debug_shows_no_url() {
+        let provider =
+            RootProvider::<Ethereum>::new_http("https://eth.example/v3/SECRET".parse().unwrap());
+        let op = RestOperator::new(
+            "https://imx.example/?apikey=SECRET2",
+            provider,
+            Address::with_last_byte(1),
+        )
+        .unwrap();
+        let d = format!("{op:?}");
+        assert!(!d.contains("SECRET") && !d.contains("example"), "{d}");
     }
 }
