@@ -8,7 +8,9 @@
 //!   counterpart differs, an unreachable node, an unfunded account; `serve` refuses the wrong
 //!   chain id with the same line;
 //! - `starkroute serve --config FILE` runs as a separate process — the generic network stack
-//!   only — and completes the Alice→Bob gift through its HTTP API.
+//!   only — and completes through its HTTP API the Alice→Bob gift, then the StarkEx → Starknet
+//!   USDC route (a deposit into Alice's StarkEx vault, then withdrawal → L1 claim → StarkGate
+//!   deposit to Bob's Starknet account, minted on devnet).
 //!
 //! Needs anvil and starknet-devnet (`.ci/run` installs both): `cargo test --test network`.
 
@@ -247,38 +249,80 @@ async fn serve_runs_a_network_file_it_did_not_deploy_and_doctor_refuses_wrong_on
         "recipient": { "starkex": bob.stark_key.to_string() },
         "objective": "fastest",
     });
-    let (st, quote) = call(reqwest::Method::POST, "/v1/quotes", Some(request)).await;
-    assert!(st.is_success(), "{quote}");
-    let kinds = |r: &Value| -> Vec<String> {
-        r["legs"].as_array().unwrap().iter().map(|l| l["kind"].as_str().unwrap().into()).collect()
-    };
-    let direct = quote["routes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .position(|r| {
-            kinds(r)
-                == ["starknet_nft_withdraw", "l1_claim_from_nft_bridge", "l1_deposit_to_starkex"]
-        })
-        .unwrap_or_else(|| panic!("no direct route in {quote}"));
-    let body = json!({ "quote_id": quote["id"], "route_index": direct });
-    let (st, started) = call(reqwest::Method::POST, "/v1/routes", Some(body)).await;
-    assert_eq!(st, reqwest::StatusCode::CREATED, "{started}");
-    let id = started["id"].as_str().unwrap().to_owned();
-    let start = Instant::now();
-    let done = loop {
-        let (_, r) = call(reqwest::Method::GET, &format!("/v1/routes/{id}"), None).await;
-        if r["status"] == "completed" || r["status"] == "failed" {
-            break r;
+    // Quotes `request`, starts the route whose legs are `want`, and waits for its end.
+    let run = |request: Value, want: &'static [&'static str]| {
+        let call = &call;
+        async move {
+            let (st, quote) = call(reqwest::Method::POST, "/v1/quotes", Some(request)).await;
+            assert!(st.is_success(), "{quote}");
+            let kinds = |r: &Value| -> Vec<String> {
+                let legs = r["legs"].as_array().unwrap();
+                legs.iter().map(|l| l["kind"].as_str().unwrap().into()).collect()
+            };
+            let routes = quote["routes"].as_array().unwrap();
+            let index = routes
+                .iter()
+                .position(|r| kinds(r) == want)
+                .unwrap_or_else(|| panic!("no route {want:?} in {quote}"));
+            let body = json!({ "quote_id": quote["id"], "route_index": index });
+            let (st, started) = call(reqwest::Method::POST, "/v1/routes", Some(body)).await;
+            assert_eq!(st, reqwest::StatusCode::CREATED, "{started}");
+            let id = started["id"].as_str().unwrap().to_owned();
+            let start = Instant::now();
+            loop {
+                let (_, r) = call(reqwest::Method::GET, &format!("/v1/routes/{id}"), None).await;
+                if r["status"] == "completed" || r["status"] == "failed" {
+                    break r;
+                }
+                assert!(start.elapsed() < Duration::from_secs(180), "not done in 3 minutes: {r}");
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
         }
-        assert!(start.elapsed() < Duration::from_secs(180), "not done after 3 minutes: {r}");
-        tokio::time::sleep(Duration::from_millis(250)).await;
     };
+    const GIFT: [&str; 3] =
+        ["starknet_nft_withdraw", "l1_claim_from_nft_bridge", "l1_deposit_to_starkex"];
+    let done = run(request, &GIFT).await;
     assert_eq!(done["status"], "completed", "{done}");
     assert!(
         done["legs"].as_array().unwrap().iter().all(|l| l["status"] == "final_on_l1"),
         "{done}"
     );
+
+    // StarkEx → Starknet USDC: Alice deposits 40 USDC into her StarkEx vault, then sends them to
+    // Bob's Starknet account (StarkEx withdrawal served by a batch on anvil → L1 claim →
+    // StarkGate deposit through USDC's own bridge pair, minted on devnet).
+    let alice_sender = json!({
+        "l1": alice.l1.to_string(),
+        "starkex": alice.stark_key.to_string(),
+        "starknet": alice.starknet.to_string(),
+    });
+    let deposit = json!({
+        "asset": { "token": "USDC" }, "amount": "40000000", "from": "l1", "to": "starkex",
+        "sender": alice_sender, "recipient": { "starkex": alice.stark_key.to_string() },
+    });
+    let done = run(deposit, &["l1_deposit_to_starkex"]).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    let out = json!({
+        "asset": { "token": "USDC" }, "amount": "40000000", "from": "starkex", "to": "starknet",
+        "sender": alice_sender, "recipient": { "starknet": bob.starknet.to_string() },
+    });
+    const OUT: [&str; 3] =
+        ["starkex_withdrawal_request", "l1_claim_from_starkex", "l1_deposit_to_starkgate"];
+    let done = run(out, &OUT).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    let selector = starknet_core::utils::get_selector_from_name("balance_of").unwrap();
+    let minted = devnet
+        .call(
+            "starknet_call",
+            json!({"request": {
+                "contract_address": format!("{:#x}", d.usdc.l2),
+                "entry_point_selector": format!("{selector:#x}"),
+                "calldata": [bob.starknet.to_string()],
+            }, "block_id": "latest"}),
+        )
+        .await;
+    assert_eq!(minted, json!(["0x2625a00", "0x0"]), "Bob holds 40 USDC on Starknet");
+
     let _ = child.kill();
     let _ = child.wait();
     p.dev.stop().await;

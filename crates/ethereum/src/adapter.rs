@@ -306,8 +306,7 @@ impl EthereumL1 {
 
     /// StarkGate's L1→L2 message fee: `estimateDepositFeeWei()`, refused unless within the
     /// bridge's bounds (`minFee()` ≤ fee ≤ `MAX_FEE()`), which its `deposit` enforces.
-    async fn starkgate_fee(&self) -> Result<U256> {
-        let bridge = self.contracts.starkgate;
+    async fn starkgate_fee(&self, bridge: Address) -> Result<U256> {
         let fee = self.view(bridge, StarkGateBridge::estimateDepositFeeWeiCall {}).await?;
         let min = self.view(bridge, StarkGateBridge::minFeeCall {}).await?;
         let max = self.view(bridge, StarkGateBridge::MAX_FEECall {}).await?;
@@ -541,7 +540,9 @@ impl EthereumL1 {
 }
 
 /// The node (and the operator and Starknet message source it was given) as [`L1Reads`].
-struct NodeReads<'a>(&'a EthereumL1);
+/// The node's reads for one leg; `.1` is the StarkGate bridge the leg goes through (its token's
+/// own, or the default).
+struct NodeReads<'a>(&'a EthereumL1, Address);
 
 #[async_trait]
 impl L1Reads for NodeReads<'_> {
@@ -595,12 +596,12 @@ impl L1Reads for NodeReads<'_> {
     }
 
     async fn starkgate_deposit_fee(&self) -> starkroute_layer::Result<U256> {
-        Ok(self.0.starkgate_fee().await?)
+        Ok(self.0.starkgate_fee(self.1).await?)
     }
 
     async fn nft_bridge_deposit_fee(&self) -> starkroute_layer::Result<U256> {
         let call = StarkGateBridge::estimateDepositFeeWeiCall {};
-        Ok(self.0.view(self.0.contracts.starkgate, call).await?)
+        Ok(self.0.view(self.1, call).await?)
     }
 
     async fn l2_to_l1_messages(&self, hash: B256) -> starkroute_layer::Result<U256> {
@@ -675,7 +676,7 @@ impl SettlementLayer for EthereumL1 {
     }
 
     async fn readiness(&self, account: &Account) -> starkroute_layer::Result<Readiness> {
-        l1_readiness(account, &NodeReads(self)).await
+        l1_readiness(account, &NodeReads(self, self.contracts.starkgate)).await
     }
 
     async fn prepare(&self, intent: &LegIntent) -> starkroute_layer::Result<Prepared> {
@@ -686,7 +687,8 @@ impl SettlementLayer for EthereumL1 {
             )));
         }
         let contracts = self.contracts.protocol_for(&intent.asset)?;
-        let leg = plan_l1_leg(intent, &contracts, &NodeReads(self)).await?;
+        let reads = NodeReads(self, contracts.starkgate.address());
+        let leg = plan_l1_leg(intent, &contracts, &reads).await?;
         L1Contracts::check_configured(&leg.calls, &contracts)?;
         let txs = self.build(leg.from.address(), leg.calls, &contracts).await?;
         self.finish(
