@@ -32,6 +32,10 @@ pub(crate) struct SandboxArgs {
     /// Seconds of simulated time between Starknet state updates on L1.
     #[arg(long, value_parser = clap::value_parser!(u64).range(60..))]
     state_update_interval: Option<u64>,
+    /// Start with Alice's deposits into StarkEx made on L1: 10 ETH and 1000 USDC (picked up by
+    /// the engine after its confirmations), so StarkEx clients have funds to move at once.
+    #[arg(long)]
+    fund_starkex: bool,
 }
 
 /// Runs the sandbox until Ctrl-C.
@@ -43,7 +47,10 @@ pub(crate) fn run(args: &SandboxArgs) -> Result<String> {
     if let Some(s) = args.state_update_interval {
         config.starknet.state_update_interval = s;
     }
-    let demo = Demo::with_config(config)?;
+    let mut demo = Demo::with_config(config)?;
+    if args.fund_starkex {
+        demo.fund_alice_on_starkex(10_000_000_000_000_000_000, 1_000_000_000)?;
+    }
     let mut banner = json!({
         "speed": format!("{} simulated seconds per second", args.speed),
         "alice": {

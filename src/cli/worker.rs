@@ -2,6 +2,8 @@
 //! store through the settlement-layer adapters another process serves over HTTP
 //! (`starkroute_layer_http`). Several workers (on a PostgreSQL store) share the routes by
 //! leasing them; a worker killed at any point leaves every route resumable by the next one.
+//! Each worker also delivers the store's webhooks (the outbox is leased the same way), unless
+//! `--no-webhooks`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,6 +13,8 @@ use serde_json::json;
 use starkroute_executor::{Backoff, Executor, ExecutorConfig, SystemClock};
 use starkroute_layer::SettlementLayer;
 use starkroute_layer_http::RemoteLayer;
+use starkroute_server::config::WebhookSettings;
+use starkroute_server::webhooks::{WebhookMetrics, WebhookWorker};
 use starkroute_store::{GroupCommit, LeaseOwner};
 
 use anyhow::{anyhow, Context as _, Result};
@@ -49,6 +53,20 @@ pub(crate) struct WorkerArgs {
     /// Routes driven side by side; their store writes share durable commits (group commit).
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=1024))]
     drivers: u32,
+    /// Do not deliver webhooks from this instance.
+    #[arg(long)]
+    no_webhooks: bool,
+    /// Deliver webhooks to endpoints on loopback, private and link-local addresses too (off:
+    /// such endpoints are refused, the SSRF guard).
+    #[arg(long)]
+    webhooks_allow_private_targets: bool,
+    /// Milliseconds a leased webhook delivery stays with this instance before another may send
+    /// it (at least twice `--webhooks-timeout-ms`).
+    #[arg(long, default_value_t = 60_000, value_parser = clap::value_parser!(u64).range(100..=86_400_000))]
+    webhooks_lease_ms: u64,
+    /// Connect and response timeout of a webhook delivery, in milliseconds.
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=600_000))]
+    webhooks_timeout_ms: u64,
     /// Connections in the PostgreSQL pool.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=256))]
     max_connections: u32,
@@ -77,9 +95,10 @@ pub(crate) fn run(args: &WorkerArgs) -> Result<String> {
         .build()
         .context("tokio runtime")?;
     runtime.block_on(async move {
-        let store = starkroute_store::connect(&args.database, args.max_connections)
-            .await
-            .context("--database")?;
+        let (store, webhook_store) =
+            starkroute_store::connect_with_webhooks(&args.database, args.max_connections)
+                .await
+                .context("--database")?;
         let store = Arc::new(GroupCommit::new(store, GroupCommit::MAX_BATCH));
         let served = RemoteLayer::served(&args.layers).await.context("--layers")?;
         let mut layers: Vec<Arc<dyn SettlementLayer>> = Vec::with_capacity(served.len());
@@ -89,8 +108,51 @@ pub(crate) fn run(args: &WorkerArgs) -> Result<String> {
             layers.push(Arc::new(remote));
         }
         let executor = Executor::new(store, layers, owner.clone(), config, Arc::new(SystemClock));
-        println!("{}", json!({ "worker": owner.as_str(), "layers": served }));
-        executor.run_concurrently(args.drivers as usize, shutdown_signal()).await;
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let stopped = move || {
+            let mut rx = stop_rx.clone();
+            async move {
+                let _ = rx.wait_for(|s| *s).await;
+            }
+        };
+        let webhooks = if args.no_webhooks {
+            None
+        } else {
+            let settings = WebhookSettings {
+                allow_private_targets: args.webhooks_allow_private_targets,
+                lease_ms: args.webhooks_lease_ms,
+                connect_timeout_ms: args.webhooks_timeout_ms,
+                response_timeout_ms: args.webhooks_timeout_ms,
+                ..WebhookSettings::default()
+            };
+            settings
+                .validate()
+                .map_err(|e| anyhow!("--webhooks-lease-ms / --webhooks-timeout-ms: {e}"))?;
+            let hooks_owner =
+                LeaseOwner::new(format!("{}-webhooks", owner.as_str())).context("--owner")?;
+            let worker = WebhookWorker::new(
+                webhook_store,
+                &settings,
+                hooks_owner,
+                Arc::new(SystemClock),
+                Arc::new(WebhookMetrics::default()),
+            )
+            .context("the webhook HTTP client")?;
+            let stop = stopped();
+            Some(tokio::spawn(async move { worker.run(stop).await }))
+        };
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            let _ = stop_tx.send(true);
+        });
+        println!(
+            "{}",
+            json!({ "worker": owner.as_str(), "layers": served, "webhooks": webhooks.is_some() })
+        );
+        executor.run_concurrently(args.drivers as usize, stopped()).await;
+        if let Some(w) = webhooks {
+            w.await.context("the webhook worker")?;
+        }
         Ok::<_, anyhow::Error>(())
     })?;
     Ok(json!({ "stopped": args.owner }).to_string())

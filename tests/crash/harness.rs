@@ -1,14 +1,22 @@
 //! The sandbox world of the harness, its routes, one run, and the checks after it.
 
-use std::{collections::HashMap, path::Path, sync::Arc, time::Duration};
+use std::{
+    collections::{HashMap, HashSet},
+    path::Path,
+    sync::Arc,
+    time::Duration,
+};
 
 use starkroute_crypto::{EthPrivateKey, StarkPrivateKey};
+use starkroute_executor::Clock as _;
 use starkroute_executor::{Executor, ExecutorConfig, RouteOrder, SystemClock};
 use starkroute_layer::{Prepared, SettlementLayer};
 use starkroute_sandbox::adapters::{L1Payload, SandboxL1, SandboxStarknet};
 use starkroute_sandbox::l1::chain::TxStatus;
 use starkroute_sandbox::world::{Demo, DemoTokens, SharedWorld, World as SandboxWorld};
-use starkroute_store::{LeaseOwner, RouteId, RouteRecord, RouteStore, TenantId};
+use starkroute_store::{
+    LeaseOwner, NewWebhook, RouteId, RouteRecord, RouteStore, TenantId, WebhookSecret, ALL_EVENTS,
+};
 use starkroute_types::{
     Account, Amount, Felt, Holding, Layer, LegKind, LegStatus, Position, Route, RouteStatus,
     StarkKey, StarknetAddress, U256,
@@ -19,6 +27,7 @@ use starkroute_testkit::routes::{leg, route};
 
 use crate::faults::{inject, Point, Supervisor};
 use crate::record::{Recorded, Recording};
+use crate::webhooks::Receiver;
 
 /// Where the routes are stored and by how many workers they are driven.
 pub struct Backend {
@@ -149,8 +158,17 @@ pub async fn run_harness(backend: Backend, routes: usize, kills: usize, dir: &Pa
     let w = build_world(routes);
 
     // The routes, created before any worker runs.
-    let store = starkroute_store::connect(&backend.url, 4).await.unwrap();
+    let (store, hooks) = starkroute_store::connect_with_webhooks(&backend.url, 4).await.unwrap();
     let tenant = TenantId::new("crash").unwrap();
+    // A webhook endpoint for every event, registered before the routes exist.
+    let (receiver, hook_url) = Receiver::start().await;
+    let endpoint = NewWebhook {
+        url: hook_url,
+        events: vec![ALL_EVENTS.into()],
+        description: "crash harness".into(),
+        secret: WebhookSecret::new(crate::webhooks::SECRET).unwrap(),
+    };
+    hooks.create_webhook(&tenant, &endpoint, SystemClock.now()).await.unwrap();
     let creator = Executor::new(
         store.clone(),
         [],
@@ -182,6 +200,11 @@ pub async fn run_harness(backend: Backend, routes: usize, kills: usize, dir: &Pa
         "50".into(),
         "--backoff-max-ms".into(),
         "800".into(),
+        "--webhooks-allow-private-targets".into(),
+        "--webhooks-lease-ms".into(),
+        "1500".into(),
+        "--webhooks-timeout-ms".into(),
+        "700".into(),
     ];
     let sup = Supervisor::new(bin, args, &names, dir, kills, seed);
     let recording = Arc::new(Recording::default());
@@ -204,7 +227,7 @@ pub async fn run_harness(backend: Backend, routes: usize, kills: usize, dir: &Pa
         tokio::time::sleep(Duration::from_millis(500)).await;
         let records = load(&*store, &tenant, &ids).await;
         let open = records.iter().filter(|r| !r.status.is_terminal()).count();
-        if open == 0 && sup.kills_done() {
+        if open == 0 && sup.kills_done() && hooks.outbox_stats().await.unwrap().pending == 0 {
             break records;
         }
         if started.elapsed() > deadline {
@@ -236,6 +259,20 @@ pub async fn run_harness(backend: Backend, routes: usize, kills: usize, dir: &Pa
     }
 
     check(&w, &*store, &tenant, &records, &recording).await;
+
+    // Every event of every route reached the webhook receiver, in order per route.
+    let mut expected = HashSet::new();
+    for rec in &records {
+        for e in store.events_since(&tenant, &rec.id, 0).await.unwrap() {
+            expected.insert(format!("evt_{}_{}", e.route, e.seq));
+        }
+    }
+    let repeats = receiver.check(&expected);
+    eprintln!(
+        "{}: {} webhooks delivered through the kills ({repeats} repeated, at least once)",
+        backend.name,
+        expected.len()
+    );
 }
 
 async fn load(store: &dyn RouteStore, tenant: &TenantId, ids: &[RouteId]) -> Vec<RouteRecord> {

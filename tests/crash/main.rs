@@ -18,7 +18,8 @@
 //! adapters (`record`), nothing was prepared for a leg after the preparation whose payload the
 //! store holds had answered, and every preparation dropped between `prepare` and the store (a
 //! kill, a lost lease) used the stored payload's nonce and never executed; the sandbox's
-//! conservation check holds. `mutant.sh` shows the harness fails against an executor that
+//! conservation check holds. The workers also deliver every route event to a webhook receiver in
+//! this process: each arrives (at least once), verified, in order per route. `mutant.sh` shows the harness fails against an executor that
 //! re-signs instead of reconciling.
 //!
 //! Separate target (slow: about a minute per backend): `cargo test --test crash -- --test-threads=1`.
@@ -31,6 +32,7 @@ mod pg_server;
 mod faults;
 mod harness;
 mod record;
+mod webhooks;
 
 use harness::{run_harness, Backend};
 

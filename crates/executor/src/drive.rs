@@ -255,7 +255,19 @@ impl<'a> Drive<'a> {
                     "payload": payload,
                 }),
             );
-            self.commit(Some(change), status, vec![event]).await?;
+            // What to do, for a receiver that only needs that: who signs what, and where.
+            let required = NewEvent::new(
+                "signature_required",
+                json!({
+                    "leg": i,
+                    "kind": leg.kind,
+                    "scheme": request.scheme,
+                    "signer": request.signer,
+                    "sign": request.hash,
+                    "submit_to": format!("/v1/routes/{}/legs/{i}/signature", self.rec.id),
+                }),
+            );
+            self.commit(Some(change), status, vec![event, required]).await?;
             return Ok(Flow::Stop);
         }
         // Write-ahead: the exact payload is durable before it is sent.
@@ -385,9 +397,13 @@ impl<'a> Drive<'a> {
             Err(r) => return Err(r.into()),
         };
         match transition {
-            // Nothing new: no commit; the release carries the next wake-up. (Should this
-            // instance die first, its lease lapses and the route is simply polled again.)
+            // Nothing new: no commit (unless the leg just went past its worst-case ETA); the
+            // release carries the next wake-up. (Should this instance die first, its lease
+            // lapses and the route is simply polled again.)
             Transition::Stay => {
+                if let Some(stuck) = self.stuck(i, &leg, prepared.layer).await? {
+                    self.commit(None, None, vec![stuck]).await?;
+                }
                 if let Some(l) = self.rec.legs.get_mut(usize::from(i)) {
                     l.next_attempt_at = Some(poll_at);
                 }
@@ -410,9 +426,13 @@ impl<'a> Drive<'a> {
                     LegStatus::AcceptedOnL2 => "leg_accepted_on_l2",
                     _ => "leg_final",
                 };
-                let event = NewEvent::new(kind, json!({ "leg": i, "hash": prepared.hash }));
+                let mut events =
+                    vec![NewEvent::new(kind, json!({ "leg": i, "hash": prepared.hash }))];
+                if to == LegStatus::FinalOnL1 {
+                    events.extend(self.claim_available(i + 1));
+                }
                 let change = LegChange { index: i, from: leg.status, to, patch };
-                self.commit(Some(change), None, vec![event]).await?;
+                self.commit(Some(change), None, events).await?;
                 Ok(Flow::Continue)
             }
             Transition::Reprepare { reason } => {
@@ -446,6 +466,114 @@ impl<'a> Drive<'a> {
                 self.fail(i, leg.status, reason, landed).await
             }
         }
+    }
+
+    /// `claim_available` when leg `next` is an L1 claim that the leg just final made possible:
+    /// the L2→L1 message is consumable, or the StarkEx withdrawal balance is credited. The claim
+    /// pays the recipient whoever sends it; the executor sends it next.
+    fn claim_available(&self, next: u16) -> Option<NewEvent> {
+        let plan = self.rec.route.legs.get(usize::from(next))?;
+        let what = match plan.kind {
+            LegKind::L1ClaimFromStarkGate => "StarkGate `withdraw` on L1",
+            LegKind::L1ClaimFromNftBridge => "the NFT bridge's `withdrawTokens` on L1",
+            LegKind::L1ClaimFromStarkEx => "`withdraw` on the StarkEx contract on L1",
+            _ => return None,
+        };
+        Some(NewEvent::new(
+            "claim_available",
+            json!({
+                "leg": next,
+                "kind": plan.kind,
+                "claim": what,
+                "available_at": self.ex.clock.now(),
+                "anyone_may_send": true,
+                "pays": plan.to,
+            }),
+        ))
+    }
+
+    /// `route_stuck`, once per leg and episode (the leg's last change): the leg is past its
+    /// worst-case ETA with nothing new on its layer. Says what the router is waiting for, on
+    /// which layer, since when and by when it was expected. `None` before the deadline, or when
+    /// this episode was reported already (found among the route's latest events: while a leg
+    /// waits, nothing else happens on its route).
+    async fn stuck(&self, i: u16, leg: &LegRecord, layer: Layer) -> Result<Option<NewEvent>> {
+        let Some(plan) = self.rec.route.legs.get(usize::from(i)) else { return Ok(None) };
+        let deadline =
+            leg.updated_at.saturating_add(std::time::Duration::from_secs(plan.eta.max_secs));
+        if self.ex.clock.now() <= deadline {
+            return Ok(None);
+        }
+        let recent = self
+            .ex
+            .store
+            .events_since(
+                &self.rec.tenant,
+                &self.rec.id,
+                self.rec.last_event_seq.saturating_sub(16),
+            )
+            .await?;
+        let since = json!(leg.updated_at);
+        if recent
+            .iter()
+            .any(|e| e.kind == "route_stuck" && e.data["leg"] == i && e.data["since"] == since)
+        {
+            return Ok(None);
+        }
+        let waiting_for = match (layer, leg.status) {
+            (Layer::Starknet, LegStatus::AcceptedOnL2) => {
+                "the Starknet state update on L1 (the transaction is accepted on L2)"
+            }
+            (Layer::Starknet, _) => "Starknet to accept the transaction",
+            (Layer::StarkEx, _) => "the StarkEx operator to include it in a batch proven on L1",
+            (Layer::L1, _) if leg.kind == LegKind::L1DepositToStarkEx => {
+                "the StarkEx operator to pick up the deposit"
+            }
+            (Layer::L1, _)
+                if matches!(
+                    leg.kind,
+                    LegKind::L1DepositToStarkGate | LegKind::L1DepositToNftBridge
+                ) =>
+            {
+                "the L1→L2 message to be executed on Starknet"
+            }
+            (Layer::L1, _) => "confirmations on L1",
+        };
+        tracing::warn!(
+            route_id = %self.rec.id, leg = i, layer = %layer, waiting_for,
+            "leg past its worst-case ETA"
+        );
+        Ok(Some(NewEvent::new(
+            "route_stuck",
+            json!({
+                "leg": i,
+                "kind": leg.kind,
+                "layer": layer,
+                "status": leg.status,
+                "waiting_for": waiting_for,
+                "since": since,
+                "expected_by": deadline,
+                "eta": plan.eta,
+            }),
+        )))
+    }
+
+    /// `recovery_required` before a failed route's `route_failed`, when the asset needs an action
+    /// to be recovered (a claim, an escape); names it and where the asset is.
+    fn recovery_required(outcome: &Value) -> Option<NewEvent> {
+        let recovery = outcome.get("recovery")?;
+        if recovery == "none" {
+            return None;
+        }
+        Some(NewEvent::new(
+            "recovery_required",
+            json!({
+                "recovery": recovery,
+                "instructions": outcome.get("instructions"),
+                "asset_at": outcome.get("asset_at"),
+                "failed_leg": outcome.get("failed_leg"),
+            }),
+        ))
     }
 
     /// A StarkEx withdrawal request the operator has left unserved past `escape_after`.
@@ -508,7 +636,18 @@ impl<'a> Drive<'a> {
         self.commit(
             None,
             None,
-            vec![NewEvent::new("escape_started", json!({ "leg": i, "route": escape.id }))],
+            vec![
+                NewEvent::new("escape_started", json!({ "leg": i, "route": escape.id })),
+                NewEvent::new(
+                    "recovery_started",
+                    json!({
+                        "leg": i,
+                        "route": escape.id,
+                        "path": "full withdrawal request → freeze after the grace period → escape with the vault's proof → claim on L1",
+                        "eta": route.eta,
+                    }),
+                ),
+            ],
         )
         .await?;
         tracing::warn!(
@@ -537,10 +676,9 @@ impl<'a> Drive<'a> {
         let status = self.route_change(RouteEvent::Failed, Some(outcome.clone()))?;
         let patch = LegPatch { last_error: Some(Some(reason.clone())), ..LegPatch::default() };
         let change = LegChange { index: i, from, to: LegStatus::Failed, patch };
-        let events = vec![
-            NewEvent::new("leg_failed", json!({ "leg": i, "reason": reason })),
-            NewEvent::new("route_failed", json!({ "outcome": outcome })),
-        ];
+        let mut events = vec![NewEvent::new("leg_failed", json!({ "leg": i, "reason": reason }))];
+        events.extend(Self::recovery_required(&outcome));
+        events.push(NewEvent::new("route_failed", json!({ "outcome": outcome })));
         self.commit(Some(change), status, events).await?;
         self.route_failed(i, &reason);
         Ok(Flow::Stop)
@@ -555,8 +693,9 @@ impl<'a> Drive<'a> {
         let reason = self.leg(i)?.last_error.clone().unwrap_or_else(|| "leg failed".into());
         let outcome = self.outcome_failed(i, &reason, false)?;
         let status = self.route_change(RouteEvent::Failed, Some(outcome.clone()))?;
-        let event = NewEvent::new("route_failed", json!({ "outcome": outcome }));
-        self.commit(None, status, vec![event]).await?;
+        let mut events: Vec<NewEvent> = Self::recovery_required(&outcome).into_iter().collect();
+        events.push(NewEvent::new("route_failed", json!({ "outcome": outcome })));
+        self.commit(None, status, events).await?;
         self.route_failed(i, &reason);
         Ok(Flow::Stop)
     }

@@ -31,7 +31,7 @@ use starkroute_types::{AssetClass, EthAddress, Felt, Layer, Quantum, StarkKey};
 
 use crate::interface::AssetKey;
 use crate::l1::{starkgate_eth_token, CollectionPair, L1Call, L1Config, L1};
-use crate::starkex::{StarkExConfig, StarkExEngine, StarkExHost, TokenListing};
+use crate::starkex::{CollectionListing, StarkExConfig, StarkExEngine, StarkExHost, TokenListing};
 use crate::starknet::{Starknet, StarknetChainConfig};
 use crate::Clock;
 
@@ -302,6 +302,24 @@ impl Demo {
                 quantum: 1,
             },
         ];
+        // Collections: IMXART is minted on the exchange, authorised by Alice (its project owner);
+        // ART's L1 mirror only arrives by deposit.
+        config.starkex.collections = vec![
+            CollectionListing {
+                address: tokens.imxart,
+                name: "IMXART".into(),
+                description: Some("Minted on StarkEx, created on L1 by withdrawAndMint".into()),
+                owner: Some(setup("alice key", EthPrivateKey::from_hex(ALICE_ETH_KEY))?.address()),
+                project_id: 1,
+            },
+            CollectionListing {
+                address: tokens.art_l1,
+                name: "ART".into(),
+                description: Some("The L1 mirror of ART, bridged from Starknet".into()),
+                owner: None,
+                project_id: 2,
+            },
+        ];
         let mut world = World::new(config);
 
         let alice_eth = setup("alice key", EthPrivateKey::from_hex(ALICE_ETH_KEY))?;
@@ -401,6 +419,53 @@ impl Demo {
             bob: DemoParty { eth: bob_eth, stark: bob_stark, starknet: bob_sn },
             tokens,
         })
+    }
+}
+
+impl Demo {
+    /// Alice deposits `wei` of ETH and `usdc` base units of USDC from her L1 wallet into her
+    /// StarkEx vaults (the vaults the engine allocates her, as `/v1/signable-deposit-details`
+    /// would): real `deposit` calls on the StarkEx contract, which the engine picks up after its
+    /// confirmations like any deposit. `starkroute sandbox --fund-starkex` starts with it.
+    pub fn fund_alice_on_starkex(&mut self, wei: u128, usdc: u64) -> Result<(), SetupError> {
+        let alice = self.alice.l1();
+        let key = self.alice.stark_key();
+        let core = self.world.l1.addresses().starkex_core;
+        let eth_type = starkex_asset_type(AssetClass::Eth, None, 100_000_000)?;
+        let usdc_type = starkex_asset_type(AssetClass::Erc20, Some(&self.tokens.usdc), 1)?;
+        let eth_vault = setup("vault", self.world.starkex.vault_for(key, eth_type))?;
+        let usdc_vault = setup("vault", self.world.starkex.vault_for(key, usdc_type))?;
+        let calls = [
+            (
+                U256::from(wei),
+                L1Call::DepositEth {
+                    stark_key: key.to_u256(),
+                    asset_type: eth_type,
+                    vault_id: u64::from(eth_vault.get()),
+                },
+            ),
+            (
+                U256::ZERO,
+                L1Call::Erc20Approve {
+                    token: self.tokens.usdc,
+                    spender: core,
+                    amount: U256::from(usdc),
+                },
+            ),
+            (
+                U256::ZERO,
+                L1Call::DepositErc20 {
+                    stark_key: key.to_u256(),
+                    asset_type: usdc_type,
+                    vault_id: u64::from(usdc_vault.get()),
+                    quantized_amount: usdc,
+                },
+            ),
+        ];
+        for (value, call) in calls {
+            setup("deposit into StarkEx", self.world.l1.send_and_check(alice, value, call))?;
+        }
+        Ok(())
     }
 }
 

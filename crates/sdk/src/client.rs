@@ -81,7 +81,7 @@ impl Client {
     }
 
     /// Sends a request and reads a JSON answer of type `T`, or the error the server answered.
-    async fn call<T: DeserializeOwned>(
+    pub(crate) async fn call<T: DeserializeOwned>(
         &self,
         req: RequestBuilder,
         what: &'static str,
@@ -102,6 +102,17 @@ impl Client {
             return Err(Error::from_answer(status, &body));
         }
         serde_json::from_slice(&body).map_err(|e| Error::Decode { what, message: e.to_string() })
+    }
+
+    /// Sends a request whose success has no body (204), or the error the server answered.
+    pub(crate) async fn call_empty(&self, req: RequestBuilder) -> Result<()> {
+        let res = req.send().await.map_err(Error::Transport)?;
+        let status = res.status().as_u16();
+        if (200..300).contains(&status) {
+            return Ok(());
+        }
+        let body = res.bytes().await.map_err(Error::Transport)?;
+        Err(Error::from_answer(status, &body[..body.len().min(MAX_BODY)]))
     }
 
     /// `POST /v1/quotes`: ranked routes for `request` and the paths not taken.

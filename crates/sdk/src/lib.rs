@@ -11,6 +11,8 @@
 //!   with the caller's Stark, Starknet-account or Ethereum key, and
 //!   [`Client::sign_until_resumed`] / [`Client::follow_and_sign`] submit each signature the leg
 //!   asks for in turn.
+//! - [`webhook`]: [`verify_webhook`] for a webhook receiver (the signature, the timestamp's
+//!   age, the event), and the calls that manage endpoints and replay deliveries.
 //! - [`offline`]: the planner in-process over the embedded sandbox topology (or any other).
 //! - [`format`]: fees in ETH and ETAs for people, exactly.
 //!
@@ -55,6 +57,7 @@ pub mod sign;
 pub mod sse;
 pub mod view;
 mod watch;
+pub mod webhook;
 
 use futures_util::Stream;
 
@@ -65,6 +68,7 @@ pub use starkroute_layer::{Readiness, SignatureRequest, SignatureScheme};
 pub use starkroute_planner::{Accounts, AssetRef, Objective, Plans, QuoteRequest};
 pub use starkroute_types::{LegStatus, RouteStatus};
 pub use view::{Assets, Event, LegView, Outcome, Quote, RoutePage, RouteView, SignatureAsk};
+pub use webhook::{verify_webhook, WebhookError, WebhookEvent};
 
 impl Client {
     /// Route `id`'s events as they happen, from the one after `after` (`None`: from the first).

@@ -44,6 +44,9 @@ pub struct Config {
     /// The embedded sandbox that `starkroute serve` runs.
     #[serde(default)]
     pub sandbox: SandboxSettings,
+    /// Webhook deliveries.
+    #[serde(default)]
+    pub webhooks: WebhookSettings,
     /// The real network's chain ids and contract addresses (`config/{devnet,sepolia,mainnet}.toml`);
     /// absent for the embedded sandbox, whose contracts are its own.
     #[serde(default)]
@@ -353,6 +356,76 @@ impl Default for SandboxSettings {
     }
 }
 
+/// `[webhooks]`: how webhook deliveries are sent and retried.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhookSettings {
+    /// Whether endpoints may resolve to loopback, private, link-local or other non-public
+    /// addresses. Off by default (an endpoint could otherwise reach the router's own network:
+    /// SSRF); the sandbox configuration turns it on so a receiver on 127.0.0.1 works.
+    pub allow_private_targets: bool,
+    /// How long a delivery is retried after it was queued, in seconds (then it is given up).
+    pub retry_horizon_secs: u64,
+    /// First retry delay, in milliseconds (doubling, with jitter, up to the cap).
+    pub backoff_initial_ms: u64,
+    /// Cap of the retry delay, in milliseconds.
+    pub backoff_max_ms: u64,
+    /// Connect timeout, in milliseconds.
+    pub connect_timeout_ms: u64,
+    /// Time allowed for the whole answer after sending, in milliseconds.
+    pub response_timeout_ms: u64,
+    /// Deliveries sent at once by this instance.
+    pub concurrency: u32,
+    /// Milliseconds between looks at the outbox when it had nothing due.
+    pub poll_interval_ms: u64,
+    /// How long a leased delivery stays with this instance before another may send it, in
+    /// milliseconds (more than the timeouts).
+    pub lease_ms: u64,
+    /// How long a rotated-out secret keeps signing, in seconds.
+    pub secret_grace_secs: u64,
+    /// Most endpoints per tenant.
+    pub max_per_tenant: u32,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        Self {
+            allow_private_targets: false,
+            retry_horizon_secs: 86_400,
+            backoff_initial_ms: 1_000,
+            backoff_max_ms: 3_600_000,
+            connect_timeout_ms: 5_000,
+            response_timeout_ms: 10_000,
+            concurrency: 16,
+            poll_interval_ms: 500,
+            lease_ms: 60_000,
+            secret_grace_secs: 86_400,
+            max_per_tenant: 20,
+        }
+    }
+}
+
+impl WebhookSettings {
+    /// Checks the ranges (the error names the `webhooks.` key).
+    pub fn validate(&self) -> Result<(), String> {
+        range("webhooks.retry_horizon_secs", self.retry_horizon_secs, 0, 30 * 86_400)?;
+        range("webhooks.backoff_initial_ms", self.backoff_initial_ms, 1, 3_600_000)?;
+        range("webhooks.backoff_max_ms", self.backoff_max_ms, self.backoff_initial_ms, 86_400_000)
+            .map_err(|e| format!("{e} (and at least webhooks.backoff_initial_ms)"))?;
+        range("webhooks.connect_timeout_ms", self.connect_timeout_ms, 1, 600_000)?;
+        range("webhooks.response_timeout_ms", self.response_timeout_ms, 1, 600_000)?;
+        range("webhooks.concurrency", u64::from(self.concurrency), 1, 1_000)?;
+        range("webhooks.poll_interval_ms", self.poll_interval_ms, 1, 3_600_000)?;
+        let min_lease = self.connect_timeout_ms + self.response_timeout_ms;
+        range("webhooks.lease_ms", self.lease_ms, min_lease, 86_400_000).map_err(|e| {
+            format!("{e} (a lease must outlast webhooks.connect_timeout_ms + response_timeout_ms)")
+        })?;
+        range("webhooks.secret_grace_secs", self.secret_grace_secs, 0, 30 * 86_400)?;
+        range("webhooks.max_per_tenant", u64::from(self.max_per_tenant), 1, 1_000)?;
+        Ok(())
+    }
+}
+
 /// Errors loading a configuration.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -522,6 +595,7 @@ impl Config {
         range("executor.backoff_max_ms", ex.backoff_max_ms, ex.backoff_initial_ms, 86_400_000)
             .map_err(|e| format!("{e} (and at least executor.backoff_initial_ms)"))?;
         range("sandbox.speed", self.sandbox.speed, 1, 7 * 86_400)?;
+        self.webhooks.validate()?;
         if let Some(n) = &self.network {
             n.validate(&self.topology.layers)?;
             for symbol in n.starkgate.tokens.keys() {

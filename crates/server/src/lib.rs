@@ -14,5 +14,6 @@ pub mod config;
 pub mod doctor;
 pub mod error;
 pub mod stack;
+pub mod webhooks;
 
 pub use error::{Error, Result};

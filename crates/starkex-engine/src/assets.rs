@@ -43,6 +43,32 @@ impl TokenListing {
     }
 }
 
+/// An ERC-721 collection the exchange lists (`/v1/collections`): deposited NFTs of its contract,
+/// or tokens minted on the exchange for it (`POST /v2/mints`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CollectionListing {
+    /// The L1 ERC-721 contract.
+    pub address: EthAddress,
+    /// Its name.
+    pub name: String,
+    /// Its description, if any.
+    pub description: Option<String>,
+    /// The project owner: the one ETH address whose signature authorises mints of it
+    /// (`auth_signature` of `POST /v2/mints`). `None`: nobody may mint it.
+    pub owner: Option<EthAddress>,
+    /// Its project id.
+    pub project_id: u64,
+}
+
+/// A royalty on a minted asset (`royalties` of `POST /v2/mints`, `fees` of assets and mints).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Royalty {
+    /// Who receives it.
+    pub recipient: EthAddress,
+    /// The percentage, a decimal in `(0, 100]` kept as written (no float).
+    pub percentage: String,
+}
+
 /// The L1 identity of one asset id held in vaults.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AssetMeta {

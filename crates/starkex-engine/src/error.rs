@@ -84,6 +84,10 @@ pub enum StarkExError {
     /// Operator fault switch: the operator refuses withdrawals.
     #[error("the operator is not accepting withdrawals")]
     WithdrawalsUnavailable,
+    /// An endpoint of the ImmutableX API the sandbox deliberately does not serve (orders, trades,
+    /// …: outside starkroute's purpose).
+    #[error("not implemented: {0}")]
+    NotImplemented(String),
 }
 
 impl StarkExError {
@@ -108,17 +112,19 @@ impl StarkExError {
             Self::Frozen => "exchange_frozen",
             Self::OperatorUnavailable => "service_unavailable",
             Self::WithdrawalsUnavailable => "withdrawals_unavailable",
+            Self::NotImplemented(_) => "not_implemented",
         }
     }
 
     /// The HTTP status: 4xx for the client's mistakes, 503 for the operator's state (frozen, or a
-    /// fault switch), never another 5xx.
+    /// fault switch), 501 for an endpoint deliberately not served; never another 5xx.
     pub fn http_status(&self) -> u16 {
         match self {
             Self::Unauthorised(_) => 401,
             Self::NotFound { .. } => 404,
             Self::AlreadyRegistered(_) | Self::AlreadyMinted(_) => 409,
             Self::Frozen | Self::OperatorUnavailable | Self::WithdrawalsUnavailable => 503,
+            Self::NotImplemented(_) => 501,
             _ => 400,
         }
     }

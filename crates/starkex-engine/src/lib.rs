@@ -20,11 +20,11 @@ pub mod error;
 pub mod port;
 
 pub use api::{router, SharedHost, StarkExHost};
-pub use assets::{AssetMeta, TokenListing};
+pub use assets::{AssetMeta, CollectionListing, Royalty, TokenListing};
 pub use engine::{
     FaultSwitches, MintRequest, PostedBatch, StarkExConfig, StarkExEngine, TickReport,
-    TransferOrder, TransferRequest, Vault, VaultProof, WithdrawalKind, WithdrawalOrder,
-    WithdrawalReceiver, WithdrawalRequest,
+    TransferOrder, TransferRequest, Vault, VaultProof, VerifiedTransfer, WithdrawalKind,
+    WithdrawalOrder, WithdrawalReceiver, WithdrawalRequest,
 };
 pub use error::StarkExError;
 

@@ -418,7 +418,7 @@ impl StarkExLayer {
         }
         let payload = StarkExPayload::Withdrawal {
             order: CreateWithdrawalRequest {
-                amount: s.quantized_amount,
+                amount: intent.amount,
                 asset_id: s.asset_id,
                 expiration_timestamp: s.expiration_timestamp,
                 nonce: s.nonce,

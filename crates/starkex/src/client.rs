@@ -214,9 +214,8 @@ pub struct SignableWithdrawalV2 {
 /// `POST /v2/withdrawals`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreateWithdrawalRequest {
-    /// The quantized amount.
-    #[serde(with = "dec_u64")]
-    pub amount: u64,
+    /// The amount in base units, as the official clients send it (the order signs it quantized).
+    pub amount: Amount,
     /// The asset id.
     pub asset_id: Felt,
     /// Expiration, hours since the epoch.

@@ -6,6 +6,8 @@
 //! re-exports this crate. A crate that only drives routes (the executor) depends on this one and
 //! links no database driver. [`GroupCommit`] is here too: it batches any store's writes.
 //!
+//! [`WebhookStore`] is the port of webhook endpoints and their durable outbox.
+//!
 //! The ids ([`RouteId`], [`TenantId`]) and [`Timestamp`] are `starkroute-types`' and re-exported.
 
 mod error;
@@ -13,6 +15,7 @@ mod group;
 mod model;
 mod order;
 mod store;
+mod webhook;
 
 pub use error::{BoxError, Result, StoreError};
 pub use group::GroupCommit;
@@ -23,3 +26,8 @@ pub use model::{
 pub use order::{RouteOrder, ORDER_EVENT};
 pub use starkroute_types::{RouteId, TenantId, Timestamp};
 pub use store::{Op, OpResult, RouteStore};
+pub use webhook::{
+    check_event_kind, Attempt, AttemptOutcome, CursorEvent, Delivery, DeliveryState,
+    LeasedDelivery, NewWebhook, OutboxStats, Webhook, WebhookId, WebhookSecret, WebhookStore,
+    ALL_EVENTS,
+};

@@ -59,3 +59,32 @@ crate::sql::sql_backend! {
         FROM next WHERE routes.id = next.id \
         RETURNING routes.id",
 }
+
+crate::webhook_sql::webhook_backend! {
+    store = crate::PgStore,
+    db = sqlx::Postgres,
+    begin_write = "BEGIN",
+    lease_deliveries_sql = "WITH next AS (SELECT d.id FROM webhook_deliveries d \
+            WHERE d.state = 'pending' AND d.next_attempt_at <= $3 \
+              AND (d.lease_owner IS NULL OR d.lease_expires_at <= $3) \
+              AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p \
+                  WHERE p.webhook_id = d.webhook_id AND p.route_id = d.route_id \
+                    AND p.state = 'pending' AND p.seq < d.seq) \
+            ORDER BY d.next_attempt_at, d.id LIMIT $4 \
+            FOR UPDATE SKIP LOCKED) \
+        UPDATE webhook_deliveries SET lease_owner = $1, lease_expires_at = $2 \
+        FROM next WHERE webhook_deliveries.id = next.id \
+        RETURNING webhook_deliveries.id",
+    event_cursor = "e.gid",
+    // Numbers the committed events that have none yet, one numberer at a time (see migration 3):
+    // a later commit gets a greater number than any event already numbered.
+    number_events = &[
+        "SELECT pg_advisory_xact_lock(7311400501)",
+        "UPDATE events SET gid = n.g FROM ( \
+             SELECT route_id, seq, \
+                 (SELECT COALESCE(MAX(gid), 0) FROM events) \
+                 + row_number() OVER (ORDER BY route_id, seq) AS g \
+             FROM events WHERE gid IS NULL) n \
+         WHERE events.route_id = n.route_id AND events.seq = n.seq",
+    ],
+}

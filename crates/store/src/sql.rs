@@ -239,9 +239,9 @@ macro_rules! sql_backend {
                 .await?;
             }
             let created = json!({ "summary": route.summary, "legs": route.legs.len() });
-            insert_event(&mut tx, &id_s, 1, "route_created", &to_json(&created)?, now_ms).await?;
+            insert_event(&mut tx, tenant.as_str(), &id_s, 1, "route_created", &to_json(&created)?, now_ms).await?;
             let seq = to_i64("seq", RouteOrder::EVENT_SEQ)?;
-            insert_event(&mut tx, &id_s, seq, ORDER_EVENT, &order_json, now_ms).await?;
+            insert_event(&mut tx, tenant.as_str(), &id_s, seq, ORDER_EVENT, &order_json, now_ms).await?;
             if let Some(key) = idempotency {
                 let inserted = sqlx::query(
                     "INSERT INTO idempotency_keys (tenant, idem_key, fingerprint, route_id, \
@@ -277,8 +277,11 @@ macro_rules! sql_backend {
             Ok((record, true))
         }
 
+        /// Appends an event and, in the same transaction, its webhook outbox rows: one pending
+        /// delivery for every endpoint of the route's tenant subscribed to its kind.
         async fn insert_event(
             conn: &mut Conn,
+            tenant: &str,
             route: &str,
             seq: i64,
             kind: &str,
@@ -292,6 +295,19 @@ macro_rules! sql_backend {
             .bind(seq)
             .bind(kind)
             .bind(data)
+            .bind(at)
+            .execute(&mut *conn)
+            .await?;
+            sqlx::query(
+                "INSERT INTO webhook_deliveries (webhook_id, tenant, route_id, seq, state, \
+                 attempts, next_attempt_at, queued_at) \
+                 SELECT DISTINCT webhook_id, tenant, $2, $3, 'pending', 0, $5, $5 \
+                 FROM webhook_subscriptions WHERE tenant = $1 AND kind IN ($4, '*')",
+            )
+            .bind(tenant)
+            .bind(route)
+            .bind(seq)
+            .bind(kind)
             .bind(at)
             .execute(&mut *conn)
             .await?;
@@ -533,7 +549,7 @@ macro_rules! sql_backend {
             let id = t.route.to_string();
             let now_ms = now.as_millis();
             let row = sqlx::query(concat!(
-                "SELECT status, version, last_seq, lease_owner, lease_expires_at \
+                "SELECT tenant, status, version, last_seq, lease_owner, lease_expires_at \
                  FROM routes WHERE id = $1",
                 $lock
             ))
@@ -541,6 +557,7 @@ macro_rules! sql_backend {
             .fetch_optional(&mut *conn)
             .await?
             .ok_or_else(|| StoreError::not_found(format!("route {id}")))?;
+            let tenant: String = row.try_get("tenant")?;
             let status = parse_route_status(&row.try_get::<String, _>("status")?)?;
             let version = to_u64("version", row.try_get("version")?)?;
             let last_seq: i64 = row.try_get("last_seq")?;
@@ -672,7 +689,7 @@ macro_rules! sql_backend {
                 if event.kind.is_empty() {
                     return Err(StoreError::Invalid("an event needs a type".into()).into());
                 }
-                insert_event(conn, &id, seq, &event.kind, &to_json(&event.data)?, now_ms).await?;
+                insert_event(conn, &tenant, &id, seq, &event.kind, &to_json(&event.data)?, now_ms).await?;
                 events.push(Event {
                     route: t.route,
                     seq: to_u64("seq", seq)?,

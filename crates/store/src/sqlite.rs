@@ -81,3 +81,22 @@ crate::sql::sql_backend! {
             ORDER BY wake_at, id LIMIT 1) \
         RETURNING id",
 }
+
+crate::webhook_sql::webhook_backend! {
+    store = crate::SqliteStore,
+    db = sqlx::Sqlite,
+    begin_write = "BEGIN IMMEDIATE",
+    lease_deliveries_sql = "UPDATE webhook_deliveries SET lease_owner = $1, lease_expires_at = $2 \
+        WHERE id IN (SELECT d.id FROM webhook_deliveries d \
+            WHERE d.state = 'pending' AND d.next_attempt_at <= $3 \
+              AND (d.lease_owner IS NULL OR d.lease_expires_at <= $3) \
+              AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p \
+                  WHERE p.webhook_id = d.webhook_id AND p.route_id = d.route_id \
+                    AND p.state = 'pending' AND p.seq < d.seq) \
+            ORDER BY d.next_attempt_at, d.id LIMIT $4) \
+        RETURNING id",
+    // Writers are serialized, so rowids grow in commit order (routes, and so events, are never
+    // deleted: a rowid is never reused).
+    event_cursor = "e.rowid",
+    number_events = &[],
+}

@@ -150,6 +150,11 @@ impl Harness {
         self.tasks.push(self.stack.spawn_world_clock(36_000));
     }
 
+    /// Runs the webhook delivery worker.
+    pub fn run_webhooks(&mut self) {
+        self.tasks.push(self.stack.core.spawn_webhooks());
+    }
+
     /// A quote request (JSON) for Bob depositing 0.01 ETH from L1 into his own StarkEx vault:
     /// the router holds no key of Bob's, so the leg pauses for his signature.
     pub fn bob_deposit_request(&self) -> serde_json::Value {

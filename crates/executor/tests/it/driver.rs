@@ -427,7 +427,19 @@ async fn permanent_failure_on_the_claim_says_claim_on_l1() {
     assert_eq!(out.recovery, Recovery::ClaimOnL1);
     assert_eq!(out.reason.as_deref(), Some("execution reverted"));
     let kinds = h.kinds(&id).await;
-    assert_eq!(kinds[kinds.len() - 2..], ["leg_failed", "route_failed"]);
+    assert_eq!(kinds[kinds.len() - 3..], ["leg_failed", "recovery_required", "route_failed"]);
+    // The claim was announced once the withdraw was final, before it was tried.
+    let events = h.events(&id).await;
+    let claim = events.iter().find(|e| e.kind == "claim_available").expect("claim_available");
+    assert_eq!(claim.data["leg"], 1);
+    assert_eq!(claim.data["kind"], "l1_claim_from_nft_bridge");
+    assert_eq!(claim.data["anyone_may_send"], true);
+    let final0 = events.iter().position(|e| e.kind == "leg_final").unwrap();
+    assert_eq!(events[final0 + 1].kind, "claim_available", "in the same commit as leg 0's final");
+    let recovery = events.iter().find(|e| e.kind == "recovery_required").unwrap();
+    assert_eq!(recovery.data["recovery"], "claim_on_l1");
+    assert_eq!(recovery.data["asset_at"]["layer"], "l1");
+    assert!(recovery.data["instructions"].as_str().unwrap().contains("claim it on L1"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -478,6 +490,11 @@ async fn signature_pauses_wrong_one_is_refused_right_one_resumes() {
     assert_eq!(paused.data["hash"], prepared.hash.as_str());
     assert_eq!(paused.data["sign"], prepared.hash.as_str());
     assert_eq!(paused.data["payload"], rec.legs[0].prepared.clone().unwrap());
+    let required = h.events(&id).await.into_iter().find(|e| e.kind == "signature_required");
+    let required = required.expect("signature_required beside leg_awaiting_signature");
+    assert_eq!(required.data["sign"], prepared.hash.as_str());
+    assert_eq!(required.data["submit_to"], format!("/v1/routes/{id}/legs/0/signature"));
+    assert_eq!(required.data["scheme"], paused.data["scheme"]);
     h.clock.advance(Duration::from_secs(3600));
     assert_eq!(ex.run_once().await.unwrap(), None, "a paused route is not driven");
 
@@ -657,6 +674,15 @@ async fn an_unserved_withdrawal_starts_one_escape_route_when_configured() {
         h.clock.advance(Duration::from_secs(600));
     }
     assert_eq!(h.get(&waiting).await.status, RouteStatus::Running);
+    // Past its worst-case ETA (2 s), the leg is reported stuck once, with what it waits for.
+    let stuck: Vec<_> =
+        h.events(&waiting).await.into_iter().filter(|e| e.kind == "route_stuck").collect();
+    assert_eq!(stuck.len(), 1, "{stuck:?}");
+    assert_eq!(stuck[0].data["leg"], 0);
+    assert_eq!(stuck[0].data["layer"], "starkex");
+    assert_eq!(stuck[0].data["status"], "submitted");
+    assert!(stuck[0].data["waiting_for"].as_str().unwrap().contains("batch"));
+    assert!(stuck[0].data["expected_by"].as_i64() > stuck[0].data["since"].as_i64());
 
     let keeper = Arc::new(Executor::new(
         h.store.clone(),
@@ -681,6 +707,9 @@ async fn an_unserved_withdrawal_starts_one_escape_route_when_configured() {
     assert_eq!(o.asset_at.position, bob, "still in the vault");
     let events = h.events(&id).await;
     let started = events.iter().find(|e| e.kind == "escape_started").expect("escape_started");
+    let recovery = events.iter().find(|e| e.kind == "recovery_started").expect("recovery_started");
+    assert_eq!(recovery.data["route"], started.data["route"]);
+    assert!(events.iter().any(|e| e.kind == "recovery_required" && e.data["recovery"] == "escape"));
     let escape_id: RouteId = started.data["route"].as_str().unwrap().parse().unwrap();
     let escape = h.get(&escape_id).await;
     let kinds: Vec<LegKind> = escape.route.legs.iter().map(|l| l.kind).collect();

@@ -311,3 +311,22 @@ fn config_matches_the_demo_deployment() {
         assert!(toml.contains(&needle), "config/sandbox.toml lacks {needle}");
     }
 }
+
+/// `starkroute sandbox --fund-starkex`: Alice's deposits are real L1 deposits the engine picks up
+/// after its confirmations; the world stays conserved.
+#[test]
+fn alice_funded_on_starkex_by_l1_deposits() {
+    let mut demo = Demo::new().unwrap();
+    demo.fund_alice_on_starkex(10_000_000_000_000_000_000, 1_000_000_000).unwrap();
+    conserved(&demo.world);
+    demo.world.advance(15 * 60);
+    let e = &demo.world.starkex;
+    let credited: Vec<u64> = e
+        .deposits()
+        .iter()
+        .filter(|d| d.refused.is_none() && d.event.stark_key == demo.alice.stark_key())
+        .map(|d| d.event.quantized_amount)
+        .collect();
+    assert_eq!(credited, [100_000_000_000, 1_000_000_000], "10 ETH at quantum 10^8, 1000 USDC");
+    conserved(&demo.world);
+}

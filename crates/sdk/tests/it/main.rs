@@ -7,6 +7,7 @@ mod errors;
 mod flows;
 mod offline;
 mod signing;
+mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;

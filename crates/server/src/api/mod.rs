@@ -1,5 +1,5 @@
 //! The HTTP API (axum): quotes, routes, signatures, cancel, SSE progress, assets, account
-//! readiness, health, metrics and the OpenAPI document.
+//! readiness, webhooks and the tenant's event log, health, metrics and the OpenAPI document.
 //!
 //! [`router`] builds the whole API over an [`AppState`]; tests drive it with `oneshot`, and
 //! `starkroute serve` serves it on a socket. Every `/v1` endpoint needs an API key
@@ -14,10 +14,12 @@ pub mod error;
 mod events;
 pub mod metrics;
 mod openapi;
+mod openapi_webhooks;
 mod ops;
 mod quotes;
 mod routes;
 mod view;
+mod webhooks;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -29,7 +31,7 @@ use axum::Router;
 use starkroute_executor::{Clock, Executor};
 use starkroute_layer::{Readiness, SettlementLayer};
 use starkroute_planner::{CostModel, Plans, Topology};
-use starkroute_store::{RouteId, RouteStore, TenantId, Timestamp};
+use starkroute_store::{RouteId, RouteStore, TenantId, Timestamp, WebhookStore};
 use starkroute_types::{Account, Layer};
 use tokio::sync::watch;
 
@@ -70,6 +72,10 @@ pub struct Deps {
     pub clock: Arc<dyn Clock>,
     /// Becomes `true` when the server shuts down: open event streams end.
     pub shutdown: watch::Receiver<bool>,
+    /// The webhook endpoints and their outbox (the same store as `store`).
+    pub webhooks: Arc<dyn WebhookStore>,
+    /// The webhook worker's counters (shown by `/metrics`).
+    pub webhook_metrics: Arc<crate::webhooks::WebhookMetrics>,
 }
 
 impl std::fmt::Debug for Deps {
@@ -107,6 +113,9 @@ pub(crate) struct Inner {
     pub(crate) readiness: moka::future::Cache<Account, Readiness>,
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) shutdown: watch::Receiver<bool>,
+    pub(crate) webhooks: Arc<dyn WebhookStore>,
+    pub(crate) webhook_settings: crate::config::WebhookSettings,
+    pub(crate) webhook_metrics: Arc<crate::webhooks::WebhookMetrics>,
 }
 
 impl AppState {
@@ -156,6 +165,9 @@ impl AppState {
             readiness,
             metrics,
             shutdown: deps.shutdown,
+            webhooks: deps.webhooks,
+            webhook_settings: config.webhooks.clone(),
+            webhook_metrics: deps.webhook_metrics,
         })))
     }
 
@@ -208,6 +220,13 @@ pub const PATHS: &[(&str, &[&str])] = &[
     ("/v1/routes/{id}/cancel", &["post"]),
     ("/v1/assets", &["get"]),
     ("/v1/accounts/{layer}/{id}/readiness", &["get"]),
+    ("/v1/webhooks", &["get", "post"]),
+    ("/v1/webhooks/{id}", &["get", "delete"]),
+    ("/v1/webhooks/{id}/rotate-secret", &["post"]),
+    ("/v1/webhooks/{id}/deliveries", &["get"]),
+    ("/v1/webhooks/{id}/deliveries/{n}", &["get"]),
+    ("/v1/webhooks/{id}/deliveries/{n}/retry", &["post"]),
+    ("/v1/events", &["get"]),
     ("/healthz", &["get"]),
     ("/readyz", &["get"]),
     ("/metrics", &["get"]),
@@ -226,6 +245,13 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/routes/{id}/cancel", post(routes::cancel))
         .route("/v1/assets", get(assets::list))
         .route("/v1/accounts/{layer}/{id}/readiness", get(assets::readiness))
+        .route("/v1/webhooks", post(webhooks::create).get(webhooks::list))
+        .route("/v1/webhooks/{id}", get(webhooks::get).delete(webhooks::delete))
+        .route("/v1/webhooks/{id}/rotate-secret", post(webhooks::rotate_secret))
+        .route("/v1/webhooks/{id}/deliveries", get(webhooks::deliveries))
+        .route("/v1/webhooks/{id}/deliveries/{n}", get(webhooks::delivery))
+        .route("/v1/webhooks/{id}/deliveries/{n}/retry", post(webhooks::retry))
+        .route("/v1/events", get(webhooks::events))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))

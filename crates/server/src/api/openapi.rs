@@ -28,7 +28,7 @@ pub fn document() -> Value {
     let unauthorized = err("No or unknown API key.");
     let invalid = err("A field is invalid; `error.field` names it.");
     let not_found = err("No such route for this tenant (another tenant's route included).");
-    json!({
+    let mut doc = json!({
         "openapi": "3.1.0",
         "info": {
             "title": "starkroute",
@@ -229,5 +229,7 @@ pub fn document() -> Value {
                     "account": { "type": "object" }, "ready": { "type": "boolean" }, "missing": { "type": "string" } } }
             }
         }
-    })
+    });
+    super::openapi_webhooks::extend(&mut doc);
+    doc
 }

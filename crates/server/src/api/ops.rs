@@ -36,6 +36,7 @@ pub(crate) async fn readyz(State(state): State<AppState>) -> ApiResult<Response>
 pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
     let mut text = state.metrics().render();
     super::metrics::render_executor(&mut text, &state.inner().executor.metrics().snapshot());
+    state.inner().webhook_metrics.render(&mut text);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
 }
 

@@ -85,9 +85,10 @@ impl Stack {
         }
     }
 
-    /// Starts the executor's loop (and the sandbox's clock, at `sandbox.speed`) until shutdown.
+    /// Starts the executor's loop, the webhook worker (and the sandbox's clock, at
+    /// `sandbox.speed`) until shutdown.
     pub fn spawn(&self, config: &Config) -> Vec<JoinHandle<()>> {
-        let mut tasks = vec![self.core().spawn_executor()];
+        let mut tasks = vec![self.core().spawn_executor(), self.core().spawn_webhooks()];
         if let Self::Sandbox(s) = self {
             tasks.push(s.spawn_world_clock(config.sandbox.speed));
         }

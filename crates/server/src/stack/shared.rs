@@ -7,13 +7,14 @@ use std::time::Duration;
 use axum::Router;
 use starkroute_executor::{Backoff, Clock, Executor, ExecutorConfig, SystemClock};
 use starkroute_layer::SettlementLayer;
-use starkroute_store::{LeaseOwner, RouteStore, SqliteStore};
+use starkroute_store::{LeaseOwner, RouteStore, SqliteStore, WebhookStore};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::api::{self, AppState, Deps};
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::webhooks::{WebhookMetrics, WebhookWorker};
 
 /// The store, the executor, the API's state and the shutdown signal: what every stack shares.
 #[derive(Debug)]
@@ -24,6 +25,8 @@ pub struct Core {
     pub executor: Arc<Executor>,
     /// The API's state.
     pub state: AppState,
+    /// The webhook delivery worker (over the same store).
+    pub webhooks: Arc<WebhookWorker>,
     shutdown: watch::Sender<bool>,
 }
 
@@ -46,6 +49,13 @@ impl Core {
         let executor = self.executor.clone();
         let stop = self.stopped();
         tokio::spawn(async move { executor.run(stop).await })
+    }
+
+    /// Runs the webhook delivery worker until shutdown (it finishes the batch in flight).
+    pub fn spawn_webhooks(&self) -> JoinHandle<()> {
+        let worker = self.webhooks.clone();
+        let stop = self.stopped();
+        tokio::spawn(async move { worker.run(stop).await })
     }
 
     /// Tells everything to stop (open event streams end, the loops return).
@@ -87,6 +97,22 @@ pub async fn build_core(
         executor_config,
         Arc::new(SystemClock),
     ));
+    let webhook_store: Arc<dyn WebhookStore> = store.clone();
+    let webhook_metrics = Arc::new(WebhookMetrics::default());
+    let hooks_owner = LeaseOwner::new(format!("{}-webhooks", ex.owner)).map_err(Error::Owner)?;
+    let webhooks = Arc::new(
+        WebhookWorker::new(
+            webhook_store.clone(),
+            &config.webhooks,
+            hooks_owner,
+            Arc::new(SystemClock),
+            webhook_metrics.clone(),
+        )
+        .map_err(|e| Error::Unsupported {
+            key: "webhooks",
+            reason: format!("the webhook HTTP client could not be built: {e}"),
+        })?,
+    );
     let state = AppState::new(
         config,
         Deps {
@@ -95,7 +121,9 @@ pub async fn build_core(
             layers,
             clock: api_clock,
             shutdown: shutdown.subscribe(),
+            webhooks: webhook_store,
+            webhook_metrics,
         },
     )?;
-    Ok(Core { store, executor, state, shutdown })
+    Ok(Core { store, executor, state, webhooks, shutdown })
 }

@@ -6,6 +6,8 @@
 mod errors;
 mod flows;
 mod socket;
+mod webhook_worker;
+mod webhooks;
 
 use std::ops::{Deref, DerefMut};
 use std::time::Duration;
@@ -39,7 +41,14 @@ impl DerefMut for Harness {
 impl Harness {
     /// The stack, with its executor running (fast polls) and the world's clock stopped.
     pub(crate) async fn start() -> Self {
-        Self(server::Harness::start_with(Options::default().tenant("acme", ACME)).await)
+        Self::start_with(&[]).await
+    }
+
+    /// [`Harness::start`] with more `STARKROUTE_…` settings.
+    pub(crate) async fn start_with(env: &[(&str, &str)]) -> Self {
+        let options =
+            env.iter().fold(Options::default().tenant("acme", ACME), |o, (k, v)| o.set(k, v));
+        Self(server::Harness::start_with(options).await)
     }
 
     /// A request through the router.

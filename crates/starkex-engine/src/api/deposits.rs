@@ -8,12 +8,12 @@ use axum::extract::{Path, Query, State};
 use axum::Json;
 use serde_json::{json, Value};
 
-use super::pagination::filtered_page;
+use super::pagination::{list, Filter, ListSpec, Order, Row};
 use super::parse::{
     check_registered_on_l1, eth_str, felt_str, parse_eth, parse_id, quantize, registered_key,
     resolve_token, SignableIn,
 };
-use super::render::{rfc3339, token_json};
+use super::render::{rfc3339, token_json, token_name, METADATA_REFUSED};
 use super::{body, path, query, ApiResult, StarkExHost};
 use crate::engine::{DepositRecord, StarkExEngine};
 use crate::error::StarkExError;
@@ -44,24 +44,42 @@ pub(super) async fn signable_deposit<H: StarkExHost>(
     })
 }
 
+/// `GET /v1/deposits`'s parameters.
+const DEPOSITS: ListSpec = ListSpec {
+    filters: &[
+        ("user", Filter::Eth("/user")),
+        ("status", Filter::Eq("/status")),
+        ("min_timestamp", Filter::MinCreated),
+        ("max_timestamp", Filter::MaxCreated),
+        ("token_type", Filter::Eq("/token/type")),
+        ("token_id", Filter::Eq("/token/data/token_id")),
+        ("asset_id", Filter::Felt("/token/data/id")),
+        ("token_address", Filter::Eth("/token/data/token_address")),
+        ("token_name", Filter::TokenName),
+        ("min_quantity", Filter::MinQuantity("/token/data/quantity")),
+        ("max_quantity", Filter::MaxQuantity("/token/data/quantity")),
+        ("metadata", Filter::Refused(METADATA_REFUSED)),
+    ],
+    orders: &[
+        ("transaction_id", Order::Natural),
+        ("created_at", Order::Created),
+        ("updated_at", Order::Updated),
+    ],
+    default_desc: true,
+    with_remaining: true,
+};
+
 pub(super) async fn list_deposits<H: StarkExHost>(
     State(host): State<Arc<H>>,
     q: std::result::Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> ApiResult {
     let q = query(q)?;
     host.with(|e, _, _| {
-        let records = e.deposits().iter().map(|d| deposit_json(e, d));
-        Ok(Json(filtered_page(
-            records,
-            &q,
-            &[
-                ("user", "user"),
-                ("status", "status"),
-                ("token_type", "token.type"),
-                ("token_address", "token.token_address"),
-                ("token_id", "token.token_id"),
-            ],
-        )?))
+        let rows = e
+            .deposits()
+            .iter()
+            .map(|d| Row::at(deposit_json(e, d), d.timestamp, token_name(e, &d.event.asset_id)));
+        Ok(Json(list(rows.collect(), &q, &DEPOSITS)?))
     })
 }
 

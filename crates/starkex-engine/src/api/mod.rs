@@ -11,16 +11,30 @@
 //! `/v2/signable-withdrawal-details`, `/v1/withdrawals` (POST and GET), `/v2/withdrawals`,
 //! `/v1/withdrawals/{id}`, `/v1/signable-transfer-details`, `/v1/transfers` (POST and GET),
 //! `/v1/transfers/{id}`, `/v2/signable-transfer-details`, `/v2/transfers`, `/v2/balances/{owner}`,
-//! `/v1/encode/{asset|mintable-asset}`, `/v1/tokens[/{address}]`, and the data-availability
-//! endpoints `/v1/availability/roots` and `/v1/availability/vaults/{vault_id}?root=0x…` (not an
-//! IMX endpoint: the committee's service `escape` needs).
-//!
+//! `/v2/balances/{owner}/{address}`, `/v1/assets`, `/v1/assets/{token_address}/{token_id}`,
+//! `/v2/mints`, `/v1/mints[/{id}]`, `/v1/mintable-token/{token_address}/{token_id}`,
+//! `/v1/collections` (GET), `/v1/collections/{address}` (GET), `/v1/encode/{asset|mintable-asset}`,
+//! `/v1/tokens[/{address}]`, and the data-availability endpoints `/v1/availability/roots` and
+//! `/v1/availability/vaults/{vault_id}?root=0x…` (not an IMX endpoint: the committee's service
+//! `escape` needs). Every other path of the spec (orders, trades, exchanges, the marketplace
+//! services) answers `501 not_implemented` with the reason (`unserved`). Every list applies or
+//! refuses (400, naming it) each query parameter the spec defines for it, and refuses others
+//! (`pagination`).
+
 //! Sandbox choices where IMX is unknown or unpublished:
 //! - `payload_hash` of a transfer (v1 and v2) is the StarkEx type-1 transfer hash
 //!   ([`TransferOrder::message_hash`]); v2 transfers carry no fee fields, so they are not type 4.
 //!   Withdrawals use [`WithdrawalOrder::message_hash`].
-//! - The `amount` of a create request (transfer or withdrawal) is quantized, as signed; the
-//!   signable endpoints take base units and answer with the quantized amount.
+//! - Amounts: the signable endpoints take base units. A transfer's create request carries the
+//!   quantized `amount` its signable details answered (the clients echo it). A withdrawal's
+//!   signable details answer `amount` in base units in v1 and v2 alike (v2 adds
+//!   `quantized_amount`); `POST /v1/withdrawals` and `POST /v2/withdrawals` take base units, as
+//!   the official clients send them (their `prepareWithdrawal` workflows send the amount they
+//!   asked the details for), and quantize it by the asset's quantum before rebuilding the order.
+//! - `POST /v1/users` answers `tx_hash: ""`: an off-chain registration sends no transaction.
+//! - Accounts: an ETH address's Stark keys are those registered through `POST /v1/users` or seen
+//!   in a deposit, and those registered on the L1 contract (read live); users, balances and
+//!   assets all resolve through the same lookup.
 //! - `rollup_status` is `pending` until the batch is posted, then `confirmed`.
 //!
 //! ETH signatures (`r ‖ s ‖ v`, `v ∈ {0, 1, 27, 28}`, low `s`) are verified by public-key
@@ -39,29 +53,47 @@
 //!   alternative; the sandbox has no Passport, so it requires the headers there too rather than
 //!   accept unauthenticated transfers.
 //!
+//! Batches: `/v2/transfers` and `/v2/signable-transfer-details` take 1 to
+//! [`MAX_BATCH_TRANSFERS`] transfers (the spec sets no bound), a 400 naming the field beyond.
+//! Signatures are checked away from the host's lock: the ETH recovery and every Stark signature
+//! of a transfer ([`verify_transfers`], whose [`VerifiedTransfer`]s the engine applies without
+//! checking again) before it is taken; the operator's `verification_signature`s of
+//! `/v2/signable-transfer-details` after it is released (the lock only allocates vaults and
+//! nonces). The refusals are still reported in the same order, the operator's own first.
+//!
 //! A missing, malformed or wrong ETH signature is a 401 `unauthorised_request` and changes nothing.
 //! Stark signatures are verified everywhere too (400 `invalid_signature`).
 //!
 //! One module per resource: `users` (registration), `deposits`, `withdrawals`, `transfers`,
-//! `balances`, `tokens` (listings and asset encoding) and `availability`; `parse` reads and
-//! authenticates what requests carry, `render` writes the shared objects (tokens, times),
-//! `pagination` pages and filters the lists. This module holds the host, the router and the
+//! `balances`, `assets`, `mints`, `collections`, `tokens` (listings and asset encoding),
+//! `availability` and `unserved` (the 501s); `parse` reads and authenticates what requests carry,
+//! `render` writes the shared objects (tokens, times, fees), `pagination` filters, orders and
+//! pages the lists. This module holds the host, the router and the
 //! error answer.
 //!
 //! [`TransferOrder::message_hash`]: crate::engine::TransferOrder::message_hash
 //! [`WithdrawalOrder::message_hash`]: crate::engine::WithdrawalOrder::message_hash
 //! [`recover_personal_sign`]: starkroute_crypto::keys::recover_personal_sign
+//! [`verify_transfers`]: crate::engine::verify_transfers
+//! [`VerifiedTransfer`]: crate::engine::VerifiedTransfer
 
+mod assets;
 mod availability;
 mod balances;
+mod collections;
 mod deposits;
+mod mints;
 mod pagination;
 mod parse;
 mod render;
 mod tokens;
 mod transfers;
+mod unserved;
 mod users;
 mod withdrawals;
+
+pub use mints::MAX_MINT_TOKENS;
+pub use transfers::MAX_BATCH_TRANSFERS;
 
 #[cfg(test)]
 mod tests;
@@ -182,6 +214,20 @@ fn query(
     r.map(|Query(q)| q).map_err(|e| bad(e.body_text()))
 }
 
+fn method_not_allowed() -> (StatusCode, Json<Value>) {
+    (
+        StatusCode::METHOD_NOT_ALLOWED,
+        Json(json!({"code": "method_not_allowed", "message": "method not allowed"})),
+    )
+}
+
+/// The spec's endpoints the sandbox does not serve, each answering 501 (see `unserved`).
+fn unserved_routes<H: StarkExHost>() -> Router<Arc<H>> {
+    unserved::UNSERVED.iter().fold(Router::new(), |r, (path, methods, why)| {
+        r.route(path, unserved::unserved(path, methods, why))
+    })
+}
+
 /// Builds the router over a host.
 pub fn router<H: StarkExHost>(host: Arc<H>) -> Router {
     Router::new()
@@ -208,19 +254,38 @@ pub fn router<H: StarkExHost>(host: Arc<H>) -> Router {
         .route("/v2/signable-transfer-details", post(transfers::signable_transfer_v2::<H>))
         .route("/v2/transfers", post(transfers::create_transfer_v2::<H>))
         .route("/v2/balances/{owner}", get(balances::list_balances::<H>))
+        .route("/v2/balances/{owner}/{address}", get(balances::get_balance::<H>))
+        .route("/v1/assets", get(assets::list_assets::<H>))
+        .route("/v1/assets/{token_address}/{token_id}", get(assets::get_asset::<H>))
+        .route("/v2/mints", post(mints::mint_tokens::<H>))
+        .route("/v1/mints", get(mints::list_mints::<H>))
+        .route("/v1/mints/{id}", get(mints::get_mint::<H>))
+        .route("/v1/mintable-token/{token_address}/{token_id}", get(mints::mintable_token::<H>))
+        .route(
+            "/v1/collections",
+            get(collections::list_collections::<H>).post(|m: axum::http::Method| async move {
+                unserved::not_implemented(&m, "/v1/collections", unserved::COLLECTION_WRITES)
+            }),
+        )
+        .route(
+            "/v1/collections/{address}",
+            get(collections::get_collection::<H>).patch(|m: axum::http::Method| async move {
+                unserved::not_implemented(
+                    &m,
+                    "/v1/collections/{address}",
+                    unserved::COLLECTION_WRITES,
+                )
+            }),
+        )
         .route("/v1/encode/{asset_type}", post(tokens::encode_asset::<H>))
         .route("/v1/tokens", get(tokens::list_tokens::<H>))
         .route("/v1/tokens/{address}", get(tokens::get_token::<H>))
         .route("/v1/availability/roots", get(availability::list_roots::<H>))
         .route("/v1/availability/vaults/{vault_id}", get(availability::availability::<H>))
+        .merge(unserved_routes::<H>())
         .fallback(|| async {
             ApiError(StarkExError::not_found("no such endpoint")).into_response()
         })
-        .method_not_allowed_fallback(|| async {
-            (
-                StatusCode::METHOD_NOT_ALLOWED,
-                Json(json!({"code": "method_not_allowed", "message": "method not allowed"})),
-            )
-        })
+        .method_not_allowed_fallback(|| async { method_not_allowed() })
         .with_state(host)
 }

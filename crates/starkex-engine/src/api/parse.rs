@@ -210,20 +210,66 @@ pub(super) fn quantize(r: &Resolved, amount: &str) -> Result<u64> {
         .ok_or_else(|| StarkExError::InvalidAmount(format!("{amount} is too large")))
 }
 
-/// The Stark key of an Ethereum address: registered through the API or seen in a deposit, else
-/// registered on the L1 contract (`registerEthAddress`).
+/// Every Stark key of an Ethereum address, however it became known: registered through the API
+/// (`POST /v1/users`) or seen in a deposit (the engine's accounts), then registered on the L1
+/// contract (`registerEthAddress`, read live through the port), without duplicates. A key that
+/// only *received* something (a transfer, a mint) is the receiver's through one of these: the
+/// API only sends to registered users.
+pub(super) fn keys_of(
+    e: &StarkExEngine,
+    port: &dyn StarkExContractPort,
+    eth: &EthAddress,
+) -> Vec<StarkKey> {
+    let mut keys = e.accounts_of(eth).to_vec();
+    for k in port.stark_keys_of(eth) {
+        if !keys.contains(&k) {
+            keys.push(k);
+        }
+    }
+    keys
+}
+
+/// The (first) Stark key of an Ethereum address ([`keys_of`]), or 404 `account_not_found`.
 pub(super) fn registered_key(
     e: &StarkExEngine,
     port: &dyn StarkExContractPort,
     eth: &EthAddress,
 ) -> Result<StarkKey> {
-    let known = e.accounts_of(eth).first().copied();
-    known.or_else(|| port.stark_keys_of(eth).first().copied()).ok_or_else(|| {
-        StarkExError::NotFound {
-            code: "account_not_found",
-            message: format!("{} is not registered", eth_str(eth)),
-        }
+    keys_of(e, port, eth).first().copied().ok_or_else(|| StarkExError::NotFound {
+        code: "account_not_found",
+        message: format!("{} is not registered", eth_str(eth)),
     })
+}
+
+/// The quantum and kind of an asset id a create request names: an asset the engine holds (from a
+/// deposit or a mint), else a fungible asset type registered on the L1 contract (its asset id is
+/// its asset type).
+pub(super) fn resolve_asset_id(
+    e: &StarkExEngine,
+    port: &dyn StarkExContractPort,
+    asset_id: &Felt,
+) -> Result<Resolved> {
+    if let Some(m) = e.asset(asset_id) {
+        let nft = matches!(m.class, AssetClass::Erc721 | AssetClass::MintableErc721);
+        return Ok(Resolved {
+            asset_type: m.asset_type,
+            asset_id: *asset_id,
+            quantum: if nft { 1 } else { m.quantum },
+            nft,
+        });
+    }
+    let fungible = port.registered_asset(asset_id).and_then(|(info, quantum)| {
+        let (class, _) = crate::assets::parse_asset_info(&info)?;
+        matches!(class, AssetClass::Eth | AssetClass::Erc20).then_some(quantum)
+    });
+    fungible
+        .map(|quantum| Resolved { asset_type: *asset_id, asset_id: *asset_id, quantum, nft: false })
+        .ok_or_else(|| {
+            StarkExError::AssetNotRegistered(format!(
+                "asset_id {} is neither held on the exchange nor a registered fungible asset",
+                felt_str(asset_id)
+            ))
+        })
 }
 
 pub(super) fn check_registered_on_l1(port: &dyn StarkExContractPort, r: &Resolved) -> Result<()> {

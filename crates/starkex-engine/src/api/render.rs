@@ -5,9 +5,13 @@ use serde_json::{json, Value};
 use starkroute_types::{AssetClass, Felt, StarkKey};
 
 use super::parse::{eth_str, felt_str};
-use crate::assets::{AssetMeta, TokenListing};
+use crate::assets::{AssetMeta, Royalty, TokenListing};
 use crate::engine::StarkExEngine;
 use crate::port::StarkExContractPort;
+
+/// Why `metadata` filters are refused: the sandbox keeps no token metadata (no metadata API).
+pub(super) const METADATA_REFUSED: &str =
+    "the sandbox keeps no token metadata, so it cannot filter on it";
 
 /// `YYYY-MM-DDTHH:MM:SSZ` for Unix seconds (proleptic Gregorian, Hinnant's civil_from_days).
 pub(super) fn rfc3339(t: u64) -> String {
@@ -63,4 +67,30 @@ pub(super) fn rollup_status(e: &StarkExEngine, tx: u64) -> &'static str {
     } else {
         "pending"
     }
+}
+
+/// The name of an asset's token: its listing's (ETH, ERC-20) or its collection's (ERC-721).
+pub(super) fn token_name(e: &StarkExEngine, asset_id: &Felt) -> Option<String> {
+    let m = e.asset(asset_id)?;
+    match listing_of(e, m) {
+        Some(l) => Some(l.name.clone()),
+        None => m.token.as_ref().and_then(|t| e.collection(t)).map(|c| c.name.clone()),
+    }
+}
+
+/// A royalty as a `Fee` (`{address, percentage, type: "royalty"}`) or a `MintFee`
+/// (`{recipient, percentage}`).
+pub(super) fn fee_json(r: &Royalty, mint_fee: bool) -> Value {
+    // The percentage was checked to be a decimal when it was accepted.
+    let pct: Value = serde_json::from_str(&r.percentage).unwrap_or(Value::Null);
+    if mint_fee {
+        json!({"recipient": eth_str(&r.recipient), "percentage": pct})
+    } else {
+        json!({"address": eth_str(&r.recipient), "percentage": pct, "type": "royalty"})
+    }
+}
+
+/// The royalties of an asset as `Fee`s.
+pub(super) fn fees_json(e: &StarkExEngine, asset_id: &Felt) -> Value {
+    Value::Array(e.royalties(asset_id).iter().map(|r| fee_json(r, false)).collect())
 }

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use starkroute_crypto::mintable_asset_id;
 use starkroute_types::{AssetClass, StarkExAssetType};
 
-use super::pagination::page;
+use super::pagination::{list, Filter, ListSpec, Order, Row};
 use super::parse::{eth_str, felt_str, parse_eth, resolve_token, type_of, TokenIn};
 use super::{bad, body, path, query, ApiResult, StarkExHost};
 use crate::assets::TokenListing;
@@ -75,15 +75,26 @@ fn token_details(l: &TokenListing) -> Value {
     })
 }
 
+/// `GET /v1/tokens`'s parameters.
+const TOKENS: ListSpec = ListSpec {
+    filters: &[("address", Filter::Eth("/token_address")), ("symbols", Filter::OneOf("/symbol"))],
+    orders: &[
+        ("contract_address", Order::Text("/token_address")),
+        ("name", Order::Text("/name")),
+        ("symbol", Order::Text("/symbol")),
+    ],
+    default_desc: false,
+    with_remaining: false,
+};
+
 pub(super) async fn list_tokens<H: StarkExHost>(
     State(host): State<Arc<H>>,
     q: std::result::Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> ApiResult {
-    let mut q = query(q)?;
-    q.entry("direction".into()).or_insert_with(|| "asc".into());
+    let q = query(q)?;
     host.with(|e, _, _| {
-        let items = e.listings().iter().map(token_details).collect();
-        Ok(Json(page(items, &q, false)?))
+        let rows = e.listings().iter().map(|l| Row::at(token_details(l), 0, Some(l.name.clone())));
+        Ok(Json(list(rows.collect(), &q, &TOKENS)?))
     })
 }
 

@@ -9,7 +9,9 @@ use serde::Deserialize;
 use serde_json::json;
 use starkroute_crypto::registration_message_hash;
 
-use super::parse::{eth_str, felt_str, parse_eth, parse_eth_signature, parse_key, parse_sig};
+use super::parse::{
+    eth_str, felt_str, keys_of, parse_eth, parse_eth_signature, parse_key, parse_sig,
+};
 use super::{bad, body, path, ApiResult, StarkExHost};
 use crate::engine::REGISTRATION_SIGNABLE_MESSAGE;
 use crate::error::StarkExError;
@@ -71,8 +73,9 @@ pub(super) async fn register_user<H: StarkExHost>(
     let eth_sig = parse_eth_signature("eth_signature", &req.eth_signature)?;
     host.with(|e, port, _| {
         e.register_user(port, eth, key, &sig, &eth_sig)?;
-        let hash = registration_message_hash(&eth, &key);
-        Ok(Json(json!({"tx_hash": e.operator_sign(&hash)})))
+        // An off-chain registration sends no L1 transaction: there is no hash to give. (The
+        // sandbox answered the operator's signature here once; a signature is not a hash.)
+        Ok(Json(json!({ "tx_hash": "" })))
     })
 }
 
@@ -82,12 +85,7 @@ pub(super) async fn get_user<H: StarkExHost>(
 ) -> ApiResult {
     let user = parse_eth("user", &path(user)?)?;
     host.with(|e, port, _| {
-        let mut keys = e.accounts_of(&user).to_vec();
-        for k in port.stark_keys_of(&user) {
-            if !keys.contains(&k) {
-                keys.push(k);
-            }
-        }
+        let keys = keys_of(e, port, &user);
         let accounts: Vec<String> = keys.iter().map(ToString::to_string).collect();
         if accounts.is_empty() {
             return Err(StarkExError::NotFound {

@@ -12,13 +12,13 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use starkroute_types::{parse_u256, EthAddress};
 
-use super::pagination::filtered_page;
+use super::pagination::{list, Filter, ListSpec, Order, Row};
 use super::parse::{
     check_eth_sender, eth_headers_signer, eth_str, felt_str, parse_eth, parse_felt_field, parse_id,
-    parse_key, parse_quantized, parse_sig, parse_vault, quantize, registered_key, resolve_token,
+    parse_key, parse_sig, parse_vault, quantize, registered_key, resolve_asset_id, resolve_token,
     sender_vault, signable_message, SignableIn,
 };
-use super::render::{rfc3339, rollup_status, token_json, who};
+use super::render::{rfc3339, rollup_status, token_json, token_name, who, METADATA_REFUSED};
 use super::{bad, body, path, query, ApiResult, StarkExHost};
 use crate::engine::{
     StarkExEngine, WithdrawalOrder, WithdrawalReceiver, WithdrawalRecord, WithdrawalRequest,
@@ -75,8 +75,12 @@ fn signable_withdrawal<H: StarkExHost>(host: &H, req: &SignableIn, v2: bool) -> 
             "quantized_amount": amount.to_string(), "nonce": nonce,
             "expiration_timestamp": order.expiration_hours})
         .to_string();
+        // Both versions answer `amount` in base units, as the request gave it (v2 adds the
+        // quantized amount the order signs).
+        let base = (alloy_primitives::U256::from(amount) * alloy_primitives::U256::from(r.quantum))
+            .to_string();
         let mut out = json!({
-            "amount": amount.to_string(),
+            "amount": base,
             "asset_id": felt_str(&r.asset_id),
             "nonce": nonce,
             "payload_hash": felt_str(&hash),
@@ -85,7 +89,6 @@ fn signable_withdrawal<H: StarkExHost>(host: &H, req: &SignableIn, v2: bool) -> 
             "verification_signature": e.operator_sign(&hash),
         });
         if v2 {
-            out["amount"] = json!(req.amount);
             out["quantized_amount"] = json!(amount.to_string());
             out["expiration_timestamp"] = json!(order.expiration_hours);
             out["receiver_stark_key"] = json!(eth_str(&user));
@@ -130,11 +133,17 @@ pub(super) async fn create_withdrawal_v1<H: StarkExHost>(
     req: std::result::Result<Json<CreateWithdrawalV1In>, JsonRejection>,
 ) -> ApiResult {
     let req = body(req)?;
+    let sender = parse_key("stark_key", &req.stark_key)?;
+    let vault = parse_vault("vault_id", req.vault_id)?;
+    let asset_id = parse_felt_field("asset_id", &req.asset_id)?;
+    // The official clients (imx-core-sdk's `prepareWithdrawal`, the Go SDK) send the amount they
+    // asked the signable details for: base units. The order the Stark key signed is quantized.
+    let asset = host.with(|e, port, _| resolve_asset_id(e, port, &asset_id))?;
     let order = WithdrawalOrder {
-        sender: parse_key("stark_key", &req.stark_key)?,
-        vault: parse_vault("vault_id", req.vault_id)?,
-        asset_id: parse_felt_field("asset_id", &req.asset_id)?,
-        amount: parse_quantized("amount", &req.amount)?,
+        sender,
+        vault,
+        asset_id,
+        amount: quantize(&asset, &req.amount)?,
         nonce: req.nonce,
         expiration_hours: MAX_EXPIRATION_HOURS,
         receiver: WithdrawalReceiver::StarkKey,
@@ -160,11 +169,16 @@ pub(super) async fn create_withdrawal_v2<H: StarkExHost>(
                 .ok()
         })
         .ok_or_else(|| bad("receiver_stark_key must be the L1 wallet address"))?;
+    let sender = parse_key("sender_stark_key", &req.sender_stark_key)?;
+    let vault = parse_vault("sender_vault_id", req.sender_vault_id)?;
+    let asset_id = parse_felt_field("asset_id", &req.asset_id)?;
+    // Base units, as in v1 (the official v2 workflow sends the amount it asked the details for).
+    let asset = host.with(|e, port, _| resolve_asset_id(e, port, &asset_id))?;
     let order = WithdrawalOrder {
-        sender: parse_key("sender_stark_key", &req.sender_stark_key)?,
-        vault: parse_vault("sender_vault_id", req.sender_vault_id)?,
-        asset_id: parse_felt_field("asset_id", &req.asset_id)?,
-        amount: parse_quantized("amount", &req.amount)?,
+        sender,
+        vault,
+        asset_id,
+        amount: quantize(&asset, &req.amount)?,
         nonce: req.nonce,
         expiration_hours: req.expiration_timestamp,
         receiver: WithdrawalReceiver::EthAddress(receiver),
@@ -190,26 +204,44 @@ fn create_withdrawal<H: StarkExHost>(
     })
 }
 
+/// `GET /v1/withdrawals`'s parameters.
+const WITHDRAWALS: ListSpec = ListSpec {
+    filters: &[
+        ("withdrawn_to_wallet", Filter::Bool("/withdrawn_to_wallet")),
+        ("rollup_status", Filter::Eq("/rollup_status")),
+        ("user", Filter::Eth("/sender")),
+        ("status", Filter::Eq("/status")),
+        ("min_timestamp", Filter::MinCreated),
+        ("max_timestamp", Filter::MaxCreated),
+        ("token_type", Filter::Eq("/token/type")),
+        ("token_id", Filter::Eq("/token/data/token_id")),
+        ("asset_id", Filter::Felt("/token/data/id")),
+        ("token_address", Filter::Eth("/token/data/token_address")),
+        ("token_name", Filter::TokenName),
+        ("min_quantity", Filter::MinQuantity("/token/data/quantity")),
+        ("max_quantity", Filter::MaxQuantity("/token/data/quantity")),
+        ("metadata", Filter::Refused(METADATA_REFUSED)),
+    ],
+    orders: &[
+        ("transaction_id", Order::Natural),
+        ("created_at", Order::Created),
+        ("updated_at", Order::Updated),
+    ],
+    default_desc: true,
+    with_remaining: true,
+};
+
 pub(super) async fn list_withdrawals<H: StarkExHost>(
     State(host): State<Arc<H>>,
     q: std::result::Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> ApiResult {
     let q = query(q)?;
     host.with(|e, port, _| {
-        let records = e.withdrawals().iter().map(|w| withdrawal_json(e, port, w));
-        Ok(Json(filtered_page(
-            records,
-            &q,
-            &[
-                ("user", "sender"),
-                ("status", "status"),
-                ("rollup_status", "rollup_status"),
-                ("withdrawn_to_wallet", "withdrawn_to_wallet"),
-                ("token_type", "token.type"),
-                ("token_address", "token.token_address"),
-                ("token_id", "token.token_id"),
-            ],
-        )?))
+        let rows = e
+            .withdrawals()
+            .iter()
+            .map(|w| Row::at(withdrawal_json(e, port, w), w.timestamp, token_name(e, &w.asset_id)));
+        Ok(Json(list(rows.collect(), &q, &WITHDRAWALS)?))
     })
 }
 

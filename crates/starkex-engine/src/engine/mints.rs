@@ -5,11 +5,26 @@ use starkroute_crypto::{is_valid_stark_key, mintable_asset_id};
 use starkroute_types::{AssetClass, Felt, StarkExAssetType, VaultId};
 
 use super::{add_to, MintRecord, MintRequest, StarkExEngine, Vault};
-use crate::assets::{parse_asset_info, AssetMeta};
+use crate::assets::{parse_asset_info, AssetMeta, Royalty};
 use crate::error::{Result, StarkExError};
 use crate::port::StarkExContractPort;
 
 impl StarkExEngine {
+    /// [`Self::mint`], recording the asset's royalties with it (`POST /v2/mints`).
+    pub fn mint_with_royalties(
+        &mut self,
+        port: &dyn StarkExContractPort,
+        now: u64,
+        request: &MintRequest,
+        royalties: Vec<Royalty>,
+    ) -> Result<(u64, Felt, VaultId)> {
+        let minted = self.mint(port, now, request)?;
+        if !royalties.is_empty() {
+            self.royalties.insert(minted.1, royalties);
+        }
+        Ok(minted)
+    }
+
     /// Mints a mintable asset into the receiver's vault for it. Returns (transaction id, asset
     /// id, vault). An ERC-721 is minted once, amount 1.
     pub fn mint(

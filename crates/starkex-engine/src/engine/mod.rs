@@ -49,7 +49,7 @@ use starkroute_crypto::{
 };
 use starkroute_types::{EthAddress, Felt, StarkKey, VaultId};
 
-use crate::assets::{AssetMeta, TokenListing};
+use crate::assets::{AssetMeta, CollectionListing, Royalty, TokenListing};
 use crate::error::{Result, StarkExError};
 use crate::port::{AssetKey, Revert, StarkExContractPort, WithdrawalModification};
 
@@ -59,6 +59,7 @@ pub use orders::{
     WithdrawalRequest,
 };
 pub use records::{DepositRecord, MintRecord, TransferRecord, WithdrawalKind, WithdrawalRecord};
+pub use transfers::{verify_transfers, VerifiedTransfer};
 
 /// Default batch interval: 6 hours of virtual time. ImmutableX documented withdrawals as ready
 /// "in about 12–24 h" because proofs are batched (PROTOCOL.md C); the sandbox models cutting and
@@ -89,6 +90,24 @@ pub const WITHDRAWAL_V2_TAG: Felt = Felt::from_hex_unchecked("0x7769746864726177
 pub const REGISTRATION_SIGNABLE_MESSAGE: &str =
     "Only sign this key linking request from Immutable X";
 
+/// The operator's signing key, lent out of the engine ([`StarkExEngine::operator_signer`]). Its
+/// `Debug` shows no key.
+#[derive(Clone)]
+pub struct OperatorSigner(Option<StarkPrivateKey>);
+
+impl std::fmt::Debug for OperatorSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OperatorSigner(<redacted>)")
+    }
+}
+
+impl OperatorSigner {
+    /// The operator's signature over a hash, as `0x‖r‖s` (empty if the operator has no key).
+    pub fn sign(&self, hash: &Felt) -> String {
+        self.0.as_ref().and_then(|k| k.sign(hash).ok()).map(|s| s.to_hex()).unwrap_or_default()
+    }
+}
+
 /// The engine's configuration.
 #[derive(Debug, Clone)]
 pub struct StarkExConfig {
@@ -106,6 +125,8 @@ pub struct StarkExConfig {
     pub operator_secret: Felt,
     /// The fungible tokens the exchange lists (ETH first by convention).
     pub tokens: Vec<TokenListing>,
+    /// The ERC-721 collections the exchange lists (and, with an owner, lets mint).
+    pub collections: Vec<CollectionListing>,
 }
 
 impl Default for StarkExConfig {
@@ -117,6 +138,7 @@ impl Default for StarkExConfig {
             verify_threads: 2,
             operator_secret: Felt::from(0x0005_7a4b_e000_u64),
             tokens: vec![TokenListing::eth()],
+            collections: Vec::new(),
         }
     }
 }
@@ -192,6 +214,8 @@ pub struct StarkExEngine {
     next_offered_nonce: u64,
     assets: HashMap<Felt, AssetMeta>,
     minted: BTreeMap<AssetKey, U256>,
+    /// Royalties of minted assets, by asset id.
+    royalties: HashMap<Felt, Vec<Royalty>>,
     next_tx: u64,
     deposit_cursor: u64,
     deposits: Vec<DepositRecord>,
@@ -246,6 +270,7 @@ impl StarkExEngine {
             next_offered_nonce: 1,
             assets: HashMap::new(),
             minted: BTreeMap::new(),
+            royalties: HashMap::new(),
             next_tx: 1,
             deposit_cursor: 0,
             deposits: Vec::new(),
@@ -289,11 +314,12 @@ impl StarkExEngine {
 
     /// The operator's signature over a hash, as `0x‖r‖s` (empty if the operator has no key).
     pub fn operator_sign(&self, hash: &Felt) -> String {
-        self.operator
-            .as_ref()
-            .and_then(|k| k.sign(hash).ok())
-            .map(|s| s.to_hex())
-            .unwrap_or_default()
+        self.operator_signer().sign(hash)
+    }
+
+    /// The operator's key, to sign `verification_signature`s away from the engine (and its lock).
+    pub fn operator_signer(&self) -> OperatorSigner {
+        OperatorSigner(self.operator.clone())
     }
 
     // ----- reading the state -----
@@ -341,6 +367,21 @@ impl StarkExEngine {
     /// The listing of ETH (`None`) or an ERC-20.
     pub fn listing(&self, token: Option<&EthAddress>) -> Option<&TokenListing> {
         self.config.tokens.iter().find(|t| t.token.as_ref() == token)
+    }
+
+    /// The listed collections.
+    pub fn collections(&self) -> &[CollectionListing] {
+        &self.config.collections
+    }
+
+    /// The listing of a collection.
+    pub fn collection(&self, address: &EthAddress) -> Option<&CollectionListing> {
+        self.config.collections.iter().find(|c| c.address == *address)
+    }
+
+    /// The royalties of a minted asset (empty for any other).
+    pub fn royalties(&self, asset_id: &Felt) -> &[Royalty] {
+        self.royalties.get(asset_id).map_or(&[], Vec::as_slice)
     }
 
     /// The ETH address of a Stark key: off-chain registration first, then the L1 contract's.

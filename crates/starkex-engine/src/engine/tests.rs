@@ -97,6 +97,36 @@ fn refusals_leave_the_state_untouched() {
     }
 }
 
+/// Verified away from the engine (as the REST API does before locking it), a batch applies
+/// exactly as one verified inside; a bad signature is caught by the verification, and the
+/// stateful rules still run on the verified transfers.
+#[test]
+fn batches_verified_outside_the_engine_apply_the_same() {
+    let (mut e, port, eth, [(ka, a), (kb, b)]) = setup();
+    let reqs: Vec<_> = (1..=8).map(|n| order(a, 5, b, 9, eth, 10, n).sign(&ka).unwrap()).collect();
+    let mut forged = reqs.clone();
+    forged[4] = TransferRequest {
+        signature: order(a, 5, b, 9, eth, 10, 5).sign(&kb).unwrap().signature,
+        ..forged[4]
+    };
+    let verdicts = verify_transfers(&forged, 2);
+    assert_eq!(verdicts.iter().filter(|v| v.is_err()).count(), 1);
+    assert_eq!(verdicts[4].as_ref().unwrap_err().code(), "invalid_signature");
+
+    let verified: Vec<_> = verify_transfers(&reqs, 2).into_iter().map(Result::unwrap).collect();
+    assert_eq!(verified[3].request(), &reqs[3]);
+    let root0 = e.vault_root();
+    let mut replay = verified.clone();
+    replay[6] = verified[1];
+    let err = e.transfer_batch_verified(&port, NOW, &replay).unwrap_err();
+    assert_eq!((err.0, err.1.code()), (6, "nonce_already_used"));
+    assert_eq!(e.vault_root(), root0, "all or nothing");
+    e.transfer_batch_verified(&port, NOW, &verified).unwrap();
+    let (mut inside, port2, _, _) = setup();
+    inside.transfer_batch(&port2, NOW, &reqs).unwrap();
+    assert_eq!(e.vault_root(), inside.vault_root());
+}
+
 #[test]
 fn batches_are_all_or_nothing_and_threads_agree() {
     let (mut e, port, eth, [(ka, a), (_, b)]) = setup();

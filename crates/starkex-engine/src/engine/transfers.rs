@@ -80,6 +80,36 @@ fn verify_all(
     })
 }
 
+/// A transfer whose stateless checks passed (amount, message hash, the sender's signature, the
+/// receiver key on the curve): only [`verify_transfers`] makes one, so
+/// [`StarkExEngine::transfer_batch_verified`] can trust it without checking again — and the
+/// caller can run the expensive part before taking whatever lock guards the engine.
+#[derive(Debug, Clone, Copy)]
+pub struct VerifiedTransfer {
+    request: TransferRequest,
+    checked: Stateless,
+}
+
+impl VerifiedTransfer {
+    /// The request.
+    pub fn request(&self) -> &TransferRequest {
+        &self.request
+    }
+}
+
+/// The stateless checks of every request, on up to `threads` threads (the calling thread
+/// included); no engine needed. Each receiver key gets the full curve test (the engine, which
+/// knows who is registered, can skip it for registered receivers; this cannot).
+pub fn verify_transfers(
+    requests: &[TransferRequest],
+    threads: usize,
+) -> Vec<Result<VerifiedTransfer>> {
+    par_indexed(requests.len(), threads.max(1), 1, |i| {
+        verify_transfer(&requests[i], false)
+            .map(|checked| VerifiedTransfer { request: requests[i], checked })
+    })
+}
+
 /// What [`verify_transfer`] computed for [`StarkExEngine::apply_transfer`].
 #[derive(Debug, Clone, Copy)]
 struct Stateless {
@@ -151,14 +181,41 @@ impl StarkExEngine {
         let verdicts =
             if threads == 1 { Vec::new() } else { verify_all(requests, &registered, threads) };
         let mut verdicts = verdicts.into_iter();
+        self.apply_batch(port, now, requests, |i, t| {
+            // On one thread, verify as we go so a refusal stops the work at once.
+            verdicts.next().unwrap_or_else(|| verify_transfer(t, registered[i]))
+        })
+    }
+
+    /// [`Self::transfer_batch`] for transfers already verified by [`verify_transfers`] (the
+    /// REST API verifies them before locking the engine): only the stateful rules run here.
+    pub fn transfer_batch_verified(
+        &mut self,
+        port: &dyn StarkExContractPort,
+        now: u64,
+        verified: &[VerifiedTransfer],
+    ) -> std::result::Result<Vec<u64>, (usize, StarkExError)> {
+        self.check_open(port).map_err(|e| (0, e))?;
+        let requests: Vec<TransferRequest> = verified.iter().map(|v| v.request).collect();
+        self.apply_batch(port, now, &requests, |i, _| Ok(verified[i].checked))
+    }
+
+    /// The sequential phase of a batch: each transfer's verdict from `verdict(i, request)`, then
+    /// its stateful rules and balance changes in order, all or nothing; the tree once at the end.
+    fn apply_batch(
+        &mut self,
+        port: &dyn StarkExContractPort,
+        now: u64,
+        requests: &[TransferRequest],
+        mut verdict: impl FnMut(usize, &TransferRequest) -> Result<Stateless>,
+    ) -> std::result::Result<Vec<u64>, (usize, StarkExError)> {
+        let threads = self.config.verify_threads.max(1);
         let (tx_mark, transfers_mark) = (self.next_tx, self.transfers.len());
         let mut undo = Vec::new();
         let mut ids = Vec::with_capacity(requests.len());
         let mut touched = BTreeSet::new();
         let outcome = requests.iter().enumerate().try_for_each(|(i, t)| {
-            // On one thread, verify as we go so a refusal stops the work at once.
-            let verdict = verdicts.next().unwrap_or_else(|| verify_transfer(t, registered[i]));
-            verdict
+            verdict(i, t)
                 .and_then(|checked| {
                     self.apply_transfer(port, now, t, checked, &mut undo, Some(&mut touched))
                 })

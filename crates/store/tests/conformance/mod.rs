@@ -34,6 +34,8 @@ macro_rules! for_each_behaviour {
 }
 pub(crate) use for_each_behaviour;
 
+pub(crate) mod webhooks;
+
 pub(crate) const T0: Timestamp = Timestamp::from_millis(1_700_000_000_000);
 pub(crate) const LEASE: Duration = Duration::from_secs(10);
 

@@ -32,6 +32,19 @@ macro_rules! on_sqlite {
 
 conformance::for_each_behaviour!(on_sqlite);
 
+macro_rules! webhooks_on_sqlite {
+    ($name:ident) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $name() {
+            let (_dir, store) = fresh().await;
+            conformance::webhooks::$name(&store).await;
+            store.close().await;
+        }
+    };
+}
+
+conformance::webhooks::for_each_webhook_behaviour!(webhooks_on_sqlite);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_stores_on_one_file_never_share_a_route() {
     let (dir, x) = fresh().await;
@@ -103,7 +116,7 @@ async fn migrations_are_idempotent_and_the_file_is_wal() {
         .fetch_one(&mut conn)
         .await
         .unwrap();
-    assert_eq!(applied, 2);
+    assert_eq!(applied, 3);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -32,11 +32,21 @@ macro_rules! on_postgres {
     }};
 }
 
+macro_rules! webhooks_on_postgres {
+    ($name:ident, $server:expr) => {{
+        let store = $server.store(stringify!($name)).await;
+        eprintln!("postgres: {}", stringify!($name));
+        conformance::webhooks::$name(&store).await;
+        store.close().await;
+    }};
+}
+
 /// One server for the whole suite (starting one takes seconds); a fresh database per behaviour.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conformance_on_postgres() {
     let server = PgServer::start();
     conformance::for_each_behaviour!(on_postgres, server);
+    conformance::webhooks::for_each_webhook_behaviour!(webhooks_on_postgres, server);
 
     // Routes from before migration 2 get their asset and amount from their order event.
     let store = server.store("backfill").await;
@@ -80,6 +90,6 @@ async fn conformance_on_postgres() {
         .fetch_one(&mut conn)
         .await
         .unwrap();
-    assert_eq!(applied, 2);
+    assert_eq!(applied, 3);
     again.close().await;
 }

@@ -1,96 +1,9 @@
-//! The REST API's tests, over the in-test contract port and, once, over a real socket.
+//! The first flows: registration, deposit, transfers, withdrawals, availability, ETH signatures,
+//! bad input, encoding and the real socket.
 
-use super::parse::{eth_str, felt_str};
-use super::render::rfc3339;
 use super::*;
-use crate::testing::{vid, TestPort};
-use alloy_primitives::U256;
-use axum::body::Body;
-use axum::http::Request;
-use http_body_util::BodyExt;
-use serde_json::Value;
-use starkroute_crypto::mintable_asset_id;
-use starkroute_crypto::{EthPrivateKey, MerkleProof, StarkPrivateKey};
-use starkroute_types::{parse_felt, AssetClass, EthAddress, Felt, StarkExAssetType};
-use tower::ServiceExt;
-
-const NOW: u64 = 1_767_225_600;
-
-async fn call(
-    app: &Router,
-    method: &str,
-    uri: &str,
-    body: Option<Value>,
-    headers: &[(&str, String)],
-) -> (StatusCode, Value) {
-    let mut b = Request::builder().method(method).uri(uri);
-    for (k, v) in headers {
-        b = b.header(*k, v);
-    }
-    let req = match body {
-        Some(v) => b.header("content-type", "application/json").body(Body::from(v.to_string())),
-        None => b.body(Body::empty()),
-    }
-    .unwrap();
-    let resp = app.clone().oneshot(req).await.unwrap();
-    let status = resp.status();
-    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-    let v = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    (status, v)
-}
-
-struct Party {
-    eth_key: EthPrivateKey,
-    stark: StarkPrivateKey,
-}
-
-impl Party {
-    fn new(n: u8) -> Self {
-        Self {
-            eth_key: EthPrivateKey::from_bytes(&[n; 32]).unwrap(),
-            stark: StarkPrivateKey::from_felt(Felt::from(u64::from(n) * 1_000_003)).unwrap(),
-        }
-    }
-    fn eth(&self) -> String {
-        eth_str(&self.eth_key.address())
-    }
-    fn headers(&self, msg: &str) -> Vec<(&'static str, String)> {
-        let sig = self.eth_key.personal_sign_imx(msg.as_bytes()).unwrap();
-        vec![
-            ("x-imx-eth-address", self.eth()),
-            ("x-imx-eth-signature", format!("0x{}", hex::encode(sig))),
-        ]
-    }
-    fn sign(&self, payload_hash: &Value) -> String {
-        let h = parse_felt(payload_hash.as_str().unwrap()).unwrap();
-        self.stark.sign(&h).unwrap().to_hex()
-    }
-}
-
-async fn register(app: &Router, p: &Party) {
-    let body = json!({"ether_key": p.eth(), "stark_key": p.stark.public_key().to_string()});
-    let (s, r) = call(app, "POST", "/v1/signable-registration-offchain", Some(body), &[]).await;
-    assert_eq!(s, StatusCode::OK, "{r}");
-    let eth_sig =
-        p.eth_key.personal_sign_imx(r["signable_message"].as_str().unwrap().as_bytes()).unwrap();
-    let body = json!({
-        "ether_key": p.eth(),
-        "stark_key": p.stark.public_key().to_string(),
-        "stark_signature": p.sign(&r["payload_hash"]),
-        "eth_signature": format!("0x{}", hex::encode(eth_sig)),
-    });
-    let (s, r) = call(app, "POST", "/v1/users", Some(body), &[]).await;
-    assert_eq!(s, StatusCode::OK, "{r}");
-    assert!(r["tx_hash"].is_string());
-}
-
-fn setup() -> (Arc<SharedHost<TestPort>>, Router, Felt) {
-    let mut port = TestPort::default();
-    let eth = port.register_asset(AssetClass::Eth, None, 100_000_000);
-    let host = Arc::new(SharedHost::new(StarkExEngine::default(), port, NOW));
-    let app = router(host.clone());
-    (host, app, eth)
-}
+use crate::api::parse::felt_str;
+use crate::api::render::rfc3339;
 
 /// A key registered only on the L1 contract (`registerEthAddress`, no `POST /v1/users`, no
 /// deposit yet) is the API's account of its address: `/v1/users` lists it and a transfer can
@@ -183,7 +96,7 @@ async fn deposit_transfer_withdraw_over_the_api() {
     assert_eq!(s, StatusCode::OK, "{w}");
     assert_eq!(w["receiver_vault_id"], 0);
     let create = json!({
-        "amount": w["quantized_amount"], "asset_id": w["asset_id"], "expiration_timestamp": w["expiration_timestamp"],
+        "amount": w["amount"], "asset_id": w["asset_id"], "expiration_timestamp": w["expiration_timestamp"],
         "nonce": w["nonce"], "receiver_stark_key": w["receiver_stark_key"], "receiver_vault_id": 0,
         "sender_stark_key": w["sender_stark_key"], "sender_vault_id": w["sender_vault_id"],
         "stark_signature": alice.sign(&w["payload_hash"]),
