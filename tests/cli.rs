@@ -466,9 +466,17 @@ fn logs_follow_rust_log_as_text_or_json_lines() {
 
 #[test]
 fn serve_refuses_with_one_line_naming_the_key() {
+    // A configured network is checked first: one line per failed check, naming its key, then
+    // the refusal.
     let mainnet = concat!(env!("CARGO_MANIFEST_DIR"), "/config/mainnet.toml");
-    let e = refused(&["serve", "--config", mainnet, "--listen", "127.0.0.1:0"], &[]);
-    assert!(e.starts_with("error: network.name: "), "{e}");
+    let out = starkroute(&["serve", "--config", mainnet, "--listen", "127.0.0.1:0"], &[]);
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    let lines: Vec<_> = err.trim_end().lines().collect();
+    assert_eq!(lines.len(), 3, "{err}");
+    assert!(lines[0].starts_with("FAIL network.l1_rpc_url: "), "{err}");
+    assert!(lines[1].starts_with("FAIL network.starknet_rpc_url: "), "{err}");
+    assert!(lines[2].starts_with("error: serve: refusing to start: 2 of"), "{err}");
     // The store's error with its cause, each said once.
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("a-file");
@@ -738,4 +746,63 @@ fn no_secret_in_any_output_at_rust_log_trace_during_a_gift() {
         }
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn serve_on_sepolia_gets_to_its_checks_and_stops_only_at_the_unreachable_nodes() {
+    // Provider-style URLs with a key in the path, on a name that never resolves (.invalid).
+    let sepolia = concat!(env!("CARGO_MANIFEST_DIR"), "/config/sepolia.toml");
+    let env = [
+        ("STARKROUTE_NETWORK__L1_RPC_URL", "https://eth-sepolia.provider.invalid/v2/SECRET-KEY"),
+        (
+            "STARKROUTE_NETWORK__STARKNET_RPC_URL",
+            "https://sn-sepolia.provider.invalid/rpc/SECRET-KEY",
+        ),
+    ];
+    let out = starkroute(&["serve", "--config", sepolia, "--listen", "127.0.0.1:0"], &env);
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    let lines: Vec<_> = err.trim_end().lines().collect();
+    assert_eq!(lines.len(), 3, "{err}");
+    assert!(
+        lines[0].starts_with(
+            "FAIL network.l1_rpc_url: expected an Ethereum JSON-RPC node answering eth_chainId, \
+             found no answer ("
+        ),
+        "{err}"
+    );
+    assert!(
+        lines[1].starts_with(
+            "FAIL network.starknet_rpc_url: expected a Starknet JSON-RPC node answering \
+             starknet_chainId, found no answer ("
+        ),
+        "{err}"
+    );
+    assert!(lines[2].starts_with("error: serve: refusing to start: 2 of"), "{err}");
+    assert!(!err.contains("SECRET-KEY") && !err.contains("provider.invalid"), "{err}");
+    assert!(out.stdout.is_empty(), "no banner before the checks pass");
+
+    // doctor says the same, as JSON on request, exit code 1.
+    let out = starkroute(&["doctor", "--config", sepolia, "--json"], &env);
+    assert_eq!(out.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["ok"], false);
+    let keys: Vec<_> = v["checks"].as_array().unwrap().iter().map(|c| c["key"].clone()).collect();
+    assert_eq!(keys, ["network.l1_rpc_url", "network.starknet_rpc_url"]);
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("SECRET-KEY"));
+
+    // The README's first route plans offline on the same file: one StarkGate deposit.
+    let dir = tempfile::tempdir().unwrap();
+    let req = dir.path().join("eth.json");
+    std::fs::write(
+        &req,
+        r#"{"asset": {"token": "ETH"}, "amount": "10000000000000000", "from": "l1", "to": "starknet",
+            "sender": {"l1": "0x95cf5c1b78ed03db3a1d69e722f2e2fa40cdf584"},
+            "recipient": {"starknet": "0x0b0b"}}"#,
+    )
+    .unwrap();
+    let plans = ok_json(&["quote", "--config", sepolia, "--request", req.to_str().unwrap()], &[]);
+    let legs = &plans["routes"][0]["legs"];
+    assert_eq!(legs.as_array().unwrap().len(), 1, "{plans}");
+    assert_eq!(legs[0]["kind"], "l1_deposit_to_starkgate", "{plans}");
 }

@@ -211,7 +211,7 @@ pub(crate) fn run(command: KeysCommand) -> Result<String> {
 
 /// `STARKROUTE_ALLOW_INSECURE_KEY_FILES=1` (or `true`) downgrades the refusal of key files
 /// others may read to a warning.
-fn permission_policy() -> Result<PermissionPolicy> {
+pub(crate) fn permission_policy() -> Result<PermissionPolicy> {
     match std::env::var(INSECURE_PERMISSIONS_ENV).as_deref() {
         Err(_) | Ok("" | "0" | "false") => Ok(PermissionPolicy::Refuse),
         Ok("1" | "true") => Ok(PermissionPolicy::Warn),

@@ -10,6 +10,7 @@
 
 mod client;
 mod demo;
+mod doctor;
 mod keys;
 mod logging;
 mod sandbox;
@@ -51,6 +52,10 @@ enum Command {
     Quote(QuoteArgs),
     /// Quote the Alice→Bob gift on the embedded sandbox and print the plan.
     Demo(DemoArgs),
+    /// Check a configured network (nodes, chain ids, contracts, bridges, the router's accounts)
+    /// as `serve` does at start: one line per check, each failure naming its configuration key;
+    /// exit code 1 when one fails.
+    Doctor(doctor::DoctorArgs),
     /// Serve the HTTP API over the embedded sandbox, a SQLite store and an executor: one
     /// command, no set-up. Prints the sandbox's demo API key.
     Serve(serve::ServeArgs),
@@ -205,6 +210,7 @@ fn execute(command: Command) -> Result<String> {
     let name = match &command {
         Command::Quote(_) => "quote",
         Command::Demo(_) => "demo",
+        Command::Doctor(_) => "doctor",
         Command::Serve(_) => "serve",
         Command::Sandbox(_) => "sandbox",
         Command::Worker(_) => "worker",
@@ -217,6 +223,7 @@ fn execute(command: Command) -> Result<String> {
     match command {
         Command::Quote(args) => quote(args),
         Command::Demo(args) => demo(&args),
+        Command::Doctor(args) => doctor::run(&args),
         Command::Util(u) => util::run(u),
         Command::Keys(k) => keys::run(k),
         Command::Sandbox(args) => sandbox::run(&args),

@@ -1,5 +1,7 @@
 //! `starkroute serve`: the HTTP API over the stack the configuration names (the embedded sandbox
-//! by default, or local nodes with `[network] name = "devnet"`), until SIGINT/SIGTERM.
+//! by default, local nodes it deploys on with `config/devnet.toml`, or any network whose
+//! endpoints and contracts its `[network]` names — after `doctor`'s checks pass), until
+//! SIGINT/SIGTERM.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -63,7 +65,21 @@ pub(crate) fn run(args: &ServeArgs) -> Result<String> {
             .await
             .with_context(|| format!("api.listen: {}", config.api.listen))?;
         let bound = listener.local_addr().context("api.listen")?;
-        let stack = Stack::start(&config).await?;
+        let stack = match Stack::start_with(&config, super::keys::permission_policy()?).await {
+            Ok(s) => s,
+            Err(starkroute_server::Error::Doctor { failures }) => {
+                // One line per failed check, as `starkroute doctor` prints them.
+                for line in &failures {
+                    eprintln!("{line}");
+                }
+                anyhow::bail!(
+                    "serve: refusing to start: {} of the network's checks failed (see above; \
+                     `starkroute doctor --config FILE` runs them alone)",
+                    failures.len()
+                );
+            }
+            Err(e) => return Err(e.into()),
+        };
         let loops = stack.spawn(&config);
         let mut banner = json!({
             "api": format!("http://{bound}"),

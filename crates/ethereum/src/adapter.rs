@@ -50,7 +50,26 @@ pub struct L1Contracts {
     pub nft_bridge: Address,
     /// The StarkGate L2 bridge (`l2TokenBridge()`).
     pub l2_starkgate_bridge: Felt,
+    /// Tokens StarkGate bridges through a bridge pair of their own (mainnet's and Sepolia's ETH,
+    /// STRK and USDC): their legs use it instead of `starkgate`/`l2_starkgate_bridge`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub starkgate_per_token: Vec<TokenBridge>,
 }
+
+/// One token's own StarkGate bridge pair.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenBridge {
+    /// The token as StarkGate names it on L1 ([`STARKGATE_ETH`] for ether).
+    pub token: Address,
+    /// Its L1 bridge.
+    pub l1_bridge: Address,
+    /// Its L2 bridge.
+    pub l2_bridge: Felt,
+}
+
+/// What stands in for a contract the network does not have (a zero address in
+/// [`L1Contracts`]) while a leg is planned: a leg whose transactions name it is refused.
+const UNCONFIGURED: Address = Address::new(*b"unconfigured-contrac");
 
 impl L1Contracts {
     /// The contracts as the protocol plans name them; refuses a zero address.
@@ -62,6 +81,44 @@ impl L1Contracts {
             nft_bridge: eth_address(self.nft_bridge)?,
             l2_starkgate_bridge: self.l2_starkgate_bridge,
         })
+    }
+
+    /// The contracts a leg of `asset` is planned with: the token's own StarkGate bridge when it
+    /// has one, and a stand-in for each contract the network does not have (see
+    /// [`Self::check_configured`]).
+    pub fn protocol_for(&self, asset: &Asset) -> Result<ProtocolContracts> {
+        let or = |a: Address| if a.is_zero() { UNCONFIGURED } else { a };
+        let mut c = Self {
+            starkex_core: or(self.starkex_core),
+            messaging: or(self.messaging),
+            starkgate: or(self.starkgate),
+            nft_bridge: or(self.nft_bridge),
+            ..self.clone()
+        };
+        if let Ok(token) = starkroute_protocol::starkgate_token(asset) {
+            if let Some(b) = self.starkgate_per_token.iter().find(|b| b.token == token.address()) {
+                c.starkgate = b.l1_bridge;
+                c.l2_starkgate_bridge = b.l2_bridge;
+            }
+        }
+        c.protocol()
+    }
+
+    /// Refuses calls that would reach a contract the network does not have (as their target or
+    /// in their arguments, e.g. an approval's spender).
+    pub fn check_configured(calls: &[(U256, L1Call)], contracts: &ProtocolContracts) -> Result<()> {
+        for (_, call) in calls {
+            let (to, _) = call.target(contracts);
+            let named = to.address() == UNCONFIGURED
+                || format!("{call:?}").to_lowercase().contains(&format!("{UNCONFIGURED:#x}"));
+            if named {
+                return Err(invalid(format!(
+                    "this leg calls a contract the network's configuration does not name \
+                     ({call:?}): configure it under [network]"
+                )));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -249,8 +306,7 @@ impl EthereumL1 {
 
     /// StarkGate's L1→L2 message fee: `estimateDepositFeeWei()`, refused unless within the
     /// bridge's bounds (`minFee()` ≤ fee ≤ `MAX_FEE()`), which its `deposit` enforces.
-    async fn starkgate_fee(&self) -> Result<U256> {
-        let bridge = self.contracts.starkgate;
+    async fn starkgate_fee(&self, bridge: Address) -> Result<U256> {
         let fee = self.view(bridge, StarkGateBridge::estimateDepositFeeWeiCall {}).await?;
         let min = self.view(bridge, StarkGateBridge::minFeeCall {}).await?;
         let max = self.view(bridge, StarkGateBridge::MAX_FEECall {}).await?;
@@ -269,8 +325,12 @@ impl EthereumL1 {
     /// Builds the transactions with consecutive nonces from the sender's pending nonce, EIP-1559
     /// fees from the latest base fee, and gas estimated by the node for the first (later ones
     /// depend on it, e.g. a deposit on its approval, and take a fixed allowance).
-    async fn build(&self, from: Address, calls: Vec<(U256, L1Call)>) -> Result<Vec<EthTx>> {
-        let contracts = self.contracts.protocol()?;
+    async fn build(
+        &self,
+        from: Address,
+        calls: Vec<(U256, L1Call)>,
+        contracts: &ProtocolContracts,
+    ) -> Result<Vec<EthTx>> {
         let first = self.pending_nonce(from).await?;
         let block = self
             .provider
@@ -283,7 +343,7 @@ impl EthereumL1 {
         let max_fee = base.saturating_mul(2).saturating_add(tip);
         let mut out = Vec::with_capacity(calls.len());
         for (i, (value, call)) in calls.into_iter().enumerate() {
-            let call = encode(&call, &contracts)?;
+            let call = encode(&call, contracts)?;
             let gas = if i == 0 {
                 let req = TransactionRequest {
                     from: Some(from),
@@ -480,7 +540,9 @@ impl EthereumL1 {
 }
 
 /// The node (and the operator and Starknet message source it was given) as [`L1Reads`].
-struct NodeReads<'a>(&'a EthereumL1);
+/// The node's reads for one leg; `.1` is the StarkGate bridge the leg goes through (its token's
+/// own, or the default).
+struct NodeReads<'a>(&'a EthereumL1, Address);
 
 #[async_trait]
 impl L1Reads for NodeReads<'_> {
@@ -534,12 +596,12 @@ impl L1Reads for NodeReads<'_> {
     }
 
     async fn starkgate_deposit_fee(&self) -> starkroute_layer::Result<U256> {
-        Ok(self.0.starkgate_fee().await?)
+        Ok(self.0.starkgate_fee(self.1).await?)
     }
 
     async fn nft_bridge_deposit_fee(&self) -> starkroute_layer::Result<U256> {
         let call = StarkGateBridge::estimateDepositFeeWeiCall {};
-        Ok(self.0.view(self.0.contracts.starkgate, call).await?)
+        Ok(self.0.view(self.1, call).await?)
     }
 
     async fn l2_to_l1_messages(&self, hash: B256) -> starkroute_layer::Result<U256> {
@@ -560,6 +622,15 @@ impl L1Reads for NodeReads<'_> {
         asset_id: &Felt,
     ) -> starkroute_layer::Result<VaultId> {
         self.0.operator()?.vault_for(key, asset_id).await
+    }
+
+    async fn deposit_vault(
+        &self,
+        key: &StarkKey,
+        asset: &Asset,
+        asset_id: &Felt,
+    ) -> starkroute_layer::Result<VaultId> {
+        self.0.operator()?.deposit_vault(key, asset, asset_id).await
     }
 
     async fn allocated_vault(
@@ -605,7 +676,7 @@ impl SettlementLayer for EthereumL1 {
     }
 
     async fn readiness(&self, account: &Account) -> starkroute_layer::Result<Readiness> {
-        l1_readiness(account, &NodeReads(self)).await
+        l1_readiness(account, &NodeReads(self, self.contracts.starkgate)).await
     }
 
     async fn prepare(&self, intent: &LegIntent) -> starkroute_layer::Result<Prepared> {
@@ -615,9 +686,11 @@ impl SettlementLayer for EthereumL1 {
                 intent.kind
             )));
         }
-        let contracts = self.contracts.protocol()?;
-        let leg = plan_l1_leg(intent, &contracts, &NodeReads(self)).await?;
-        let txs = self.build(leg.from.address(), leg.calls).await?;
+        let contracts = self.contracts.protocol_for(&intent.asset)?;
+        let reads = NodeReads(self, contracts.starkgate.address());
+        let leg = plan_l1_leg(intent, &contracts, &reads).await?;
+        L1Contracts::check_configured(&leg.calls, &contracts)?;
+        let txs = self.build(leg.from.address(), leg.calls, &contracts).await?;
         self.finish(
             intent.kind,
             EthPayload { from: leg.from, txs, starkex_deposit: leg.starkex_deposit },
@@ -737,4 +810,64 @@ pub async fn transact(
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     Err(EthError::Unavailable(format!("{h:#x} not mined after 30 s")))
+}
+
+#[cfg(test)]
+mod contracts_tests {
+    #![allow(clippy::unwrap_used)]
+
+    use starkroute_types::Token;
+
+    use super::*;
+
+    fn erc20(l1: u8) -> Asset {
+        Asset::fungible(Token {
+            symbol: "T".into(),
+            class: AssetClass::Erc20,
+            decimals: 6,
+            home: Layer::L1,
+            l1: Some(EthAddress::new(Address::with_last_byte(l1)).unwrap()),
+            starknet: None,
+            starkex: None,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn a_token_with_its_own_bridge_is_planned_with_it_and_unconfigured_contracts_are_refused() {
+        let c = L1Contracts {
+            starkex_core: Address::ZERO,
+            messaging: Address::with_last_byte(2),
+            starkgate: Address::with_last_byte(3),
+            nft_bridge: Address::ZERO,
+            l2_starkgate_bridge: Felt::from(4u8),
+            starkgate_per_token: vec![TokenBridge {
+                token: Address::with_last_byte(9),
+                l1_bridge: Address::with_last_byte(7),
+                l2_bridge: Felt::from(8u8),
+            }],
+        };
+        let own = c.protocol_for(&erc20(9)).unwrap();
+        assert_eq!(
+            (own.starkgate.address(), own.l2_starkgate_bridge),
+            (Address::with_last_byte(7), Felt::from(8u8))
+        );
+        let other = c.protocol_for(&erc20(10)).unwrap();
+        assert_eq!(
+            (other.starkgate.address(), other.l2_starkgate_bridge),
+            (Address::with_last_byte(3), Felt::from(4u8))
+        );
+        // The StarkEx core is not configured: a deposit into it is refused, a StarkGate deposit
+        // is not.
+        let token = EthAddress::new(Address::with_last_byte(9)).unwrap();
+        let deposit =
+            L1Call::StarkgateDeposit { token, amount: U256::from(1), l2_recipient: U256::from(5) };
+        L1Contracts::check_configured(&[(U256::ZERO, deposit)], &own).unwrap();
+        let approve =
+            L1Call::Erc20Approve { token, spender: own.nft_bridge, amount: U256::from(1) };
+        let e = L1Contracts::check_configured(&[(U256::ZERO, approve)], &own).unwrap_err();
+        assert!(e.to_string().contains("does not name"), "{e}");
+        let freeze = L1Call::FreezeRequest { owner_key: U256::from(1), vault_id: 1 };
+        assert!(L1Contracts::check_configured(&[(U256::ZERO, freeze)], &own).is_err());
+    }
 }

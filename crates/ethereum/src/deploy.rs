@@ -141,6 +141,7 @@ pub async fn deploy_system_operated_by(
         starkgate,
         nft_bridge,
         l2_starkgate_bridge: l2.starkgate,
+        starkgate_per_token: Vec::new(),
     })
 }
 

@@ -29,7 +29,9 @@ mod encode;
 mod error;
 mod operator;
 
-pub use adapter::{transact, EthPayload, EthTx, EthereumL1, Keystore, L1Contracts, STARKGATE_ETH};
+pub use adapter::{
+    transact, EthPayload, EthTx, EthereumL1, Keystore, L1Contracts, TokenBridge, STARKGATE_ETH,
+};
 pub use encode::{encode, EncodedCall};
 pub use error::{revert_reason, EthError, Result};
 pub use operator::{update_state_call, EscapeProof, L2MessageSource, MessageToL1, StarkExOperator};

@@ -34,6 +34,19 @@ pub trait StarkExOperator: Send + Sync {
     /// The vault a deposit of `asset_id` to `key` goes to (allocated if new).
     async fn vault_for(&self, key: &StarkKey, asset_id: &Felt) -> Result<VaultId>;
 
+    /// The vault a deposit of `asset` (StarkEx id `asset_id`) to `key` goes to. An operator
+    /// reached through its REST API needs the token (`signable-deposit-details`); by default
+    /// [`Self::vault_for`].
+    async fn deposit_vault(
+        &self,
+        key: &StarkKey,
+        asset: &starkroute_types::Asset,
+        asset_id: &Felt,
+    ) -> Result<VaultId> {
+        let _ = asset;
+        self.vault_for(key, asset_id).await
+    }
+
     /// The vault `key` holds `asset_id` in, if any.
     async fn allocated_vault(&self, key: &StarkKey, asset_id: &Felt) -> Result<Option<VaultId>>;
 

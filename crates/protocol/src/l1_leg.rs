@@ -55,6 +55,18 @@ pub trait L1Reads: Send + Sync {
     async fn messages_of_l2_tx(&self, tx_hash: &str) -> Result<Vec<MessageToL1>>;
     /// The operator's vault for a deposit of `asset_id` to `key` (allocated if new).
     async fn vault_for(&self, key: &StarkKey, asset_id: &Felt) -> Result<VaultId>;
+    /// The operator's vault for a deposit of `asset` (whose StarkEx id is `asset_id`) to `key`:
+    /// what an operator's REST API answers from the token itself (`signable-deposit-details`
+    /// names the token, not its asset id). By default [`Self::vault_for`].
+    async fn deposit_vault(
+        &self,
+        key: &StarkKey,
+        asset: &Asset,
+        asset_id: &Felt,
+    ) -> Result<VaultId> {
+        let _ = asset;
+        self.vault_for(key, asset_id).await
+    }
     /// The vault `key` holds `asset_id` in, if any.
     async fn allocated_vault(&self, key: &StarkKey, asset_id: &Felt) -> Result<Option<VaultId>>;
     /// The availability committee's path of `vault` against `root`.
@@ -214,7 +226,7 @@ pub async fn plan_l1_leg(
             let sx = starkex_asset(a).map_err(|e| permanent(e.to_string()))?;
             let q = sx.quantum.quantize(intent.amount).map_err(|e| permanent(e.to_string()))?;
             // The operator's vault for this key and asset (what signable-deposit-details gives).
-            let vault = chain.vault_for(&key, &sx.asset_id.0).await?;
+            let vault = chain.deposit_vault(&key, a, &sx.asset_id.0).await?;
             let target = DepositTarget {
                 stark_key: key,
                 vault_id: vault,

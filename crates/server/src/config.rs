@@ -51,6 +51,15 @@ pub struct Config {
     /// absent for the embedded sandbox, whose contracts are its own.
     #[serde(default)]
     pub network: Option<NetworkConfig>,
+    /// The router's own keys on a configured network: keystore paths and password sources, never
+    /// a key (`starkroute_keys::SignersConfig`). A party whose key is not here has its legs paused
+    /// for a signature.
+    #[serde(default)]
+    pub signers: starkroute_keys::SignersConfig,
+    /// The directory of the file it was loaded from: relative key paths in `[signers]` are taken
+    /// from it (the current directory for the embedded file).
+    #[serde(skip)]
+    pub base_dir: PathBuf,
 }
 
 /// A URL as logs and `Debug` may show it: its scheme, host and port only. Providers put keys in
@@ -106,6 +115,44 @@ pub struct NetworkConfig {
     pub nft_bridge: NftBridgeContracts,
     /// The StarkEx deployment.
     pub starkex: StarkExDeployment,
+    /// L1 confirmations after which an L1 transaction is final (default 12; 1 on a local node).
+    #[serde(default)]
+    pub l1_confirmations: Option<u64>,
+    /// The ERC-20 Starknet fees are paid in (V3 transactions: STRK); the router's Starknet
+    /// accounts must hold `min_balance.starknet_fri` of it. Default: STRK's address (the same on
+    /// mainnet, Sepolia and starknet-devnet).
+    #[serde(default)]
+    pub starknet_fee_token: Option<starkroute_types::StarknetAddress>,
+    /// What the router's own accounts must hold for the fees of the legs they pay; `doctor`
+    /// and `serve` refuse to start below it.
+    #[serde(default)]
+    pub min_balance: MinBalances,
+}
+
+/// STRK's ERC-20 on Starknet (mainnet, Sepolia, starknet-devnet):
+/// <https://github.com/starknet-io/starknet-addresses>.
+pub const STRK_ON_STARKNET: &str =
+    "0x04718f5a0fc34cc1af16a1cdee98ffb20c31f5cd61d6ab07201858f4287c938d";
+
+/// `[network.min_balance]`: what each of the router's accounts must hold before it starts.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MinBalances {
+    /// Ether (wei) on each `[[signers.l1]]` address: its legs' gas and bridge message fees.
+    pub l1_wei: starkroute_types::Wei,
+    /// The fee token (fri for STRK) on each `[[signers.starknet]]` account.
+    pub starknet_fri: starkroute_types::Wei,
+}
+
+impl Default for MinBalances {
+    fn default() -> Self {
+        // About one L1 deposit (300k gas at 30 gwei plus a message fee) and a few Starknet
+        // invokes; set them to what your routes need.
+        Self {
+            l1_wei: starkroute_types::Wei(10_000_000_000_000_000),
+            starknet_fri: starkroute_types::Wei(1_000_000_000_000_000_000),
+        }
+    }
 }
 
 impl std::fmt::Debug for NetworkConfig {
@@ -140,6 +187,22 @@ pub struct StarkGateContracts {
     /// The multi-token bridge on Starknet.
     #[serde(default)]
     pub multi_l2_bridge: Option<starkroute_types::StarknetAddress>,
+    /// Per-token bridges (`[network.starkgate.tokens.USDC] l1_bridge = …, l2_bridge = …`),
+    /// by the token's symbol in `[[topology.tokens]]`. `doctor` checks each pair names the other
+    /// and the token's addresses; the L1 adapter sends StarkGate legs through the multi-token
+    /// bridge when there is one, otherwise through the only bridge listed here.
+    #[serde(default)]
+    pub tokens: BTreeMap<String, StarkGateTokenBridge>,
+}
+
+/// One token's StarkGate bridge pair.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StarkGateTokenBridge {
+    /// The bridge on L1.
+    pub l1_bridge: starkroute_types::EthAddress,
+    /// The bridge on Starknet.
+    pub l2_bridge: starkroute_types::StarknetAddress,
 }
 
 /// `[network.nft_bridge]`.
@@ -206,6 +269,19 @@ impl NetworkConfig {
                     return Err(format!("{key}: expected an http(s) URL, not {u:?}"));
                 }
             }
+        }
+        if let Some(n) = self.l1_confirmations {
+            range("network.l1_confirmations", n, 1, 1000)?;
+        }
+        if self.starkgate.multi_l1_bridge.is_some() != self.starkgate.multi_l2_bridge.is_some() {
+            return Err("network.starkgate.multi_l2_bridge: give both multi_l1_bridge and \
+                        multi_l2_bridge, or neither"
+                .into());
+        }
+        if self.nft_bridge.l1.is_some() != self.nft_bridge.l2.is_some() {
+            return Err("network.nft_bridge.l2: give both sides of the NFT bridge (l1 and l2), \
+                        or neither"
+                .into());
         }
         if layers.contains(&starkroute_types::Layer::StarkEx) && !self.starkex.live {
             return Err("topology.layers: lists starkex, but network.starkex.live is false \
@@ -511,7 +587,9 @@ impl Config {
                     path: p.display().to_string(),
                     source,
                 })?;
-                Self::parse_layered(&p.display().to_string(), &text, overrides)
+                let mut c = Self::parse_layered(&p.display().to_string(), &text, overrides)?;
+                c.base_dir = p.parent().map(Path::to_path_buf).unwrap_or_default();
+                Ok(c)
             }
         }
     }
@@ -599,7 +677,15 @@ impl Config {
         self.webhooks.validate()?;
         if let Some(n) = &self.network {
             n.validate(&self.topology.layers)?;
+            for symbol in n.starkgate.tokens.keys() {
+                if self.topology.find_token(symbol).is_none() {
+                    return Err(format!(
+                        "network.starkgate.tokens.{symbol}: no token {symbol:?} in [[topology.tokens]]"
+                    ));
+                }
+            }
         }
+        self.signers.validate().map_err(|e| e.to_string())?;
         Ok(())
     }
 
@@ -774,5 +860,73 @@ mod tests {
         )]);
         let c = Config::parse_layered("x", "[topology]\n", &env).unwrap();
         assert_eq!(c.api.tenants[0].name, "env");
+    }
+
+    const NET: &str = "[topology]\nlayers = [\"l1\", \"starknet\"]\n[[topology.tokens]]\n\
+                       symbol = \"USDC\"\nclass = \"erc20\"\ndecimals = 6\nhome = \"l1\"\n\
+                       [network]\nname = \"x\"\nl1_chain_id = 11155111\n\
+                       starknet_chain_id = \"SN_SEPOLIA\"\n\
+                       starkex = { live = false, api_url = \"http://127.0.0.1:1\" }\n";
+
+    #[test]
+    fn network_bridges_balances_and_signers_parse_and_are_checked() {
+        let text = format!(
+            "{NET}l1_confirmations = 3\n[network.starkgate.tokens.USDC]\n\
+             l1_bridge = \"0x86dC0B32a5045FFa48D9a60B7e7Ca32F11faCd7B\"\n\
+             l2_bridge = \"0x0028729b12ce1140cbc1e7cbc7245455d3c15fa0c7f5d2e9fc8e0441567f6b50\"\n\
+             [network.min_balance]\nl1_wei = \"5\"\n\
+             [[signers.l1]]\nkeystore = \"keys/l1.json\"\npassword_env = \"PW\"\n"
+        );
+        let c = Config::parse("x", &text).unwrap();
+        let n = c.network.unwrap();
+        assert_eq!(n.l1_confirmations, Some(3));
+        assert_eq!(n.starkgate.tokens["USDC"].l2_bridge.to_string().len(), 66);
+        assert_eq!(n.min_balance.l1_wei.0, 5);
+        assert_eq!(c.signers.l1.len(), 1);
+
+        let e = Config::parse("x", &text.replace("tokens.USDC]", "tokens.DAI]"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("network.starkgate.tokens.DAI: no token \"DAI\""), "{e}");
+        let e = Config::parse(
+            "x",
+            &format!(
+                "{NET}[network.nft_bridge]\nl1 = \"0x0000000000000000000000000000000000000001\"\n"
+            ),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("network.nft_bridge.l2: give both sides"), "{e}");
+        let e =
+            Config::parse("x", &format!("{NET}l1_confirmations = 0\n")).unwrap_err().to_string();
+        assert!(e.contains("network.l1_confirmations: 0 is out of range"), "{e}");
+        let e = Config::parse("x", &format!("{NET}[[signers.l1]]\nkeystore = \"k.json\"\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("signers.l1[0].password_env"), "{e}");
+        let e = Config::parse("x", &format!("{NET}[[signers.l1]]\nkey = \"0x1\"\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("signers.l1[0].key") || e.contains("key"),
+            "a private key is not a field: {e}"
+        );
+    }
+
+    #[test]
+    fn rpc_urls_come_from_the_environment_and_relative_keys_from_the_files_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("net.toml");
+        std::fs::write(&path, NET).unwrap();
+        let env = Overrides::new().with_env([(
+            "STARKROUTE_NETWORK__L1_RPC_URL".to_owned(),
+            "https://eth-sepolia.example/v2/KEY".to_owned(),
+        )]);
+        let c = Config::layered(Some(&path), &env).unwrap();
+        assert_eq!(
+            c.network.unwrap().l1_rpc_url.as_deref(),
+            Some("https://eth-sepolia.example/v2/KEY")
+        );
+        assert_eq!(c.base_dir, dir.path());
     }
 }

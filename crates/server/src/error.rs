@@ -115,6 +115,15 @@ pub enum Error {
         #[source]
         source: starkroute_devstack::Error,
     },
+    /// The router's keys (`[signers]`) could not be loaded; the message names the entry.
+    #[error("{0}")]
+    Signers(#[source] starkroute_keys::KeyError),
+    /// `doctor`'s checks of the network failed: one line per failure, naming the key.
+    #[error("the network's checks failed (starkroute doctor):\n{}", failures.join("\n"))]
+    Doctor {
+        /// The failed checks' lines.
+        failures: Vec<String>,
+    },
 }
 
 /// A server result.

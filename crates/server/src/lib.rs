@@ -12,6 +12,7 @@
 
 pub mod api;
 pub mod config;
+pub mod doctor;
 pub mod error;
 pub mod serve;
 pub mod stack;

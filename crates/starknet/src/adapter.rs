@@ -55,6 +55,10 @@ pub struct StarknetConfig {
     pub account_class_hash: Felt,
     /// The StarkGate L2 bridge for `initiate_token_withdraw`, if the network has one.
     pub starkgate_bridge: Option<Felt>,
+    /// Tokens with a StarkGate L2 bridge of their own (mainnet's and Sepolia's ETH, STRK,
+    /// USDC), by their Starknet address: their withdrawals go through it instead of
+    /// `starkgate_bridge`.
+    pub starkgate_per_token: HashMap<Felt, Felt>,
     /// The Starklane-style NFT bridge for `deposit_tokens`, if the network has one.
     pub nft_bridge: Option<Felt>,
     /// The L1 messaging contract, to know when an L2→L1 message is consumable.
@@ -70,6 +74,7 @@ impl StarknetConfig {
             rpc_url: rpc_url.into(),
             account_class_hash: Felt::from_hex(OZ_ACCOUNT_CLASS_HASH).unwrap_or(Felt::ZERO),
             starkgate_bridge: None,
+            starkgate_per_token: HashMap::new(),
             nft_bridge: None,
             l1: None,
             fee_margin_percent: 150,
@@ -270,8 +275,13 @@ impl StarknetL2 {
         nonce: Felt,
     ) -> Result<Vec<starknet_core::types::Call>> {
         let from = StarknetAddress::new(from).map_err(|e| Error::Build(e.to_string()))?;
+        let own = intent
+            .asset
+            .token
+            .starknet
+            .and_then(|t| self.config.starkgate_per_token.get(&t.felt()));
         let bridges = StarknetBridges {
-            starkgate: self.config.starkgate_bridge,
+            starkgate: own.copied().or(self.config.starkgate_bridge),
             nft_bridge: self.config.nft_bridge,
         };
         let calls = plan_starknet_leg(intent, from, nonce, &bridges)

@@ -54,6 +54,7 @@ async fn an_unreachable_node_is_a_retryable_error() {
         starkgate: Address::ZERO,
         nft_bridge: Address::ZERO,
         l2_starkgate_bridge: Felt::ONE,
+        starkgate_per_token: Vec::new(),
     };
     let err =
         EthereumL1::connect(&format!("http://127.0.0.1:{port}"), contracts, Keystore::default())

@@ -3,7 +3,10 @@
 //!
 //! - [`sandbox`]: the embedded sandbox (in-process L1, StarkEx engine, Starknet) — no set-up;
 //! - [`devnet`]: real local nodes (anvil, starknet-devnet) with the embedded StarkEx engine
-//!   operating a StarkEx contract on anvil.
+//!   operating a StarkEx contract on anvil, deployed at start (`[network] name = "devnet"` with
+//!   no StarkEx core configured);
+//! - [`network`]: any configured network (`[network]` with its endpoints and contracts, the
+//!   router's keys in `[signers]`): the production adapters, after `doctor`'s checks pass.
 //!
 //! [`Stack::start`] picks one from the configuration's `[network]`.
 //!
@@ -12,6 +15,7 @@
 //! route's state is in the store, so a restart resumes each one where it stopped.
 
 pub mod devnet;
+pub mod network;
 pub mod sandbox;
 mod shared;
 
@@ -23,11 +27,13 @@ use starkroute_sandbox::world::DemoParty;
 use tokio::task::JoinHandle;
 
 pub use devnet::{DevParty, DevnetStack};
+pub use network::NetworkStack;
 pub use sandbox::{DemoInfo, SandboxStack};
 pub use shared::{build_core, Core};
 
 use crate::config::Config;
 use crate::error::{Error, Result};
+use starkroute_keys::PermissionPolicy;
 
 /// What the API runs over: the embedded sandbox (no `[network]`), or real local nodes
 /// (`[network] name = "devnet"`).
@@ -37,26 +43,36 @@ pub enum Stack {
     Sandbox(Box<SandboxStack>),
     /// anvil + starknet-devnet + the embedded StarkEx engine.
     Devnet(Box<DevnetStack>),
+    /// A configured network.
+    Network(Box<NetworkStack>),
 }
 
 impl Stack {
-    /// Builds the stack `config` names; the API runs on the wall clock.
+    /// Builds the stack `config` names; the API runs on the wall clock. Key files readable by
+    /// others are refused.
     pub async fn start(config: &Config) -> Result<Self> {
+        Self::start_with(config, PermissionPolicy::Refuse).await
+    }
+
+    /// [`Self::start`], with `policy` for key files others may read. On a configured network
+    /// the router's keys are loaded and `doctor`'s checks run first: any failure refuses to
+    /// start ([`Error::Doctor`], one line per failure naming its key).
+    pub async fn start_with(config: &Config, policy: PermissionPolicy) -> Result<Self> {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         match &config.network {
             None => Ok(Self::Sandbox(Box::new(SandboxStack::start(config, clock).await?))),
-            Some(n) if n.name == "devnet" => {
+            Some(n) if n.name == "devnet" && n.starkex.core.is_none() => {
                 Ok(Self::Devnet(Box::new(DevnetStack::start(config, n, clock).await?)))
             }
-            Some(n) => Err(Error::Unsupported {
-                key: "network.name",
-                reason: format!(
-                    "serve runs the embedded sandbox (no [network] section) or local nodes \
-                     (name = \"devnet\"), not {:?}: routing on a public network needs its \
-                     StarkEx operator's API and funded keys, which this build does not configure",
-                    n.name
-                ),
-            }),
+            Some(n) => {
+                let signers =
+                    config.signers.load(&config.base_dir, policy).map_err(Error::Signers)?;
+                let report = crate::doctor::check(config, &signers).await;
+                if !report.ok() {
+                    return Err(Error::Doctor { failures: report.failures() });
+                }
+                Ok(Self::Network(Box::new(NetworkStack::start(config, n, &signers, clock).await?)))
+            }
         }
     }
 
@@ -65,6 +81,7 @@ impl Stack {
         match self {
             Self::Sandbox(s) => &s.core,
             Self::Devnet(d) => &d.core,
+            Self::Network(n) => &n.core,
         }
     }
 
@@ -83,6 +100,7 @@ impl Stack {
         match self {
             Self::Sandbox(s) => s.close().await,
             Self::Devnet(d) => d.close().await,
+            Self::Network(n) => n.close().await,
         }
     }
 
@@ -106,6 +124,10 @@ impl Stack {
                 v["custodial"] = json!(custodial);
                 json!({ "devnet": v })
             }
+            Self::Network(n) => match &config.network {
+                Some(network) => json!({ "network": n.describe(network) }),
+                None => json!({}),
+            },
         }
     }
 }
@@ -126,12 +148,13 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn a_public_network_is_refused_naming_the_key() {
+    async fn a_public_network_without_endpoints_is_refused_naming_the_keys() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/mainnet.toml");
         let config = Config::load(Some(&path)).unwrap();
         let e = Stack::start(&config).await.unwrap_err();
-        assert!(matches!(e, Error::Unsupported { key: "network.name", .. }), "{e}");
-        assert!(e.to_string().starts_with("network.name: "), "{e}");
+        let Error::Doctor { failures } = &e else { panic!("{e}") };
+        assert!(failures.iter().any(|l| l.starts_with("FAIL network.l1_rpc_url: ")), "{e}");
+        assert!(failures.iter().any(|l| l.starts_with("FAIL network.starknet_rpc_url: ")), "{e}");
     }
 
     #[tokio::test]
