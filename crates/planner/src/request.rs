@@ -68,7 +68,7 @@ impl Accounts {
 }
 
 /// What to rank alternatives by.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Objective {
     /// Smallest worst-case ETA first.
@@ -76,6 +76,17 @@ pub enum Objective {
     Fastest,
     /// Smallest total fee first.
     Cheapest,
+}
+
+impl<'de> Deserialize<'de> for Objective {
+    /// Only the JSON string `"fastest"` or `"cheapest"`.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        starkroute_types::deserialize_name(
+            d,
+            &[("fastest", Objective::Fastest), ("cheapest", Objective::Cheapest)],
+            "an objective",
+        )
+    }
 }
 
 impl std::str::FromStr for Objective {

@@ -33,9 +33,7 @@ pub use route::{
 pub use alloy_primitives::U256;
 
 /// The three settlement layers starkroute moves assets between.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Layer {
     /// Ethereum L1.
@@ -60,6 +58,46 @@ impl Layer {
     }
 }
 
+impl<'de> serde::Deserialize<'de> for Layer {
+    /// Only the JSON string `"l1"`, `"starkex"` or `"starknet"` (serde's derive would also take
+    /// `{"l1": null}`).
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        deserialize_name(d, &Layer::ALL.map(|l| (l.as_str(), l)), "a layer")
+    }
+}
+
+/// Deserializes a unit enum from one of its `names`, and only from a string: the form serde's
+/// derive also accepts for a unit variant, `{"name": null}`, is refused, so each value has one
+/// spelling at the edges.
+pub fn deserialize_name<'de, D, T>(
+    d: D,
+    names: &[(&'static str, T)],
+    what: &'static str,
+) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Copy,
+{
+    struct Names<'a, T> {
+        names: &'a [(&'static str, T)],
+        what: &'static str,
+    }
+    impl<'de, T: Copy> serde::de::Visitor<'de> for Names<'_, T> {
+        type Value = T;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            let names: Vec<&str> = self.names.iter().map(|(n, _)| *n).collect();
+            write!(f, "{} as a string, one of {}", self.what, names.join(", "))
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<T, E> {
+            match self.names.iter().find(|(n, _)| *n == v) {
+                Some((_, t)) => Ok(*t),
+                None => Err(E::invalid_value(serde::de::Unexpected::Str(v), &self)),
+            }
+        }
+    }
+    d.deserialize_str(Names { names, what })
+}
+
 impl std::fmt::Display for Layer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
@@ -78,5 +116,24 @@ impl std::str::FromStr for Layer {
                 "unknown layer {s:?}: expected one of l1, starkex, starknet"
             ))),
         }
+    }
+}
+
+#[cfg(test)]
+mod layer_tests {
+    use super::Layer;
+
+    #[test]
+    fn a_layer_is_read_only_from_its_name_as_a_string() {
+        let l: Layer = serde_json::from_str("\"starknet\"").unwrap();
+        assert_eq!(l, Layer::Starknet);
+        for bad in ["{\"l1\":null}", "\"L1\"", "\"ethereum\"", "0", "null", "[\"l1\"]"] {
+            let e = serde_json::from_str::<Layer>(bad).unwrap_err().to_string();
+            assert!(e.contains("a layer as a string"), "{bad}: {e}");
+        }
+        // As a map key too.
+        let m: std::collections::BTreeMap<Layer, u8> =
+            serde_json::from_str("{\"starkex\": 1}").unwrap();
+        assert_eq!(m[&Layer::StarkEx], 1);
     }
 }

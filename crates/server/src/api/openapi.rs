@@ -233,17 +233,17 @@ fn schemas() -> Value {
                 "RouteStatus": { "type": "string", "enum": ["pending", "running", "awaiting_signature", "completed", "failed", "cancelled"] },
                 "LegStatus": { "type": "string", "enum": ["planned", "prepared", "awaiting_signature", "submitted", "accepted_on_l2", "final_on_l1", "failed", "cancelled"] },
                 "Accounts": { "type": "object", "additionalProperties": false, "properties": {
-                    "l1": { "type": "string", "pattern": "^0x[0-9a-fA-F]{40}$", "description": "Ethereum address (EIP-55 or lower case)." },
-                    "starkex": { "type": "string", "description": "Stark key." },
-                    "starknet": { "type": "string", "description": "Starknet account address." }
+                    "l1": { "type": ["string", "null"], "pattern": "^0x[0-9a-fA-F]{40}$", "description": "Ethereum address (EIP-55 or lower case); null is the same as absent." },
+                    "starkex": { "type": ["string", "null"], "description": "Stark key; null is the same as absent." },
+                    "starknet": { "type": ["string", "null"], "description": "Starknet account address; null is the same as absent." }
                 } },
                 "QuoteRequest": {
                     "type": "object", "additionalProperties": false, "required": ["asset", "from", "to", "sender", "recipient"],
                     "properties": {
                         "asset": { "type": "object", "additionalProperties": false, "required": ["token"], "properties": {
                             "token": { "type": "string", "description": "Symbol, L1 address or Starknet address." },
-                            "token_id": { "type": "string", "description": "For an ERC-721." } } },
-                        "amount": { "type": "string", "pattern": "^(0|[1-9][0-9]*)$", "description": "Base units in decimal digits (no sign, no leading zero, no 0x), for a fungible asset." },
+                            "token_id": { "type": ["string", "null"], "description": "For an ERC-721; null is the same as absent." } } },
+                        "amount": { "type": ["string", "null"], "pattern": "^(0|[1-9][0-9]*)$", "description": "Base units in decimal digits (no sign, no leading zero, no 0x), for a fungible asset; null is the same as absent." },
                         "from": { "$ref": "#/components/schemas/Layer" }, "to": { "$ref": "#/components/schemas/Layer" },
                         "sender": { "$ref": "#/components/schemas/Accounts" }, "recipient": { "$ref": "#/components/schemas/Accounts" },
                         "objective": { "type": "string", "enum": ["fastest", "cheapest"], "default": "fastest" },
