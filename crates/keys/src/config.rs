@@ -32,6 +32,7 @@ use crate::key::{
     eth_address, load_eth_key, load_stark_key, load_starknet_account, StarknetAccount,
 };
 use crate::password::PasswordSource;
+use crate::secret::Password;
 
 /// Where one password comes from: exactly one of the three.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -165,67 +166,80 @@ impl SignersConfig {
     /// listed twice is refused.
     pub fn load(&self, base: &Path, policy: PermissionPolicy) -> Result<Signers> {
         self.validate()?;
-        let mut out = Signers::default();
-        let mut seen_l1 = HashMap::new();
-        for (i, e) in self.l1.iter().enumerate() {
-            let name = format!("signers.l1[{i}]");
-            let path = base.join(&e.keystore);
-            let password = e
-                .password
-                .source(&name, base)?
-                .read(&path.display().to_string(), policy)
-                .map_err(|err| at(name.clone(), err))?;
-            let signer =
-                load_eth_key(&path, &password, policy).map_err(|err| at(name.clone(), err))?;
-            if let Some(j) = seen_l1.insert(signer.address(), i) {
-                return Err(KeyError::Config {
-                    field: name,
-                    reason: format!("the same key as signers.l1[{j}] ({})", signer.address()),
-                });
-            }
-            out.l1.push(signer);
-        }
-        let mut seen_stark = HashMap::new();
-        for (i, e) in self.starkex.iter().enumerate() {
-            let name = format!("signers.starkex[{i}]");
-            let path = base.join(&e.keystore);
-            let password = e
-                .password
-                .source(&name, base)?
-                .read(&path.display().to_string(), policy)
-                .map_err(|err| at(name.clone(), err))?;
-            let key =
-                load_stark_key(&path, &password, policy).map_err(|err| at(name.clone(), err))?;
-            if let Some(j) = seen_stark.insert(key.public_key(), i) {
-                return Err(KeyError::Config {
-                    field: name,
-                    reason: format!("the same key as signers.starkex[{j}]"),
-                });
-            }
-            out.starkex.push(key);
-        }
-        let mut seen_sn = HashMap::new();
-        for (i, e) in self.starknet.iter().enumerate() {
-            let name = format!("signers.starknet[{i}]");
-            let keystore = base.join(&e.keystore);
-            let password = e
-                .password
-                .source(&name, base)?
-                .read(&keystore.display().to_string(), policy)
-                .map_err(|err| at(name.clone(), err))?;
-            let account =
-                load_starknet_account(&base.join(&e.account), &keystore, &password, policy)
-                    .map_err(|err| at(name.clone(), err))?;
-            if let Some(j) = seen_sn.insert(account.address(), i) {
-                return Err(KeyError::Config {
-                    field: name,
-                    reason: format!("the same account as signers.starknet[{j}]"),
-                });
-            }
-            out.starknet.push(account);
-        }
-        Ok(out)
+        let l1 = load_each(("l1", "key"), &self.l1, base, policy, |_, path, password| {
+            let signer = load_eth_key(path, password, policy)?;
+            let address = signer.address();
+            Ok((signer, address, Some(address.to_string())))
+        })?;
+        let starkex = load_each(("starkex", "key"), &self.starkex, base, policy, |_, path, pw| {
+            let key = load_stark_key(path, pw, policy)?;
+            let public = key.public_key();
+            Ok((key, public, None))
+        })?;
+        let starknet =
+            load_each(("starknet", "account"), &self.starknet, base, policy, |e, path, pw| {
+                let account = load_starknet_account(&base.join(&e.account), path, pw, policy)?;
+                let address = account.address();
+                Ok((account, address, None))
+            })?;
+        Ok(Signers { l1, starkex, starknet })
     }
+}
+
+/// An entry of `[signers]` that names a keystore and its password's source.
+trait Keyed {
+    fn keystore(&self) -> &Path;
+    fn password(&self) -> &PasswordConfig;
+}
+
+impl Keyed for KeystoreEntry {
+    fn keystore(&self) -> &Path {
+        &self.keystore
+    }
+    fn password(&self) -> &PasswordConfig {
+        &self.password
+    }
+}
+
+impl Keyed for AccountEntry {
+    fn keystore(&self) -> &Path {
+        &self.keystore
+    }
+    fn password(&self) -> &PasswordConfig {
+        &self.password
+    }
+}
+
+/// Loads the entries of `signers.<list>` in order: reads each one's password, then `load`
+/// (entry, keystore path, password) answers the key, its identity and what a refusal of a repeat
+/// shows of it. Each failure names its entry; a `what` (key, account) listed twice is refused.
+fn load_each<E: Keyed, T, K: Eq + std::hash::Hash>(
+    (list, what): (&str, &str),
+    entries: &[E],
+    base: &Path,
+    policy: PermissionPolicy,
+    load: impl Fn(&E, &Path, &Password) -> Result<(T, K, Option<String>)>,
+) -> Result<Vec<T>> {
+    let mut seen = HashMap::new();
+    let mut out = Vec::with_capacity(entries.len());
+    for (i, e) in entries.iter().enumerate() {
+        let name = format!("signers.{list}[{i}]");
+        let path = base.join(e.keystore());
+        let password = e
+            .password()
+            .source(&name, base)?
+            .read(&path.display().to_string(), policy)
+            .map_err(|err| at(name.clone(), err))?;
+        let (key, identity, shown) =
+            load(e, &path, &password).map_err(|err| at(name.clone(), err))?;
+        if let Some(j) = seen.insert(identity, i) {
+            let shown = shown.map(|s| format!(" ({s})")).unwrap_or_default();
+            let reason = format!("the same {what} as signers.{list}[{j}]{shown}");
+            return Err(KeyError::Config { field: name, reason });
+        }
+        out.push(key);
+    }
+    Ok(out)
 }
 
 impl Signers {
