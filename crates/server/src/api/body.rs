@@ -11,6 +11,16 @@ use serde_json::Value;
 
 use super::error::{ApiError, ApiResult};
 
+/// A body with no fields: empty, or `{}` (cancel, rotate a secret, retry a delivery).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NoFields {}
+
+/// A path parameter the route's extractor refused.
+pub(crate) fn path_error(e: &axum::extract::rejection::PathRejection) -> ApiError {
+    ApiError::invalid("path", format!("bad path parameter: {e}"))
+}
+
 fn too_large(limit: usize) -> ApiError {
     ApiError::new(
         StatusCode::PAYLOAD_TOO_LARGE,

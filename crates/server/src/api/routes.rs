@@ -13,7 +13,7 @@ use starkroute_executor::RouteOrder;
 use starkroute_store::{IdempotencyKey, ListQuery, RouteId, TenantId};
 use starkroute_types::RouteStatus;
 
-use super::body::read_json;
+use super::body::{path_error, read_json, NoFields};
 use super::error::{ApiError, ApiResult};
 use super::quotes::is_live;
 use super::{view, AppState, IdempotentStart};
@@ -37,15 +37,6 @@ struct StartRoute {
 struct SignatureBody {
     /// `0x`-prefixed hex.
     signature: String,
-}
-
-/// `POST /v1/routes/{id}/cancel`: no fields (an empty body or `{}`).
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CancelBody {}
-
-fn path_error(e: &PathRejection) -> ApiError {
-    ApiError::invalid("path", format!("bad path parameter: {e}"))
 }
 
 fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
@@ -239,7 +230,7 @@ pub(crate) async fn cancel(
     let tenant = s.tenants.authenticate(&headers)?;
     let Path(id) = id.map_err(|e| path_error(&e))?;
     let id = view::route_id(&id)?;
-    let CancelBody {} = read_json(&headers, body, s.body_limit, true).await?;
+    let NoFields {} = read_json(&headers, body, s.body_limit, true).await?;
     s.executor.cancel(&tenant, &id).await?;
     load(&state, &tenant, &id).await
 }

@@ -25,7 +25,7 @@ use starkroute_store::{
     Attempt, Delivery, NewWebhook, TenantId, Webhook, WebhookId, WebhookStore, ALL_EVENTS,
 };
 
-use super::body::read_json;
+use super::body::{path_error, read_json, NoFields};
 use super::error::{ApiError, ApiResult};
 use super::AppState;
 use crate::webhooks::{self as hooks, sign, target};
@@ -45,15 +45,6 @@ struct CreateWebhook {
     events: Vec<String>,
     #[serde(default)]
     description: String,
-}
-
-/// `POST /v1/webhooks/{id}/rotate-secret` and `.../retry`: no fields (an empty body or `{}`).
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NoFields {}
-
-fn path_error(e: &PathRejection) -> ApiError {
-    ApiError::invalid("path", format!("bad path parameter: {e}"))
 }
 
 fn not_found(id: &str) -> ApiError {
