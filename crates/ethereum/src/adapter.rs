@@ -492,6 +492,27 @@ impl EthereumL1 {
         if conf < self.confirmations {
             return Ok(LegProgress::AcceptedOnL2);
         }
+        if let (LegKind::L1DepositToStarkEx, Some(t)) = (kind, &p.starkex_deposit) {
+            // Final once a batch proven on L1 consumed it: `updateState` takes the consumed
+            // deposits off the contract's pending balance of the slot. Until then the vault
+            // off-chain may not hold it yet. With several deposits pending into the same vault
+            // this waits for all of them (later, never earlier).
+            let pending = self
+                .view(
+                    self.contracts.starkex_core,
+                    StarkExCore::getQuantizedDepositBalanceCall {
+                        starkKey: t.stark_key.to_u256(),
+                        assetId: felt_to_u256(&t.asset_id),
+                        vaultId: U256::from(t.vault_id.get()),
+                    },
+                )
+                .await?;
+            return Ok(if pending.is_zero() {
+                LegProgress::FinalOnL1
+            } else {
+                LegProgress::AcceptedOnL2
+            });
+        }
         if matches!(kind, LegKind::L1DepositToStarkGate | LegKind::L1DepositToNftBridge) {
             // Final once the L2 handled the message: the state update zeroes its entry.
             for log in receipt.inner.logs() {

@@ -444,3 +444,28 @@ async fn a_token_minted_on_starkex_is_claimed_with_withdraw_and_mint() {
     c::a_token_minted_on_starkex_is_claimed_with_withdraw_and_mint(&AnvilBackend::new().await)
         .await;
 }
+
+/// A deposit into StarkEx is final only once a batch on L1 consumed it, not at its
+/// confirmations: before the operator's batch, the vault off-chain may not hold it yet (the
+/// next leg, a StarkEx withdrawal or transfer, would be refused for want of balance).
+#[tokio::test]
+async fn a_starkex_deposit_is_final_only_once_the_operators_batch_consumed_it() {
+    use starkroute_layer::LegProgress;
+    use starkroute_types::LegKind;
+    let b = AnvilBackend::new().await;
+    let ((alice, _), (_, bob_key)) = (b.alice(), b.bob());
+    let i = c::leg(
+        LegKind::L1DepositToStarkEx,
+        b.eth(),
+        c::ETHER,
+        Account::L1(alice),
+        Account::StarkEx(bob_key),
+    );
+    let p = b.layer.prepare(&i).await.unwrap();
+    b.layer.send(&p).await.unwrap();
+    // Many more blocks than the 3 confirmations, and no batch.
+    b.anvil.pass(60, 10).await;
+    assert_eq!(b.layer.status(&p).await.unwrap(), LegProgress::AcceptedOnL2);
+    b.batch_deposits().await;
+    assert_eq!(b.layer.status(&p).await.unwrap(), LegProgress::FinalOnL1);
+}
