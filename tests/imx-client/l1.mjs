@@ -136,8 +136,10 @@ async function main() {
   const half = tenth.div(2);
   const carolW = await client.prepareWithdrawal(carol, { type: 'ETH', amount: half.toString() });
   const daveW = await client.prepareWithdrawal(dave, { type: 'ETH', amount: tenth.toString() });
-  check('prepareWithdrawal: Carol’s and Dave’s', carolW.status === 'success' && daveW.status === 'success', [carolW, daveW]);
-  for (const [who, w] of [['Carol', carolW], ['Dave', daveW]]) {
+  const aliceW = await client.prepareWithdrawal(alice, { type: 'ERC20', tokenAddress: usdc, amount: '2000000' });
+  check('prepareWithdrawal: Carol’s and Dave’s ETH, Alice’s USDC',
+    [carolW, daveW, aliceW].every((w) => w.status === 'success'), [carolW, daveW, aliceW]);
+  for (const [who, w] of [['Carol', carolW], ['Dave', daveW], ['Alice', aliceW]]) {
     await until(`${who}’s withdrawal confirmed on L1`, async () => {
       const r = await client.getWithdrawal({ id: String(w.withdrawal_id) });
       return r.rollup_status === 'confirmed';
@@ -153,6 +155,12 @@ async function main() {
     check(`completeWithdrawal: ${who} received exactly ${amount} wei (${wasRegistered ? 'withdraw' : 'registerAndWithdraw'})`,
       (await person.ethSigner.getBalance()).sub(b).eq(amount.sub(paid)));
   }
+  const usdcHeld = await erc20.balanceOf(aliceAddr);
+  const usdcOut = await client.completeWithdrawal(alice.ethSigner, await alice.starkSigner.getAddress(),
+    { type: 'ERC20', tokenAddress: usdc });
+  await gasPaid(usdcOut);
+  check('completeWithdrawal: Alice received exactly 2 USDC (ERC-20 withdraw)',
+    (await erc20.balanceOf(aliceAddr)).sub(usdcHeld).eq(2000000));
   check('Dave is registered on the contract after his withdrawal', await client.isRegisteredOnchain(dave) === true);
   const b = await carol.ethSigner.getBalance();
   const again = await client.completeWithdrawal(carol.ethSigner, await carol.starkSigner.getAddress(), { type: 'ETH' });

@@ -282,14 +282,10 @@ impl StarkExContractPort for L1ContractPort {
     }
 
     /// The contract's user admin is its operator (`registerUser` checks `signer == operator`):
-    /// the operator's key signs `keccak256("UserRegistration:" ‖ ethKey ‖ uint256(starkKey))`.
+    /// the operator's key signs [`starkroute_crypto::registration_keccak`].
     fn user_admin_signature(&self, eth: &EthAddress, stark_key: &StarkKey) -> Option<[u8; 65]> {
-        let mut packed = Vec::with_capacity(17 + 20 + 32);
-        packed.extend_from_slice(b"UserRegistration:");
-        packed.extend_from_slice(eth.address().as_slice());
-        packed.extend_from_slice(&stark_key.to_u256().to_be_bytes::<32>());
-        let hash = alloy::primitives::keccak256(&packed);
-        match self.operator.sign_hash_sync(&hash) {
+        let hash = starkroute_crypto::registration_keccak(eth, stark_key);
+        match self.operator.sign_hash_sync(&hash.into()) {
             Ok(sig) => Some(sig.as_bytes()),
             Err(e) => {
                 tracing::error!(layer = "starkex", error = %e, "the operator could not sign a registration");
