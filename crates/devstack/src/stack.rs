@@ -212,8 +212,12 @@ impl DevStack {
     ) -> Result<Arc<StarkExLayer>> {
         let client = StarkExClient::new(&self.starkex_url)
             .map_err(|e| Error::Setup(format!("StarkEx client: {e}")))?;
+        // The engine serves the availability endpoints at its API's URL.
         Ok(Arc::new(
-            StarkExLayer::new(client, stark_keys).with_eth_keys(eth_keys).with_directory(directory),
+            StarkExLayer::new(client.clone(), stark_keys)
+                .with_availability(client)
+                .with_eth_keys(eth_keys)
+                .with_directory(directory),
         ))
     }
 

@@ -232,6 +232,13 @@ pub struct StarkExDeployment {
     /// ImmutableX's RegistrationV4 helper contract.
     #[serde(default)]
     pub registration: Option<starkroute_types::EthAddress>,
+    /// A data-availability source serving `/v1/availability/roots` and
+    /// `/v1/availability/vaults/{id}?root=` (the embedded engine serves them at its API's URL):
+    /// transfers are then final once a batch root is posted after them, and escapes get their
+    /// Merkle paths there. Without one, a transfer is final when the operator accepts it and an
+    /// escape is refused.
+    #[serde(default)]
+    pub availability_url: Option<String>,
 }
 
 impl std::fmt::Debug for StarkExDeployment {
@@ -241,6 +248,7 @@ impl std::fmt::Debug for StarkExDeployment {
             .field("api_url", &redact_url(&self.api_url))
             .field("core", &self.core)
             .field("registration", &self.registration)
+            .field("availability_url", &self.availability_url.as_deref().map(redact_url))
             .finish()
     }
 }
@@ -263,6 +271,7 @@ impl NetworkConfig {
             ("network.l1_rpc_url", self.l1_rpc_url.as_deref()),
             ("network.starknet_rpc_url", self.starknet_rpc_url.as_deref()),
             ("network.starkex.api_url", Some(self.starkex.api_url.as_str())),
+            ("network.starkex.availability_url", self.starkex.availability_url.as_deref()),
         ] {
             if let Some(u) = url {
                 if !(u.starts_with("http://") || u.starts_with("https://")) || u.len() < 10 {

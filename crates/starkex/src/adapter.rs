@@ -23,23 +23,30 @@
 //! ## Exactly once, and finding a leg again
 //!
 //! The operator refuses a replayed nonce (`nonce_already_used`), so a second send of the same
-//! payload cannot execute twice; [`SettlementLayer::send`] turns that refusal into success when
-//! [`SettlementLayer::status`] finds the payload applied.
+//! payload cannot execute twice. The exchange issues each nonce for one signable request and
+//! records it, per sender, when it accepts the order: its refusal of *this* signed payload's
+//! nonce says this payload was applied, and [`SettlementLayer::send`] turns it into success.
 //!
-//! The ImmutableX-style API has no look-up by payload hash or nonce. `status` uses the id the
-//! create call returned when this process sent it; otherwise (after a restart) it looks for the
-//! record the payload would produce: same sender, receiver, asset id and amount, with an id
-//! above the watermark, and not already attributed to another payload. Two identical legs of the
-//! same sender in flight at once could be confused; a `payload_hash` (or `nonce`) filter on the
-//! list endpoints would make this exact.
+//! The ImmutableX-style API has no look-up by payload hash or nonce, and its records carry
+//! neither. So the adapter never guesses a leg from amounts and receivers: `status` knows a
+//! payload only by the id the create call returned to this process, or by the exchange's nonce
+//! refusal of a re-send; otherwise it answers [`LegProgress::NotFound`], and the executor sends
+//! the same payload again (`NotFound` → send again, never re-prepare), which either applies it
+//! now or proves, by the nonce, that it was applied before a restart. Nothing is ever applied
+//! twice and a leg is never taken for another's identical record.
 //!
 //! ## Finality
 //!
-//! A withdrawal is [`LegProgress::FinalOnL1`] when its `rollup_status` is `confirmed` (the batch
-//! is on L1, so the L1 claim can be made). A transfer record has no `rollup_status`: it is final
-//! once a batch root was posted strictly after the transfer's timestamp (batches are cut and
-//! posted at once and carry every change accepted before them). A registration is off-chain and
-//! final once the operator lists the key for the address.
+//! From the API's own fields. A withdrawal is [`LegProgress::FinalOnL1`] when its `rollup_status`
+//! is `confirmed` (the batch is on L1, so the L1 claim can be made). A transfer record has no
+//! batch status: with a data-availability source configured ([`StarkExLayer::with_availability`],
+//! which the embedded engine serves), it is final once a batch root was posted strictly after
+//! its timestamp; without one, once the operator accepted it (`status: success` — what an
+//! ImmutableX-style exchange treats as done). For a payload known only by its nonce (applied
+//! before a restart, id unknown), the records it could be — same sender, receiver, asset and
+//! amount, newer than the leg's watermark — all have to be final: its own record is among them,
+//! so it is never called final early. A registration is off-chain and final once the operator
+//! lists the key for the address.
 
 use std::collections::HashMap;
 
@@ -172,8 +179,20 @@ pub struct StarkExLayer {
     stark_keys: HashMap<StarkKey, StarkPrivateKey>,
     eth_keys: HashMap<EthAddress, EthPrivateKey>,
     directory: HashMap<StarkKey, EthAddress>,
-    /// payload hash → the transaction id the create call returned (this process only).
-    sent: Mutex<HashMap<Felt, u64>>,
+    /// payload hash → what this process learnt when it sent it.
+    sent: Mutex<HashMap<Felt, Sent>>,
+    /// Where posted batch roots are read (`/v1/availability/roots`), if anywhere.
+    availability: Option<StarkExClient>,
+}
+
+/// What this process knows of a payload it sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sent {
+    /// The create call answered this transaction id.
+    Id(u64),
+    /// The exchange refused a re-send because the payload's nonce was used: it was applied
+    /// (before a restart), under an id this process never saw.
+    Applied,
 }
 
 impl std::fmt::Debug for StarkExLayer {
@@ -183,6 +202,7 @@ impl std::fmt::Debug for StarkExLayer {
             .field("stark_keys", &self.stark_keys.len())
             .field("eth_keys", &self.eth_keys.len())
             .field("directory", &self.directory.len())
+            .field("availability", &self.availability.as_ref().map(StarkExClient::base_url))
             .finish_non_exhaustive()
     }
 }
@@ -228,7 +248,16 @@ impl StarkExLayer {
             eth_keys: HashMap::new(),
             directory: HashMap::new(),
             sent: Mutex::new(HashMap::new()),
+            availability: None,
         }
+    }
+
+    /// A data-availability source serving `/v1/availability/roots` (the embedded engine serves
+    /// it at its API's URL): transfers are then final once a batch root is posted after them.
+    #[must_use]
+    pub fn with_availability(mut self, source: StarkExClient) -> Self {
+        self.availability = Some(source);
+        self
     }
 
     /// Ethereum keys, for the `x-imx-eth-signature` header of the senders' requests.
@@ -481,10 +510,6 @@ impl StarkExLayer {
         }
     }
 
-    fn claimed_elsewhere(&self, hash: &Felt, id: u64) -> bool {
-        self.sent.lock().iter().any(|(h, i)| *i == id && h != hash)
-    }
-
     /// Newest-first pages until an id at or below the watermark, keeping what `want` accepts.
     async fn scan<T, F, Fut>(watermark: u64, id_of: fn(&T) -> u64, mut fetch: F) -> Result<Vec<T>>
     where
@@ -511,15 +536,17 @@ impl StarkExLayer {
         Err(Error::Decode(format!("more than {MAX_LOOKUP_PAGES} pages to look through")))
     }
 
-    async fn find_transfer(&self, p: &StarkExPayload) -> Result<Option<TransferRecord>> {
+    fn sent_as(&self, hash: &Felt) -> Option<Sent> {
+        self.sent.lock().get(hash).copied()
+    }
+
+    /// The transfers a payload applied under an unknown id could be: same sender, receiver,
+    /// asset and amount, newer than its watermark. Its own is among them.
+    async fn transfer_candidates(&self, p: &StarkExPayload) -> Result<Vec<TransferRecord>> {
         let StarkExPayload::Transfer { order, receiver_eth, base_amount, watermark, sig } = p
         else {
-            return Ok(None);
+            return Ok(Vec::new());
         };
-        let known = self.sent.lock().get(&sig.payload_hash).copied();
-        if let Some(id) = known {
-            return Ok(Some(self.client.transfer(id).await?));
-        }
         let base = ListQuery {
             user: Some(sig.eth_address),
             receiver: Some(*receiver_eth),
@@ -538,18 +565,14 @@ impl StarkExLayer {
         Ok(found
             .into_iter()
             .filter(|t| t.token.data.id == order.asset_id && t.token.data.quantity == *base_amount)
-            .filter(|t| !self.claimed_elsewhere(&sig.payload_hash, t.transaction_id))
-            .min_by_key(|t| t.transaction_id))
+            .collect())
     }
 
-    async fn find_withdrawal(&self, p: &StarkExPayload) -> Result<Option<WithdrawalRecord>> {
+    /// As [`Self::transfer_candidates`], for withdrawals.
+    async fn withdrawal_candidates(&self, p: &StarkExPayload) -> Result<Vec<WithdrawalRecord>> {
         let StarkExPayload::Withdrawal { order, base_amount, watermark, sig } = p else {
-            return Ok(None);
+            return Ok(Vec::new());
         };
-        let known = self.sent.lock().get(&sig.payload_hash).copied();
-        if let Some(id) = known {
-            return Ok(Some(self.client.withdrawal(id).await?));
-        }
         let base =
             ListQuery { user: Some(sig.eth_address), page_size: Some(100), ..ListQuery::default() };
         let found = Self::scan(
@@ -564,31 +587,53 @@ impl StarkExLayer {
         Ok(found
             .into_iter()
             .filter(|w| w.token.data.id == order.asset_id && w.token.data.quantity == *base_amount)
-            .filter(|w| !self.claimed_elsewhere(&sig.payload_hash, w.transaction_id))
-            .min_by_key(|w| w.transaction_id))
+            .collect())
+    }
+
+    /// Whether every one of these accepted transfers is final: a batch root posted strictly
+    /// after each (with an availability source), or accepted at all (without one).
+    async fn transfers_final(&self, records: &[TransferRecord]) -> Result<bool> {
+        let Some(source) = &self.availability else { return Ok(true) };
+        let mut newest = None;
+        for r in source.posted_roots().await? {
+            let at = parse_timestamp(&r.timestamp)?;
+            newest = Some(newest.map_or(at, |n: u64| n.max(at)));
+        }
+        let Some(newest) = newest else { return Ok(false) };
+        for t in records {
+            if parse_timestamp(&t.timestamp)? >= newest {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 
     async fn status_of(&self, p: &StarkExPayload) -> Result<LegProgress> {
-        match p {
-            StarkExPayload::Transfer { .. } => {
-                let Some(t) = self.find_transfer(p).await? else {
-                    return Ok(LegProgress::NotFound);
-                };
+        let sent = self.sent_as(&p.sig().payload_hash);
+        match (p, sent) {
+            (StarkExPayload::Transfer { .. } | StarkExPayload::Withdrawal { .. }, None) => {
+                Ok(LegProgress::NotFound)
+            }
+            (StarkExPayload::Transfer { .. }, Some(Sent::Id(id))) => {
+                let t = self.client.transfer(id).await?;
                 if t.status != "success" {
                     return Ok(LegProgress::Failed { reason: t.status, retryable: false });
                 }
-                let at = parse_timestamp(&t.timestamp)?;
-                let roots = self.client.posted_roots().await?;
-                let mut proven = false;
-                for r in &roots {
-                    proven |= parse_timestamp(&r.timestamp)? > at;
-                }
-                Ok(if proven { LegProgress::FinalOnL1 } else { LegProgress::AcceptedOnL2 })
+                Ok(if self.transfers_final(&[t]).await? {
+                    LegProgress::FinalOnL1
+                } else {
+                    LegProgress::AcceptedOnL2
+                })
             }
-            StarkExPayload::Withdrawal { .. } => {
-                let Some(w) = self.find_withdrawal(p).await? else {
-                    return Ok(LegProgress::NotFound);
-                };
+            (StarkExPayload::Transfer { .. }, Some(Sent::Applied)) => {
+                let candidates = self.transfer_candidates(p).await?;
+                let accepted = !candidates.is_empty()
+                    && candidates.iter().all(|t| t.status == "success")
+                    && self.transfers_final(&candidates).await?;
+                Ok(if accepted { LegProgress::FinalOnL1 } else { LegProgress::AcceptedOnL2 })
+            }
+            (StarkExPayload::Withdrawal { .. }, Some(Sent::Id(id))) => {
+                let w = self.client.withdrawal(id).await?;
                 if w.status != "success" {
                     return Ok(LegProgress::Failed { reason: w.status, retryable: false });
                 }
@@ -597,7 +642,13 @@ impl StarkExLayer {
                     _ => LegProgress::AcceptedOnL2,
                 })
             }
-            StarkExPayload::Registration { sig } => {
+            (StarkExPayload::Withdrawal { .. }, Some(Sent::Applied)) => {
+                let candidates = self.withdrawal_candidates(p).await?;
+                let confirmed = !candidates.is_empty()
+                    && candidates.iter().all(|w| w.rollup_status == "confirmed");
+                Ok(if confirmed { LegProgress::FinalOnL1 } else { LegProgress::AcceptedOnL2 })
+            }
+            (StarkExPayload::Registration { sig }, _) => {
                 match self.client.user(&sig.eth_address).await {
                     Ok(u) if u.accounts.contains(&sig.stark_key) => Ok(LegProgress::FinalOnL1),
                     Ok(_) => Ok(LegProgress::NotFound),
@@ -608,12 +659,18 @@ impl StarkExLayer {
         }
     }
 
-    /// A refusal that may mean "already applied": success if `status` finds the payload.
-    async fn already_applied(&self, p: &StarkExPayload, refusal: Error) -> Result<()> {
+    /// The exchange refused this signed payload's nonce as used: the payload was applied (see
+    /// the module's documentation), under the id this process may already know.
+    fn nonce_used(&self, p: &StarkExPayload) {
+        self.sent.lock().entry(p.sig().payload_hash).or_insert(Sent::Applied);
+    }
+
+    /// A registration refused as existing: success if the operator lists this very key for the
+    /// address (a different key registered there is a real refusal).
+    async fn already_registered(&self, p: &StarkExPayload, refusal: Error) -> Result<()> {
         match self.status_of(p).await? {
             LegProgress::NotFound => Err(Error::Refused(format!(
-                "{refusal}; and the payload is not on the exchange: its nonce was consumed by \
-                 another request"
+                "{refusal}; and the address is registered to another key"
             ))),
             _ => Ok(()),
         }
@@ -627,11 +684,12 @@ impl StarkExLayer {
                 let req = CreateTransferRequest { stark_signature, ..order.clone() };
                 match self.client.create_transfer(&req, &auth).await {
                     Ok(r) => {
-                        self.sent.lock().insert(sig.payload_hash, r.transfer_id);
+                        self.sent.lock().insert(sig.payload_hash, Sent::Id(r.transfer_id));
                         Ok(())
                     }
                     Err(e) if e.code() == Some("nonce_already_used") => {
-                        self.already_applied(p, e).await
+                        self.nonce_used(p);
+                        Ok(())
                     }
                     Err(e) => Err(e),
                 }
@@ -640,11 +698,12 @@ impl StarkExLayer {
                 let req = CreateWithdrawalRequest { stark_signature, ..order.clone() };
                 match self.client.create_withdrawal(&req, &auth).await {
                     Ok(r) => {
-                        self.sent.lock().insert(sig.payload_hash, r.withdrawal_id);
+                        self.sent.lock().insert(sig.payload_hash, Sent::Id(r.withdrawal_id));
                         Ok(())
                     }
                     Err(e) if e.code() == Some("nonce_already_used") => {
-                        self.already_applied(p, e).await
+                        self.nonce_used(p);
+                        Ok(())
                     }
                     Err(e) => Err(e),
                 }
@@ -659,7 +718,7 @@ impl StarkExLayer {
                 match self.client.register_user(&req).await {
                     Ok(()) => Ok(()),
                     Err(e) if e.code() == Some("user_already_registered") => {
-                        self.already_applied(p, e).await
+                        self.already_registered(p, e).await
                     }
                     Err(e) => Err(e),
                 }

@@ -419,6 +419,8 @@ async fn write_network_file(
             table(vec![
                 ("live", V::Boolean(true)),
                 ("api_url", s(dev.starkex_url.clone())),
+                // The engine serves the data-availability endpoints at its API's URL.
+                ("availability_url", s(dev.starkex_url.clone())),
                 ("core", hex_l1(d.l1.starkex_core)),
             ]),
         ),

@@ -143,6 +143,8 @@ pub fn l1_contracts(config: &Config, network: &NetworkConfig) -> Result<L1Contra
 pub struct RestOperator {
     http: reqwest::Client,
     base: String,
+    /// The data-availability source's base URL, if one is configured.
+    availability: Option<String>,
     provider: RootProvider<Ethereum>,
     core: Address,
 }
@@ -163,7 +165,15 @@ impl RestOperator {
             key: "network.starkex.api_url",
             reason: format!("HTTP client: {}", e.without_url()),
         })?;
-        Ok(Self { http, base: api_url.trim_end_matches('/').to_owned(), provider, core })
+        let base = api_url.trim_end_matches('/').to_owned();
+        Ok(Self { http, base, availability: None, provider, core })
+    }
+
+    /// Escape paths from the data-availability source at `url` (`network.starkex.availability_url`).
+    #[must_use]
+    pub fn with_availability(mut self, url: &str) -> Self {
+        self.availability = Some(url.trim_end_matches('/').to_owned());
+        self
     }
 
     async fn eth_key_of(&self, key: &StarkKey) -> starkroute_layer::Result<Address> {
@@ -179,9 +189,9 @@ impl RestOperator {
         Ok(eth)
     }
 
-    async fn get_json(&self, path: &str) -> starkroute_layer::Result<Value> {
+    async fn get_json(&self, base: &str, path: &str) -> starkroute_layer::Result<Value> {
         let resp =
-            self.http.get(format!("{}{path}", self.base)).send().await.map_err(|e| {
+            self.http.get(format!("{base}{path}")).send().await.map_err(|e| {
                 AdapterError::retryable(format!("StarkEx API: {}", e.without_url()))
             })?;
         Self::json(resp).await
@@ -292,9 +302,14 @@ impl StarkExOperator for RestOperator {
         vault: VaultId,
         root: &Felt,
     ) -> starkroute_layer::Result<EscapeProof> {
-        let v = self
-            .get_json(&format!("/v1/availability/vaults/{}?root={root:#x}", vault.get()))
-            .await?;
+        let Some(source) = &self.availability else {
+            return Err(AdapterError::permanent(
+                "an escape needs the vault's Merkle path from a data-availability source, and \
+                 network.starkex.availability_url is not configured",
+            ));
+        };
+        let path = format!("/v1/availability/vaults/{}?root={root:#x}", vault.get());
+        let v = self.get_json(source, &path).await?;
         let siblings = v["siblings"]
             .as_array()
             .ok_or_else(|| AdapterError::permanent(format!("availability: no siblings in {v}")))?
@@ -384,8 +399,15 @@ impl NetworkStack {
                 reason: "starkex is among topology.layers but its core contract is not configured"
                     .into(),
             })?;
-            let operator =
+            let mut operator =
                 RestOperator::new(&network.starkex.api_url, l1.provider().clone(), core.address())?;
+            let availability = match &network.starkex.availability_url {
+                Some(url) => {
+                    operator = operator.with_availability(url);
+                    Some(StarkExClient::new(url).map_err(Error::StarkExClient)?)
+                }
+                None => None,
+            };
             for k in &signers.starkex {
                 let key = k.public_key();
                 let eth = operator
@@ -405,11 +427,13 @@ impl NetworkStack {
                 .iter()
                 .map(|s| Ok((eth_key(s)?.address(), eth_key(s)?)))
                 .collect::<Result<HashMap<_, _>>>()?;
-            layers.push(Arc::new(
-                StarkExLayer::new(client, signers.stark_keys())
-                    .with_eth_keys(eth_keys)
-                    .with_directory(directory.clone()),
-            ));
+            let mut starkex = StarkExLayer::new(client, signers.stark_keys())
+                .with_eth_keys(eth_keys)
+                .with_directory(directory.clone());
+            if let Some(source) = availability {
+                starkex = starkex.with_availability(source);
+            }
+            layers.push(Arc::new(starkex));
         }
         layers.insert(0, Arc::new(l1));
         let signing = json!({

@@ -114,10 +114,16 @@ impl SandboxStack {
             HashMap::new()
         };
         let client = StarkExClient::new(&starkex_url).map_err(Error::StarkExClient)?;
-        let starkex: Arc<dyn SettlementLayer> =
-            Arc::new(StarkExLayer::new(client, stark_keys).with_eth_keys(l1_keys).with_directory(
-                HashMap::from([(alice.stark_key(), alice.l1()), (bob.stark_key(), bob.l1())]),
-            ));
+        let starkex: Arc<dyn SettlementLayer> = Arc::new(
+            // The engine serves the availability endpoints at its API's URL.
+            StarkExLayer::new(client.clone(), stark_keys)
+                .with_availability(client)
+                .with_eth_keys(l1_keys)
+                .with_directory(HashMap::from([
+                    (alice.stark_key(), alice.l1()),
+                    (bob.stark_key(), bob.l1()),
+                ])),
+        );
         let layers = vec![l1, starknet, starkex];
 
         let core = build_core(config, layers, api_clock, shutdown).await?;

@@ -50,15 +50,80 @@ async fn a_second_send_executes_once_even_from_a_restarted_adapter() {
     layer.send(&p).await.unwrap();
     assert_eq!(h.transfer_count(), before + 1);
 
-    // A new process has no memory of the transfer id: it finds the record by its fields.
+    // A new process has no memory of the transfer id and does not guess it from the records:
+    // not found, so the executor sends the same payload again, which the exchange refuses by
+    // its nonce — proof that it was applied.
     let restarted = h.layer(&[&h.alice], &[&h.alice]);
-    assert_eq!(restarted.status(&p).await.unwrap(), LegProgress::AcceptedOnL2);
+    assert_eq!(restarted.status(&p).await.unwrap(), LegProgress::NotFound);
     restarted.send(&p).await.unwrap();
     assert_eq!(h.transfer_count(), before + 1);
+    assert_eq!(restarted.status(&p).await.unwrap(), LegProgress::AcceptedOnL2);
+    h.advance(6 * 3600 + 60);
+    assert_eq!(restarted.status(&p).await.unwrap(), LegProgress::FinalOnL1);
+}
 
-    // A payload prepared but never sent is not mistaken for the one that landed.
-    let q = layer.prepare(&transfer_intent(&h)).await.unwrap();
-    assert_eq!(restarted.status(&q).await.unwrap(), LegProgress::NotFound);
+/// Two identical transfers (same sender, receiver, asset and amount), only one of them the
+/// leg's: after a restart the leg is found by its own nonce, never by the look-alike — whether
+/// the leg's transfer was sent before the crash or not.
+#[tokio::test]
+async fn an_identical_transfer_is_never_taken_for_the_legs_own() {
+    let h = Harness::start().await;
+    let layer = h.layer(&[&h.alice], &[&h.alice]);
+
+    // The leg's transfer was prepared but not sent when the process died; meanwhile an
+    // identical transfer (another payload, its own nonce) was made.
+    let leg = layer.prepare(&transfer_intent(&h)).await.unwrap();
+    let other = layer.prepare(&transfer_intent(&h)).await.unwrap();
+    assert_ne!(leg.nonce, other.nonce);
+    layer.send(&other).await.unwrap();
+    let before = h.transfer_count();
+    let restarted = h.layer(&[&h.alice], &[&h.alice]);
+    assert_eq!(restarted.status(&leg).await.unwrap(), LegProgress::NotFound, "not the look-alike");
+    restarted.send(&leg).await.unwrap();
+    assert_eq!(h.transfer_count(), before + 1, "the leg's own transfer is made");
+
+    // The leg's transfer was sent before the crash, and an identical one after it: a restarted
+    // process re-sends, is refused by the nonce, and makes nothing more.
+    let leg = layer.prepare(&transfer_intent(&h)).await.unwrap();
+    layer.send(&leg).await.unwrap();
+    let other = layer.prepare(&transfer_intent(&h)).await.unwrap();
+    layer.send(&other).await.unwrap();
+    let before = h.transfer_count();
+    let restarted = h.layer(&[&h.alice], &[&h.alice]);
+    assert_eq!(restarted.status(&leg).await.unwrap(), LegProgress::NotFound);
+    restarted.send(&leg).await.unwrap();
+    assert_eq!(h.transfer_count(), before, "nothing applied twice");
+    assert_eq!(restarted.status(&leg).await.unwrap(), LegProgress::AcceptedOnL2);
+    h.advance(6 * 3600 + 60);
+    assert_eq!(restarted.status(&leg).await.unwrap(), LegProgress::FinalOnL1);
+    let bob = layer.balance(&Account::StarkEx(h.bob.key()), &crate::eth_asset()).await.unwrap();
+    assert_eq!(bob, Amount::from_u128(ETHER + 4 * TENTH), "four transfers, each once");
+}
+
+/// Without a data-availability source (an ImmutableX-style API alone), a transfer is final when
+/// the operator accepts it, and a withdrawal when its `rollup_status` is `confirmed`.
+#[tokio::test]
+async fn without_availability_finality_comes_from_the_apis_own_fields() {
+    let h = Harness::start().await;
+    let dir = [&h.alice, &h.bob].iter().map(|p| (p.key(), p.l1())).collect();
+    let layer = StarkExLayer::new(h.client(), [(h.alice.key(), h.alice.stark.clone())].into())
+        .with_eth_keys([(h.alice.l1(), h.alice.eth.clone())].into())
+        .with_directory(dir);
+    let p = layer.prepare(&transfer_intent(&h)).await.unwrap();
+    layer.send(&p).await.unwrap();
+    assert_eq!(layer.status(&p).await.unwrap(), LegProgress::FinalOnL1);
+
+    let i = intent(
+        LegKind::StarkExWithdrawalRequest,
+        TENTH,
+        Account::StarkEx(h.alice.key()),
+        Account::L1(h.alice.l1()),
+    );
+    let w = layer.prepare(&i).await.unwrap();
+    layer.send(&w).await.unwrap();
+    assert_eq!(layer.status(&w).await.unwrap(), LegProgress::AcceptedOnL2);
+    h.advance(6 * 3600 + 60);
+    assert_eq!(layer.status(&w).await.unwrap(), LegProgress::FinalOnL1);
 }
 
 #[tokio::test]

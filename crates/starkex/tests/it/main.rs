@@ -86,7 +86,10 @@ impl Harness {
         let stark = stark_of.iter().map(|p| (p.key(), p.stark.clone())).collect();
         let eth = eth_of.iter().map(|p| (p.l1(), p.eth.clone())).collect();
         let dir = [&self.alice, &self.bob].iter().map(|p| (p.key(), p.l1())).collect();
-        StarkExLayer::new(self.client(), stark).with_eth_keys(eth).with_directory(dir)
+        StarkExLayer::new(self.client(), stark)
+            .with_availability(self.client())
+            .with_eth_keys(eth)
+            .with_directory(dir)
     }
 
     pub(crate) fn advance(&self, secs: u64) {
