@@ -15,6 +15,7 @@ use super::parse::{
 use super::{bad, body, path, ApiResult, StarkExHost};
 use crate::engine::REGISTRATION_SIGNABLE_MESSAGE;
 use crate::error::StarkExError;
+use starkroute_types::{EthAddress, StarkKey};
 
 #[derive(Deserialize)]
 pub(super) struct SignableRegistrationIn {
@@ -22,17 +23,29 @@ pub(super) struct SignableRegistrationIn {
     stark_key: String,
 }
 
+/// The body of both signable-registration endpoints: the address and a valid Stark key.
+fn registration_request(
+    req: std::result::Result<Json<SignableRegistrationIn>, JsonRejection>,
+) -> std::result::Result<(EthAddress, StarkKey), super::ApiError> {
+    let req = body(req)?;
+    let eth = parse_eth("ether_key", &req.ether_key)?;
+    let key = parse_key("stark_key", &req.stark_key)?;
+    if !starkroute_crypto::is_valid_stark_key(&key.felt()) {
+        return Err(bad(format!("{key} is not a valid Stark key")).into());
+    }
+    Ok((eth, key))
+}
+
+fn readable_registration(eth: &EthAddress, key: &StarkKey) -> String {
+    json!({"type": "register", "ether_key": eth_str(eth), "stark_key": key.to_string()}).to_string()
+}
+
 pub(super) async fn signable_registration<H: StarkExHost>(
     State(host): State<Arc<H>>,
     req: std::result::Result<Json<SignableRegistrationIn>, JsonRejection>,
 ) -> ApiResult {
-    let req = body(req)?;
-    let eth = parse_eth("ether_key", &req.ether_key)?;
-    let key = parse_key("stark_key", &req.stark_key)?;
+    let (eth, key) = registration_request(req)?;
     host.with(|e, port, _| {
-        if !starkroute_crypto::is_valid_stark_key(&key.felt()) {
-            return Err(bad(format!("{key} is not a valid Stark key")).into());
-        }
         if let Some(existing) = e.eth_of(port, &key) {
             return Err(StarkExError::AlreadyRegistered(format!(
                 "stark key {key} is already registered to {}",
@@ -43,8 +56,7 @@ pub(super) async fn signable_registration<H: StarkExHost>(
         let hash = registration_message_hash(&eth, &key);
         Ok(Json(json!({
             "payload_hash": felt_str(&hash),
-            "readable_transaction": json!({"type": "register", "ether_key": eth_str(&eth),
-                "stark_key": key.to_string()}).to_string(),
+            "readable_transaction": readable_registration(&eth, &key),
             "signable_message": REGISTRATION_SIGNABLE_MESSAGE,
             "verification_signature": e.operator_sign(&hash),
         })))
@@ -58,13 +70,8 @@ pub(super) async fn signable_registration_onchain<H: StarkExHost>(
     State(host): State<Arc<H>>,
     req: std::result::Result<Json<SignableRegistrationIn>, JsonRejection>,
 ) -> ApiResult {
-    let req = body(req)?;
-    let eth = parse_eth("ether_key", &req.ether_key)?;
-    let key = parse_key("stark_key", &req.stark_key)?;
+    let (eth, key) = registration_request(req)?;
     host.with(|e, port, _| {
-        if !starkroute_crypto::is_valid_stark_key(&key.felt()) {
-            return Err(bad(format!("{key} is not a valid Stark key")).into());
-        }
         // A key registered off-chain gets its on-chain registration here (that is what the
         // client asks it for), for the same address only.
         if let Some(existing) = port.eth_key_of(&key) {
@@ -93,8 +100,7 @@ pub(super) async fn signable_registration_onchain<H: StarkExHost>(
         Ok(Json(json!({
             "operator_signature": format!("0x{}", hex::encode(signature)),
             "payload_hash": felt_str(&hash),
-            "readable_transaction": json!({"type": "register", "ether_key": eth_str(&eth),
-                "stark_key": key.to_string()}).to_string(),
+            "readable_transaction": readable_registration(&eth, &key),
             "verification_signature": e.operator_sign(&hash),
         })))
     })
