@@ -32,10 +32,19 @@ function check(what, cond, detail) {
     throw new Error(`FAILED: ${what}${detail === undefined ? '' : `: ${JSON.stringify(detail)}`}`);
   }
   passed += 1;
+  last = what;
   console.log(`ok - ${what}`);
 }
 const lower = (s) => s.toLowerCase();
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// The whole run is bounded: a call that never answers (the API, the node) fails the script,
+// naming the last check that passed, rather than hanging the test that started it.
+let last = 'none yet';
+setTimeout(() => {
+  console.error(`FAILED: still running after 200 s; the last check passed was: ${last}`);
+  process.exit(1);
+}, 200000).unref();
 
 /// Polls `f` until it answers something truthy (a check: it fails after `ms`).
 async function until(what, f, ms = 60000) {
@@ -44,6 +53,7 @@ async function until(what, f, ms = 60000) {
     const v = await f();
     if (v) {
       passed += 1;
+      last = what;
       console.log(`ok - ${what}`);
       return v;
     }
@@ -168,6 +178,8 @@ async function main() {
   check('a second completeWithdrawal pays nothing more (the pending balance is spent)',
     b.sub(await carol.ethSigner.getBalance()).eq(paid));
   console.log(`${passed} checks passed`);
+  // Nothing the client or ethers left behind (a poller, a keep-alive socket) keeps it running.
+  process.exit(0);
 }
 
 main().catch((e) => {

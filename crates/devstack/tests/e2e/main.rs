@@ -87,14 +87,33 @@ async fn the_official_client_deposits_registers_and_withdraws_on_anvil() {
         // the script checks it against her public key.
         .env("ALICE_STARK", "00000000000000000000000000000000000000000000000000000000000a11ce")
         .env("ALICE_STARK_KEY", s.alice.stark_key.to_string());
+    // The script is bounded (each wait in it is, and so is the whole run here): a hang in the
+    // client, the node or the engine is a failure that prints how far the client got.
+    let dir = tempfile::tempdir().unwrap();
+    let (out_path, err_path) = (dir.path().join("stdout"), dir.path().join("stderr"));
+    node.stdin(std::process::Stdio::null())
+        .stdout(std::fs::File::create(&out_path).unwrap())
+        .stderr(std::fs::File::create(&err_path).unwrap());
+    let mut child = node.spawn().expect("node (Node.js) runs tests/imx-client/l1.mjs");
+    let started = std::time::Instant::now();
     // The engine and the node keep running on this runtime's other threads meanwhile.
-    let out = tokio::task::spawn_blocking(move || node.output())
-        .await
-        .unwrap()
-        .expect("node (Node.js) runs tests/imx-client/l1.mjs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "the client's checks failed:\n{stdout}\n{stderr}");
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if started.elapsed() > std::time::Duration::from_secs(240) {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    let stdout = std::fs::read_to_string(&out_path).unwrap_or_default();
+    let stderr = std::fs::read_to_string(&err_path).unwrap_or_default();
+    let Some(status) = status else {
+        panic!("the client's script did not finish within 240 s; it printed:\n{stdout}\n{stderr}");
+    };
+    assert!(status.success(), "the client's checks failed:\n{stdout}\n{stderr}");
     assert!(stdout.contains(" checks passed"), "{stdout}");
     println!("{stdout}");
 }
