@@ -672,8 +672,7 @@ mod tests {
             let e = parse_fee_history(&v, 5).unwrap_err().to_string();
             assert!(e.starts_with(want), "{what}: {e}");
         }
-        let too_many =
-            json!({"oldestBlock": "0x1", "baseFeePerGas": vec!["0x1"; 8], "reward": vec![["0x0"]; 7]});
+        let too_many = json!({"oldestBlock": "0x1", "baseFeePerGas": vec!["0x1"; 8], "reward": vec![["0x0"]; 7]});
         let e = parse_fee_history(&too_many, 5).unwrap_err().to_string();
         assert_eq!(e, "eth_feeHistory.baseFeePerGas: expected 2 to 6 entries, found 8");
         // Base fee + tip past the bound: an error, not a saturated price.
