@@ -917,6 +917,34 @@ mod tests {
                        starkex = { live = false, api_url = \"http://127.0.0.1:1\" }\n";
 
     #[test]
+    fn live_fee_settings_default_and_are_checked_by_key() {
+        let c = Config::parse("x", NET).unwrap();
+        assert_eq!(c.network.unwrap().fees, FeeSettings::default());
+        let with = |fees: &str| Config::parse("x", &format!("{NET}[network.fees]\n{fees}\n"));
+        let c = with("refresh_ms = 500\nmax_age_secs = 10\nl1_blocks = 3\nl1_tip_percentile = 90")
+            .unwrap();
+        let f = c.network.unwrap().fees;
+        assert_eq!(
+            (f.refresh_ms, f.max_age_secs, f.l1_blocks, f.l1_tip_percentile),
+            (500, 10, 3, 90)
+        );
+        for (fees, want) in [
+            ("max_age_secs = 0", "network.fees.max_age_secs: 0 is out of range (1 to 86400)"),
+            ("l1_tip_percentile = 101", "network.fees.l1_tip_percentile: 101 is out of range"),
+            ("l1_blocks = 0", "network.fees.l1_blocks: 0 is out of range"),
+            ("refresh_ms = 10", "network.fees.refresh_ms: 10 is out of range"),
+            (
+                "refresh_ms = 90000\nmax_age_secs = 60",
+                "network.fees.max_age_secs: 60 s is shorter than one refresh",
+            ),
+            ("tip = 1", "unknown field `tip`"),
+        ] {
+            let e = with(fees).unwrap_err().to_string();
+            assert!(e.contains(want), "{fees}: {e}");
+        }
+    }
+
+    #[test]
     fn network_bridges_balances_and_signers_parse_and_are_checked() {
         let text = format!(
             "{NET}l1_confirmations = 3\n[network.starkgate.tokens.USDC]\n\
