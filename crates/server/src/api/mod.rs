@@ -149,7 +149,8 @@ impl Inner {
         match &self.fees {
             None => Ok(Costs::Static(&self.costs)),
             Some(f) => f.costs().map(Costs::Live).map_err(|e| {
-                tracing::warn!(layer = %e.layer, reason = %e.reason, "quote refused: stale fees");
+                // The refresh logs and counts each failure; a refusal per request is only a debug event.
+                tracing::debug!(layer = %e.layer, reason = %e.reason, "refused: stale fees");
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "fees_unavailable", e.to_string())
             }),
         }

@@ -324,7 +324,12 @@ impl FeeNodes {
         method: &'static str,
         params: Value,
     ) -> std::result::Result<Value, FeeError> {
-        let node = |reason: String| FeeError::Node { method, reason };
+        // A node's own error text might quote the URL it was called on (which carries the
+        // provider's key): never let it through.
+        let node = |reason: String| FeeError::Node {
+            method,
+            reason: reason.replace(url, "<url>").replace(url.trim_end_matches('/'), "<url>"),
+        };
         let body = json!({ "jsonrpc": "2.0", "id": 1, "method": method, "params": params });
         let resp = self
             .http
@@ -340,6 +345,9 @@ impl FeeNodes {
         let v: Value = resp.json().await.map_err(|e| node(e.without_url().to_string()))?;
         if let Some(e) = v.get("error") {
             return Err(node(format!("JSON-RPC error {e}")));
+        }
+        if !v.is_object() {
+            return Err(field(method, format!("expected a JSON-RPC answer object, found {v}")));
         }
         v.get("result").cloned().ok_or_else(|| field(method, "no result in the answer"))
     }
@@ -781,6 +789,90 @@ mod tests {
         assert!(e.to_string().contains("is above"), "{e}");
         // Every u64 of gas units times the largest price fits.
         assert!(u128::from(u64::MAX).checked_mul(MAX_GAS_PRICE_WEI).is_some());
+    }
+
+    /// A JSON-RPC node on a loopback socket: a fee history, bridges whose fee is their last
+    /// address byte × 10^12, a Starknet block — or, once `broken`, an answer without `reward`.
+    async fn node(broken: Arc<std::sync::atomic::AtomicBool>) -> String {
+        use axum::routing::post;
+        let app = axum::Router::new().route(
+            "/{*path}",
+            post(move |axum::Json(req): axum::Json<Value>| {
+                let broken = broken.load(Ordering::Relaxed);
+                async move {
+                    let result = match req["method"].as_str().unwrap() {
+                        "eth_feeHistory" if broken => {
+                            json!({"oldestBlock": "0x10", "baseFeePerGas": ["0x1", "0x1"]})
+                        }
+                        "eth_feeHistory" => history(),
+                        "eth_call" => {
+                            let to = req["params"][0]["to"].as_str().unwrap();
+                            let last = u128::from_str_radix(&to[to.len() - 2..], 16).unwrap();
+                            json!(format!("0x{:064x}", last * 1_000_000_000_000))
+                        }
+                        _ => json!({"block_number": 77, "l2_gas_price": {"price_in_wei": "0x3e8"}}),
+                    };
+                    axum::Json(json!({"jsonrpc": "2.0", "id": 1, "result": result}))
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        url
+    }
+
+    #[tokio::test]
+    async fn a_refresh_reads_the_nodes_and_a_failed_one_is_counted_keeping_the_last_reading() {
+        let broken = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let url = node(broken.clone()).await;
+        let nodes =
+            FeeNodes::new(format!("{url}/v3/SECRET"), format!("{url}/starknet/SECRET")).unwrap();
+        let bridges = vec![
+            FeeBridge { token: None, l1_bridge: Address::with_last_byte(1) },
+            FeeBridge { token: Some("USDC".into()), l1_bridge: Address::with_last_byte(2) },
+        ];
+        let f = LiveFees::with_nodes(
+            CostModel::default(),
+            FeeSettings::default(),
+            bridges,
+            Some(nodes),
+        );
+        f.refresh().await;
+        let c = f.costs().unwrap();
+        assert_eq!(c.l1_gas_price_wei, Wei(875_000_000 + 2_000_000_000));
+        assert_eq!(c.live.l1_gas.as_ref().unwrap().block, Some(0x2a));
+        assert_eq!(c.l1_to_l2_message_fee_wei, Wei(1_000_000_000_000));
+        assert_eq!(c.live.message_fee_by_token["USDC"].0, Wei(2_000_000_000_000));
+        assert_eq!(
+            (c.starknet_gas_price_wei, c.live.starknet_gas.as_ref().unwrap().block),
+            (Wei(1000), Some(77))
+        );
+        assert_eq!((f.metrics().refreshes(Layer::L1), f.metrics().failures(Layer::L1)), (1, 0));
+
+        broken.store(true, Ordering::Relaxed);
+        f.refresh().await;
+        assert_eq!(f.metrics().failures(Layer::L1), 1);
+        assert_eq!(f.metrics().failures(Layer::Starknet), 0);
+        assert_eq!(
+            f.costs().unwrap().l1_gas_price_wei,
+            c.l1_gas_price_wei,
+            "the last reading stays"
+        );
+        let e = f.read_l1().await.unwrap_err().to_string();
+        assert_eq!(e, "eth_feeHistory.reward: expected an array, found null");
+
+        // An unreachable node: the error names the method, never the URL and its key.
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let gone =
+            FeeNodes::new(format!("http://127.0.0.1:{port}/v3/SECRET"), url.clone()).unwrap();
+        let f =
+            LiveFees::with_nodes(CostModel::default(), FeeSettings::default(), vec![], Some(gone));
+        let e = f.read_l1().await.unwrap_err().to_string();
+        assert!(e.starts_with("eth_feeHistory: ") && !e.contains("SECRET"), "{e}");
+        f.refresh().await;
+        assert_eq!(f.costs().unwrap_err().layer, Layer::L1);
+        assert!(!format!("{f:?}").contains("SECRET"));
     }
 
     #[test]
