@@ -624,6 +624,7 @@ impl LiveFees {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Config;
 
     fn history() -> Value {
         json!({
@@ -873,6 +874,89 @@ mod tests {
         f.refresh().await;
         assert_eq!(f.costs().unwrap_err().layer, Layer::L1);
         assert!(!format!("{f:?}").contains("SECRET"));
+    }
+
+    #[tokio::test]
+    async fn the_api_quotes_from_the_cache_and_refuses_quotes_and_starts_once_it_is_stale() {
+        use axum::body::Body;
+        use axum::http::{header, Request, StatusCode};
+        use tower::ServiceExt;
+
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg = Config::sandbox().unwrap();
+        cfg.store.data_dir = dir.path().to_owned();
+        let settings = FeeSettings { max_age_secs: 1, refresh_ms: 50, ..FeeSettings::default() };
+        let fees = Arc::new(LiveFees::with_nodes(cfg.costs.clone(), settings, vec![], None));
+        let core = super::super::build_core(
+            &cfg,
+            vec![],
+            Arc::new(starkroute_executor::SystemClock),
+            tokio::sync::watch::channel(false).0,
+            Some(fees.clone()),
+        )
+        .await
+        .unwrap();
+        let router = core.router();
+        let post = |path: &str, body: Value| {
+            let req = Request::post(path)
+                .header(header::AUTHORIZATION, "Bearer sr_sandbox_demo")
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(body.to_string()))
+                .unwrap();
+            let router = router.clone();
+            async move {
+                let resp = router.oneshot(req).await.unwrap();
+                let status = resp.status();
+                let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+                (status, serde_json::from_slice::<Value>(&bytes).unwrap())
+            }
+        };
+        let gift: Value =
+            serde_json::from_str(&starkroute_testkit::files::gift_request_json()).unwrap();
+
+        // Nothing read yet: refused, naming the layer.
+        let (st, v) = post("/v1/quotes", gift.clone()).await;
+        assert_eq!(st, StatusCode::SERVICE_UNAVAILABLE, "{v}");
+        assert_eq!(v["error"]["code"], "fees_unavailable");
+        assert_eq!(
+            v["error"]["message"],
+            "l1 fees are unavailable: its node has not answered since start"
+        );
+
+        // Read: priced from the readings, each item with its source and block.
+        fees.set_l1(l1_reading(30, 2)).unwrap();
+        fees.set_starknet(StarknetGasReading { block: 7, l2_gas_price_wei: 11 }).unwrap();
+        let (st, quote) = post("/v1/quotes", gift.clone()).await;
+        assert_eq!(st, StatusCode::CREATED, "{quote}");
+        let items: Vec<&Value> = quote["routes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|r| r["legs"].as_array().unwrap())
+            .flat_map(|l| l["fees"].as_array().unwrap())
+            .collect();
+        let l1 = items.iter().find(|f| f["kind"] == "l1_gas").unwrap();
+        assert_eq!(
+            (&l1["source"], &l1["block"], &l1["gas_price_wei"]),
+            (&json!("eth_feeHistory"), &json!(100), &json!("32"))
+        );
+        let sn = items.iter().find(|f| f["kind"] == "starknet_gas").unwrap();
+        assert_eq!(
+            (&sn["source"], &sn["block"], &sn["gas_price_wei"]),
+            (&json!("starknet_getBlockWithTxHashes"), &json!(7), &json!("11"))
+        );
+
+        // Past max_age_secs without a reading: the quote's route does not start, and a new
+        // quote (the same request included) is refused.
+        tokio::time::sleep(Duration::from_millis(2100)).await;
+        let start = json!({"quote_id": quote["id"], "route_index": 0});
+        let (st, v) = post("/v1/routes", start).await;
+        assert_eq!(st, StatusCode::SERVICE_UNAVAILABLE, "{v}");
+        assert_eq!(v["error"]["code"], "fees_unavailable");
+        let (st, v) = post("/v1/quotes", gift).await;
+        assert_eq!(st, StatusCode::SERVICE_UNAVAILABLE, "{v}");
+        let m = v["error"]["message"].as_str().unwrap();
+        assert!(m.starts_with("l1 fees are unavailable: the last reading is 2 s old, older than network.fees.max_age_secs (1 s)"), "{m}");
     }
 
     #[test]
