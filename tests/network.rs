@@ -505,7 +505,8 @@ async fn serve_runs_a_network_file_it_did_not_deploy_and_doctor_refuses_wrong_on
         assert!(stopped.elapsed() < Duration::from_secs(30), "still quoting after 30 s: {q}");
         tokio::time::sleep(Duration::from_millis(250)).await;
     };
-    assert!(stopped.elapsed() >= Duration::from_secs(4), "refused before the limit: {refused}");
+    // Not at once: the last reading (at most 250 ms before the stop) was still young.
+    assert!(stopped.elapsed() >= Duration::from_secs(3), "refused before the limit: {refused}");
     assert_eq!(refused["error"]["code"], "fees_unavailable", "{refused}");
     let message = refused["error"]["message"].as_str().unwrap();
     assert!(message.starts_with("l1 fees are unavailable: the last reading is "), "{message}");
