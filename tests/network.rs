@@ -8,9 +8,17 @@
 //!   counterpart differs, an unreachable node, an unfunded account; `serve` refuses the wrong
 //!   chain id with the same line;
 //! - `starkroute serve --config FILE` runs as a separate process — the generic network stack
-//!   only — and completes through its HTTP API the Alice→Bob gift, then the StarkEx → Starknet
-//!   USDC route (a deposit into Alice's StarkEx vault, then withdrawal → L1 claim → StarkGate
-//!   deposit to Bob's Starknet account, minted on devnet).
+//!   only, serving the API alone (`executor.enabled = false`) — and `starkroute worker --config
+//!   FILE` as another, on the same SQLite store, building the same adapters (it refuses a wrong
+//!   file with doctor's line first); through the API they complete the Alice→Bob gift, then the
+//!   StarkEx → Starknet USDC route (a deposit into Alice's StarkEx vault, then withdrawal → L1
+//!   claim → StarkGate deposit to Bob's Starknet account, minted on devnet);
+//! - live fees: a quote's L1 gas is `eth_feeHistory`'s next base fee plus the highest 50th
+//!   percentile reward at the block it names, and follows `anvil_setNextBlockBaseFeePerGas`;
+//!   StarkGate's message fee is the bridge's `estimateDepositFeeWei()`; Starknet gas is the
+//!   block header's L2 gas price; once anvil is stopped and the last reading is older than
+//!   `network.fees.max_age_secs`, quotes and route starts are refused with a 503 naming `l1`,
+//!   and `/metrics` counts the failed refreshes.
 //!
 //! Needs anvil and starknet-devnet (`.ci/run` installs both): `cargo test --test network`.
 
@@ -28,6 +36,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use alloy::providers::Provider as _;
 use serde_json::{json, Value};
 use starkroute_keys::{KeyKind, Password, PrivateKey, ScryptParams};
 use starkroute_server::config::{Config, Overrides};
@@ -71,6 +80,16 @@ fn refused(file: &Path) -> Vec<String> {
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(!out.status.success(), "{} passed:\n{stdout}", file.display());
     stdout.lines().filter(|l| l.starts_with("FAIL ")).map(str::to_owned).collect()
+}
+
+/// A child process killed when dropped, so that a failing assertion leaves none running.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 fn assert_line(lines: &[String], want: &str) {
@@ -209,21 +228,66 @@ async fn serve_runs_a_network_file_it_did_not_deploy_and_doctor_refuses_wrong_on
         ),
     );
 
-    // serve, as its own process, on the right file: the gift through its API.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_starkroute"))
-        .args(["serve", "--config", file.to_str().unwrap()])
-        .env_remove("STARKROUTE_CONFIG")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
+    // serve, as its own process, on the right file — the API only (`executor.enabled = false`),
+    // its live fees refreshed every 250 ms and refused after 5 s — and `worker --config` on the
+    // same file and SQLite store executing the routes: the gift through the API.
+    let live = variant(&file, "live.toml", |t| {
+        table(t, &["executor"]).insert("enabled".into(), toml::Value::Boolean(false));
+        let mut fees = toml::Table::new();
+        fees.insert("refresh_ms".into(), toml::Value::Integer(250));
+        fees.insert("max_age_secs".into(), toml::Value::Integer(5));
+        table(t, &["network"]).insert("fees".into(), fees.into());
+    });
+    let live_text: toml::Table = toml::from_str(&std::fs::read_to_string(&live).unwrap()).unwrap();
+    let store = Path::new(live_text["store"]["data_dir"].as_str().unwrap()).join("starkroute.db");
+    let mut child = Running(
+        Command::new(env!("CARGO_BIN_EXE_starkroute"))
+            .args(["serve", "--config", live.to_str().unwrap()])
+            .env_remove("STARKROUTE_CONFIG")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap(),
+    );
     let mut banner = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut banner).unwrap();
+    BufReader::new(child.0.stdout.take().unwrap()).read_line(&mut banner).unwrap();
     let banner: Value = serde_json::from_str(&banner)
         .unwrap_or_else(|e| panic!("serve printed no banner ({e}): {banner:?}"));
     assert!(!banner.to_string().contains(&anvil.url), "a node URL in the banner: {banner}");
     assert_eq!(banner["network"]["name"], "devnet", "{banner}");
     let base = banner["api"].as_str().unwrap().to_owned();
+    // worker --config: refuses a wrong file with doctor's line, like serve…
+    let out = starkroute(&[
+        "worker",
+        "--config",
+        wrong_chain.to_str().unwrap(),
+        "--owner",
+        "w0",
+        "--database",
+        store.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.lines().any(|l| l == want), "{err}");
+    assert!(err.contains("worker: refusing to start"), "{err}");
+    // …and on the right one builds the adapters and drives the store's routes.
+    let mut worker = Running(
+        Command::new(env!("CARGO_BIN_EXE_starkroute"))
+            .args(["worker", "--config", live.to_str().unwrap(), "--owner", "network-worker"])
+            .args(["--database", store.to_str().unwrap(), "--poll-interval-ms", "250"])
+            .env_remove("STARKROUTE_CONFIG")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap(),
+    );
+    let mut started = String::new();
+    BufReader::new(worker.0.stdout.take().unwrap()).read_line(&mut started).unwrap();
+    let started: Value = serde_json::from_str(&started)
+        .unwrap_or_else(|e| panic!("worker printed no start line ({e}): {started:?}"));
+    assert_eq!(started["worker"], "network-worker", "{started}");
+    assert_eq!(started["layers"], json!(["l1", "starknet", "starkex"]), "{started}");
     let http = reqwest::Client::new();
     let call = |method: reqwest::Method, path: &str, body: Option<Value>| {
         let mut r = http.request(method, format!("{base}{path}")).bearer_auth(DEMO);
@@ -281,7 +345,7 @@ async fn serve_runs_a_network_file_it_did_not_deploy_and_doctor_refuses_wrong_on
     };
     const GIFT: [&str; 3] =
         ["starknet_nft_withdraw", "l1_claim_from_nft_bridge", "l1_deposit_to_starkex"];
-    let done = run(request, &GIFT).await;
+    let done = run(request.clone(), &GIFT).await;
     assert_eq!(done["status"], "completed", "{done}");
     assert!(
         done["legs"].as_array().unwrap().iter().all(|l| l["status"] == "final_on_l1"),
@@ -323,7 +387,142 @@ async fn serve_runs_a_network_file_it_did_not_deploy_and_doctor_refuses_wrong_on
         .await;
     assert_eq!(minted, json!(["0x2625a00", "0x0"]), "Bob holds 40 USDC on Starknet");
 
-    let _ = child.kill();
-    let _ = child.wait();
+    // Live fees. The L1 gas price of a quote is eth_feeHistory's next base fee plus the highest
+    // 50th-percentile reward of the last 5 blocks, read at the block the item names; it follows
+    // a base fee set on anvil. Each request has its own amount: an identical one would be
+    // answered the same quote again for a while.
+    let amounts = std::sync::atomic::AtomicU64::new(1_000_000);
+    let l1_request = || {
+        json!({
+            "asset": { "token": "USDC" },
+            "amount": amounts.fetch_add(1, std::sync::atomic::Ordering::Relaxed).to_string(),
+            "from": "l1", "to": "starknet",
+            "sender": alice_sender, "recipient": { "starknet": bob.starknet.to_string() },
+        })
+    };
+    let deposit_fees = |quote: &Value| -> Vec<Value> {
+        let mut legs =
+            quote["routes"].as_array().unwrap().iter().flat_map(|r| r["legs"].as_array().unwrap());
+        let leg = legs
+            .find(|l| l["kind"] == "l1_deposit_to_starkgate")
+            .unwrap_or_else(|| panic!("no StarkGate deposit in {quote}"));
+        leg["fees"].as_array().unwrap().clone()
+    };
+    let hex =
+        |v: &Value| u128::from_str_radix(v.as_str().unwrap().trim_start_matches("0x"), 16).unwrap();
+    let wei = |v: &Value| -> u128 { v.as_str().unwrap().parse().unwrap() };
+    // base fee + tip at `block`, as anvil answers eth_feeHistory for it now.
+    let expected_at = |block: u64| {
+        let provider = anvil.provider.clone();
+        async move {
+            let history: Value = provider
+                .raw_request(
+                    "eth_feeHistory".into(),
+                    (format!("{:#x}", 5), format!("{block:#x}"), [50]),
+                )
+                .await
+                .unwrap();
+            let next_base = hex(history["baseFeePerGas"].as_array().unwrap().last().unwrap());
+            let tip =
+                history["reward"].as_array().unwrap().iter().map(|r| hex(&r[0])).max().unwrap();
+            next_base + tip
+        }
+    };
+    let set_base: u128 = 100_000_000_000; // 100 gwei
+    let before = call(reqwest::Method::POST, "/v1/quotes", Some(l1_request())).await.1;
+    let gas_before = deposit_fees(&before).into_iter().find(|f| f["kind"] == "l1_gas").unwrap();
+    assert!(wei(&gas_before["gas_price_wei"]) < set_base / 2, "{gas_before}");
+    let _: Value = anvil
+        .provider
+        .raw_request("anvil_setNextBlockBaseFeePerGas".into(), [format!("{set_base:#x}")])
+        .await
+        .unwrap();
+    let _: Value = anvil.provider.raw_request("anvil_mine".into(), ["0x1"]).await.unwrap();
+    let set_at: u64 = anvil.provider.get_block_number().await.unwrap();
+    // The next readings (every 250 ms) catch up with the block mined; anvil's own fee history
+    // may lag a new block by a moment, so a quote of a later reading is compared.
+    let start = Instant::now();
+    let fees = loop {
+        let (st, q) = call(reqwest::Method::POST, "/v1/quotes", Some(l1_request())).await;
+        assert!(st.is_success(), "{q}");
+        let fees = deposit_fees(&q);
+        let gas = fees.iter().find(|f| f["kind"] == "l1_gas").unwrap();
+        let block = gas["block"].as_u64().unwrap();
+        if block >= set_at && wei(&gas["gas_price_wei"]) == expected_at(block).await {
+            break fees;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the quote's L1 gas price is not eth_feeHistory's at block {block} (set at {set_at}): {gas}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    let gas: Vec<&Value> = fees.iter().filter(|f| f["kind"] == "l1_gas").collect();
+    assert_eq!(gas.len(), 2, "approve and deposit: {fees:?}");
+    for f in gas {
+        assert_eq!(f["source"], "eth_feeHistory", "{f}");
+        let price = wei(&f["gas_price_wei"]);
+        assert_eq!(price, expected_at(f["block"].as_u64().unwrap()).await, "{f}");
+        // The base fee set, less at most 12.5% a block since.
+        assert!(price >= set_base / 2, "{f}");
+        let units = u128::from(f["gas_units"].as_u64().unwrap());
+        assert_eq!(f["amount_wei"], (units * price).to_string(), "{f}");
+    }
+    // StarkGate's message fee from USDC's own L1 bridge (the contract's 20000 × 5 gwei).
+    let msg = fees.iter().find(|f| f["kind"] == "l1_to_l2_message_fee").unwrap();
+    assert_eq!(msg["source"], "estimateDepositFeeWei", "{msg}");
+    assert_eq!(msg["amount_wei"], "100000000000000", "{msg}");
+    // Starknet gas: the gift's Starknet leg at the block header's L2 gas price in wei.
+    let gift_quote = call(reqwest::Method::POST, "/v1/quotes", Some(request.clone())).await.1;
+    let sn = gift_quote["routes"][0]["legs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|l| l["fees"].as_array().unwrap())
+        .find(|f| f["kind"] == "starknet_gas")
+        .unwrap_or_else(|| panic!("no Starknet gas in {gift_quote}"))
+        .clone();
+    assert_eq!(sn["source"], "starknet_getBlockWithTxHashes", "{sn}");
+    let header = devnet
+        .call("starknet_getBlockWithTxHashes", json!({"block_id": {"block_number": sn["block"]}}))
+        .await;
+    let wei = header["l2_gas_price"]["price_in_wei"].as_str().unwrap();
+    let wei = u128::from_str_radix(wei.trim_start_matches("0x"), 16).unwrap();
+    assert_eq!(sn["gas_price_wei"], wei.to_string(), "{sn} against {header}");
+
+    // L1's node stops: once its last reading is older than max_age_secs (5 s), quotes are
+    // refused with a 503 naming l1, and so is starting a route from a quote priced before.
+    let (st, priced) = call(reqwest::Method::POST, "/v1/quotes", Some(l1_request())).await;
+    assert!(st.is_success(), "{priced}");
+    drop(anvil);
+    let stopped = Instant::now();
+    let refused = loop {
+        let (st, q) = call(reqwest::Method::POST, "/v1/quotes", Some(l1_request())).await;
+        if st == reqwest::StatusCode::SERVICE_UNAVAILABLE {
+            break q;
+        }
+        assert!(st.is_success(), "{q}");
+        assert!(stopped.elapsed() < Duration::from_secs(30), "still quoting after 30 s: {q}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    // Not at once: the last reading (at most 250 ms before the stop) was still young.
+    assert!(stopped.elapsed() >= Duration::from_secs(3), "refused before the limit: {refused}");
+    assert_eq!(refused["error"]["code"], "fees_unavailable", "{refused}");
+    let message = refused["error"]["message"].as_str().unwrap();
+    assert!(message.starts_with("l1 fees are unavailable: the last reading is "), "{message}");
+    assert!(message.contains("network.fees.max_age_secs (5 s)"), "{message}");
+    let body = json!({ "quote_id": priced["id"], "route_index": 0 });
+    let (st, start_refused) = call(reqwest::Method::POST, "/v1/routes", Some(body)).await;
+    assert_eq!(st, reqwest::StatusCode::SERVICE_UNAVAILABLE, "{start_refused}");
+    assert_eq!(start_refused["error"]["code"], "fees_unavailable", "{start_refused}");
+    let metrics = http.get(format!("{base}/metrics")).send().await.unwrap().text().await.unwrap();
+    let failures = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("starkroute_fee_refresh_failures_total{layer=\"l1\"} "))
+        .unwrap_or_else(|| panic!("no L1 refresh failures in\n{metrics}"));
+    assert!(failures.parse::<u64>().unwrap() > 0, "{metrics}");
+
+    drop(worker);
+    drop(child);
     p.dev.stop().await;
 }

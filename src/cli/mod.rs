@@ -63,7 +63,9 @@ enum Command {
     /// REST API.
     Sandbox(sandbox::SandboxArgs),
     /// Run one executor instance: drive the routes of a store through the settlement-layer
-    /// adapters another process serves over HTTP (several instances share a PostgreSQL store).
+    /// adapters another process serves over HTTP (`--layers URL`), or through the production
+    /// adapters of a network file it builds itself, after `doctor`'s checks (`--config FILE`,
+    /// keys from its `[signers]`); several instances share a PostgreSQL store.
     Worker(worker::WorkerArgs),
     /// Start a route on a running server, from a quote (id or file) or a request (quoted, then
     /// route `--route N` started); prints the route's id.

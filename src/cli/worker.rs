@@ -1,7 +1,10 @@
-//! `starkroute worker`: one executor instance, holding no keys — it drives the routes of a
-//! store through the settlement-layer adapters another process serves over HTTP
-//! (`starkroute_layer_http`). Several workers (on a PostgreSQL store) share the routes by
-//! leasing them; a worker killed at any point leaves every route resumable by the next one.
+//! `starkroute worker`: one executor instance. With `--layers URL` it holds no keys and drives
+//! the routes of a store through the settlement-layer adapters another process serves over HTTP
+//! (`starkroute_layer_http`); with `--config FILE` naming a network it builds the production
+//! adapters itself through the same generic stack as `serve` (keys from `[signers]`, `doctor`'s
+//! checks first, refusing to start on a failure). Several workers (on a PostgreSQL store, or one
+//! SQLite file on one machine) share the routes by leasing them; a worker killed at any point
+//! leaves every route resumable by the next one.
 //! Each worker also delivers the store's webhooks (the outbox is leased the same way), unless
 //! `--no-webhooks`.
 
@@ -13,9 +16,11 @@ use serde_json::json;
 use starkroute_executor::{Backoff, Executor, ExecutorConfig, SystemClock};
 use starkroute_layer::SettlementLayer;
 use starkroute_layer_http::{LayerToken, RemoteLayer};
-use starkroute_server::config::WebhookSettings;
+use starkroute_server::config::{Config, Overrides, WebhookSettings};
+use starkroute_server::stack::network::NetworkLayers;
 use starkroute_server::webhooks::{WebhookMetrics, WebhookWorker};
 use starkroute_store::{GroupCommit, LeaseOwner};
+use starkroute_types::Layer;
 
 use anyhow::{anyhow, Context as _, Result};
 
@@ -29,8 +34,13 @@ pub(crate) struct WorkerArgs {
     #[arg(long, env = "STARKROUTE_DATABASE_URL", default_value = ".starkroute/starkroute.db")]
     database: String,
     /// Base URL of the server of the settlement-layer adapters (e.g. `http://127.0.0.1:7070`).
-    #[arg(long, value_name = "URL")]
-    layers: String,
+    #[arg(long, value_name = "URL", required_unless_present = "config", conflicts_with = "config")]
+    layers: Option<String>,
+    /// A network file (`[network]` endpoints and contracts, `[signers]` keys): build the
+    /// production adapters from it, as `serve --config FILE` does, after the same `doctor`
+    /// checks (refusing to start on a failure). Its `STARKROUTE_NETWORK__…` variables apply.
+    #[arg(long, value_name = "FILE")]
+    config: Option<std::path::PathBuf>,
     /// This instance's name in route leases; unique among running instances.
     #[arg(long)]
     owner: String,
@@ -95,7 +105,8 @@ impl std::fmt::Debug for WorkerArgs {
         };
         f.debug_struct("WorkerArgs")
             .field("database", &database)
-            .field("layers", &starkroute_server::config::redact_url(&self.layers))
+            .field("layers", &self.layers.as_deref().map(starkroute_server::config::redact_url))
+            .field("config", &self.config)
             .field("owner", &self.owner)
             .field("poll_interval_ms", &self.poll_interval_ms)
             .field("lease_ms", &self.lease_ms)
@@ -111,6 +122,64 @@ impl std::fmt::Debug for WorkerArgs {
             .field("layers_token_file", &self.layers_token_file)
             .finish()
     }
+}
+
+/// The layers another process serves at `url`.
+async fn remote_layers(
+    url: &str,
+    token: Option<&LayerToken>,
+    owner: &LeaseOwner,
+) -> Result<(Vec<Layer>, Vec<Arc<dyn SettlementLayer>>)> {
+    let served = RemoteLayer::served(url, token).await.context("--layers")?;
+    let mut layers: Vec<Arc<dyn SettlementLayer>> = Vec::with_capacity(served.len());
+    for layer in &served {
+        let remote = RemoteLayer::new(url, *layer, owner.as_str())
+            .context("--layers")?
+            .with_token(token.cloned());
+        layers.push(Arc::new(remote));
+    }
+    Ok((served, layers))
+}
+
+/// The production adapters over the network `file` names, after `doctor`'s checks (each
+/// failure printed on stderr as `doctor` prints it, then refused).
+async fn network_layers(
+    file: &std::path::Path,
+) -> Result<(Vec<Layer>, Vec<Arc<dyn SettlementLayer>>)> {
+    let overrides = Overrides::new().with_env(std::env::vars());
+    let config = Config::layered(Some(file), &overrides)?;
+    let Some(network) = config.network.clone() else {
+        return Err(anyhow!(
+            "--config {}: no [network] section: a worker runs a configured network's adapters \
+             (the embedded sandbox runs inside `serve`)",
+            file.display()
+        ));
+    };
+    if network.name == "devnet" && network.starkex.core.is_none() {
+        return Err(anyhow!(
+            "--config {}: this file deploys a fresh devnet at start; run the network file it \
+             writes (`serve --config` prints it) instead",
+            file.display()
+        ));
+    }
+    let signers = config
+        .signers
+        .load(&config.base_dir, super::keys::permission_policy()?)
+        .context("signers")?;
+    let report = starkroute_server::doctor::check(&config, &signers).await;
+    if !report.ok() {
+        for line in report.failures() {
+            eprintln!("{line}");
+        }
+        return Err(anyhow!(
+            "worker: refusing to start: {} of the network's checks failed (see above; \
+             `starkroute doctor --config FILE` runs them alone)",
+            report.failures().len()
+        ));
+    }
+    let built = NetworkLayers::build(&config, &network, &signers).await?;
+    let served = built.layers.iter().map(|l| l.layer()).collect();
+    Ok((served, built.layers))
 }
 
 /// Runs the worker until Ctrl-C or SIGTERM.
@@ -142,14 +211,11 @@ pub(crate) fn run(args: &WorkerArgs) -> Result<String> {
                 .await
                 .context("--database")?;
         let store = Arc::new(GroupCommit::new(store, GroupCommit::MAX_BATCH));
-        let served = RemoteLayer::served(&args.layers, token.as_ref()).await.context("--layers")?;
-        let mut layers: Vec<Arc<dyn SettlementLayer>> = Vec::with_capacity(served.len());
-        for layer in &served {
-            let remote = RemoteLayer::new(&args.layers, *layer, owner.as_str())
-                .context("--layers")?
-                .with_token(token.clone());
-            layers.push(Arc::new(remote));
-        }
+        let (served, layers) = match (&args.config, &args.layers) {
+            (Some(file), _) => network_layers(file).await?,
+            (None, Some(url)) => remote_layers(url, token.as_ref(), &owner).await?,
+            (None, None) => return Err(anyhow!("give --layers URL or --config FILE")),
+        };
         let executor = Executor::new(store, layers, owner.clone(), config, Arc::new(SystemClock));
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let stopped = move || {

@@ -15,8 +15,8 @@ mod topology;
 pub use request::{Accounts, AssetRef, Objective, QuoteRequest};
 pub use search::{eta_for, fees_for};
 pub use topology::{
-    AccountReadiness, CostModel, GasTable, LatencyModel, NftBridgePolicy, StarkExPolicy,
-    StarkGatePolicy, Topology,
+    AccountReadiness, CostModel, GasTable, LatencyModel, LivePrices, NftBridgePolicy, PriceSource,
+    StarkExPolicy, StarkGatePolicy, Topology,
 };
 
 use serde::{Deserialize, Serialize};

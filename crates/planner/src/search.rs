@@ -8,8 +8,8 @@ use starkroute_types::{
 };
 
 use crate::{
-    CostModel, LatencyModel, Objective, PlanError, Plans, QuoteRequest, Rejection, RejectionCode,
-    Result, Topology,
+    CostModel, LatencyModel, Objective, PlanError, Plans, PriceSource, QuoteRequest, Rejection,
+    RejectionCode, Result, Topology,
 };
 
 /// Longest route considered, in hops (a withdrawal counts as one hop of two legs).
@@ -618,7 +618,7 @@ impl<'a> Ctx<'a> {
             from,
             to,
             signer,
-            fees: fees_for(kind, self.asset.class(), self.costs),
+            fees: fees_for(kind, &self.asset, self.costs),
             eta: eta_for(kind, &self.costs.latency),
             // Filled in by `finish`: most hops never become part of a route, and formatting
             // accounts is the most expensive thing the search would otherwise do.
@@ -685,29 +685,70 @@ fn describe(kind: LegKind, asset: &Asset, amount: Amount, from: Position, to: Po
     }
 }
 
-/// The fee items of a leg under a cost model.
-pub fn fees_for(kind: LegKind, class: AssetClass, costs: &CostModel) -> Vec<FeeItem> {
+/// The fee items of a leg under a cost model. Each item names its price's source and block
+/// when the model was read from the chains ([`CostModel::live`]); a token with a StarkGate bridge
+/// of its own pays that bridge's message fee.
+pub fn fees_for(kind: LegKind, asset: &Asset, costs: &CostModel) -> Vec<FeeItem> {
+    let class = asset.class();
     let g = &costs.gas;
+    let live = &costs.live;
     let nft = !class.is_fungible();
     let token = class != AssetClass::Eth;
-    let l1 = |units: u64| FeeItem {
-        kind: FeeKind::L1Gas,
-        gas_units: Some(units),
-        gas_price_wei: Some(costs.l1_gas_price_wei),
-        amount_wei: Wei::from_gas(units, costs.l1_gas_price_wei.0).unwrap_or(Wei(u128::MAX)),
+    let sourced = |item: FeeItem, from: Option<&PriceSource>| FeeItem {
+        source: from.map(|p| p.source.to_owned()),
+        block: from.and_then(|p| p.block),
+        ..item
     };
-    let l2 = |units: u64| FeeItem {
-        kind: FeeKind::StarknetGas,
-        gas_units: Some(units),
-        gas_price_wei: Some(costs.starknet_gas_price_wei),
-        amount_wei: Wei::from_gas(units, costs.starknet_gas_price_wei.0).unwrap_or(Wei(u128::MAX)),
+    let l1 = |units: u64| {
+        sourced(
+            FeeItem {
+                kind: FeeKind::L1Gas,
+                gas_units: Some(units),
+                gas_price_wei: Some(costs.l1_gas_price_wei),
+                amount_wei: Wei::from_gas(units, costs.l1_gas_price_wei.0)
+                    .unwrap_or(Wei(u128::MAX)),
+                source: None,
+                block: None,
+            },
+            live.l1_gas.as_ref(),
+        )
     };
-    let flat = |kind: FeeKind, amount: Wei| FeeItem {
-        kind,
-        gas_units: None,
-        gas_price_wei: None,
-        amount_wei: amount,
+    let l2 = |units: u64| {
+        sourced(
+            FeeItem {
+                kind: FeeKind::StarknetGas,
+                gas_units: Some(units),
+                gas_price_wei: Some(costs.starknet_gas_price_wei),
+                amount_wei: Wei::from_gas(units, costs.starknet_gas_price_wei.0)
+                    .unwrap_or(Wei(u128::MAX)),
+                source: None,
+                block: None,
+            },
+            live.starknet_gas.as_ref(),
+        )
     };
+    let flat = |kind: FeeKind, amount: Wei, from: Option<&PriceSource>| {
+        sourced(
+            FeeItem {
+                kind,
+                gas_units: None,
+                gas_price_wei: None,
+                amount_wei: amount,
+                source: None,
+                block: None,
+            },
+            from,
+        )
+    };
+    let starkgate_fee =
+        || match live.message_fee_by_token.get(&asset.token.symbol.to_ascii_uppercase()) {
+            Some((fee, from)) => flat(FeeKind::L1ToL2MessageFee, *fee, Some(from)),
+            None => flat(
+                FeeKind::L1ToL2MessageFee,
+                costs.l1_to_l2_message_fee_wei,
+                live.l1_to_l2_message.as_ref(),
+            ),
+        };
     let approval = |items: &mut Vec<FeeItem>| {
         if token {
             items.push(l1(g.l1_approval));
@@ -716,7 +757,11 @@ pub fn fees_for(kind: LegKind, class: AssetClass, costs: &CostModel) -> Vec<FeeI
     let mut items = Vec::new();
     match kind {
         LegKind::StarkExTransfer | LegKind::StarkExWithdrawalRequest => {
-            items.push(flat(FeeKind::OperatorFee, costs.starkex_operator_fee_wei));
+            items.push(flat(
+                FeeKind::OperatorFee,
+                costs.starkex_operator_fee_wei,
+                live.starkex_operator.as_ref(),
+            ));
         }
         LegKind::L1ClaimFromStarkEx => items.push(l1(match class {
             AssetClass::MintableErc20 | AssetClass::MintableErc721 => g.starkex_withdraw_and_mint,
@@ -740,12 +785,16 @@ pub fn fees_for(kind: LegKind, class: AssetClass, costs: &CostModel) -> Vec<FeeI
         LegKind::L1DepositToStarkGate => {
             approval(&mut items);
             items.push(l1(g.starkgate_deposit));
-            items.push(flat(FeeKind::L1ToL2MessageFee, costs.l1_to_l2_message_fee_wei));
+            items.push(starkgate_fee());
         }
         LegKind::L1DepositToNftBridge => {
             approval(&mut items);
             items.push(l1(g.nft_bridge_deposit));
-            items.push(flat(FeeKind::L1ToL2MessageFee, costs.nft_bridge_message_fee_wei));
+            items.push(flat(
+                FeeKind::L1ToL2MessageFee,
+                costs.nft_bridge_message_fee_wei,
+                live.nft_bridge_message.as_ref(),
+            ));
         }
         LegKind::L1Transfer => items.push(l1(match class {
             AssetClass::Eth => g.l1_eth_transfer,

@@ -1,6 +1,8 @@
 //! What the planner knows about the world: enabled layers, tokens, bridges, policies, account
 //! readiness, and the cost and latency models. All of it is configuration, never hard-coded.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use starkroute_types::{Account, EtaRange, EthAddress, Layer, Token, Wei};
 
@@ -143,6 +145,39 @@ pub struct CostModel {
     pub gas: GasTable,
     /// Latencies.
     pub latency: LatencyModel,
+    /// Where the prices above were read, on a configured network (set by the server's live fee
+    /// source from the chains; never configuration): each fee item then names its source and
+    /// block.
+    #[serde(skip)]
+    pub live: LivePrices,
+}
+
+/// Where a cost model's prices come from when they were read from the chains.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LivePrices {
+    /// `l1_gas_price_wei`'s source.
+    pub l1_gas: Option<PriceSource>,
+    /// `starknet_gas_price_wei`'s source.
+    pub starknet_gas: Option<PriceSource>,
+    /// `l1_to_l2_message_fee_wei`'s source (the default StarkGate bridge's fee).
+    pub l1_to_l2_message: Option<PriceSource>,
+    /// The StarkGate message fee of each token with a bridge of its own (upper-case symbol →
+    /// fee and source): its deposits pay this instead of `l1_to_l2_message_fee_wei`.
+    pub message_fee_by_token: BTreeMap<String, (Wei, PriceSource)>,
+    /// `nft_bridge_message_fee_wei`'s source.
+    pub nft_bridge_message: Option<PriceSource>,
+    /// `starkex_operator_fee_wei`'s source.
+    pub starkex_operator: Option<PriceSource>,
+}
+
+/// Where one price was read: the RPC method or contract function (or the configuration key of
+/// a price the chain does not publish), and the block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PriceSource {
+    /// `eth_feeHistory`, `estimateDepositFeeWei`, `costs.nft_bridge_message_fee_wei`, …
+    pub source: &'static str,
+    /// The latest block of the layer when it was read, if read from a chain.
+    pub block: Option<u64>,
 }
 
 impl Default for CostModel {
@@ -155,6 +190,7 @@ impl Default for CostModel {
             starkex_operator_fee_wei: Wei(0),
             gas: GasTable::default(),
             latency: LatencyModel::default(),
+            live: LivePrices::default(),
         }
     }
 }

@@ -127,6 +127,49 @@ pub struct NetworkConfig {
     /// and `serve` refuse to start below it.
     #[serde(default)]
     pub min_balance: MinBalances,
+    /// `[network.fees]`: how quotes read their prices from the chains.
+    #[serde(default)]
+    pub fees: FeeSettings,
+}
+
+/// `[network.fees]`: the live fee cache. Each layer's prices are read in the background every
+/// `refresh_ms`; a quote uses the cached figures and is refused (503, naming the layer) once a
+/// layer's figure is older than `max_age_secs` because its node does not answer.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FeeSettings {
+    /// Milliseconds between two readings of each layer's prices.
+    pub refresh_ms: u64,
+    /// Seconds after which a layer's last reading may no longer price a quote.
+    pub max_age_secs: u64,
+    /// Blocks of `eth_feeHistory` the L1 priority fee is taken over.
+    pub l1_blocks: u64,
+    /// The percentile of each block's priority fees (`eth_feeHistory`'s reward percentile); the
+    /// highest over the blocks is the tip.
+    pub l1_tip_percentile: u64,
+}
+
+impl Default for FeeSettings {
+    fn default() -> Self {
+        Self { refresh_ms: 3_000, max_age_secs: 60, l1_blocks: 5, l1_tip_percentile: 50 }
+    }
+}
+
+impl FeeSettings {
+    fn validate(&self) -> Result<(), String> {
+        range("network.fees.refresh_ms", self.refresh_ms, 50, 600_000)?;
+        range("network.fees.max_age_secs", self.max_age_secs, 1, 86_400)?;
+        range("network.fees.l1_blocks", self.l1_blocks, 1, 1024)?;
+        range("network.fees.l1_tip_percentile", self.l1_tip_percentile, 0, 100)?;
+        if self.max_age_secs.saturating_mul(1000) < self.refresh_ms {
+            return Err(format!(
+                "network.fees.max_age_secs: {} s is shorter than one refresh \
+                 (network.fees.refresh_ms = {})",
+                self.max_age_secs, self.refresh_ms
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// STRK's ERC-20 on Starknet (mainnet, Sepolia, starknet-devnet):
@@ -282,6 +325,7 @@ impl NetworkConfig {
         if let Some(n) = self.l1_confirmations {
             range("network.l1_confirmations", n, 1, 1000)?;
         }
+        self.fees.validate()?;
         if self.starkgate.multi_l1_bridge.is_some() != self.starkgate.multi_l2_bridge.is_some() {
             return Err("network.starkgate.multi_l2_bridge: give both multi_l1_bridge and \
                         multi_l2_bridge, or neither"
@@ -400,11 +444,15 @@ pub struct ExecutorSettings {
     pub backoff_initial_ms: u64,
     /// Cap of the retry delay, in milliseconds.
     pub backoff_max_ms: u64,
+    /// Whether `serve` drives routes itself; `false` serves the API only, for
+    /// `starkroute worker` processes sharing the store to execute the routes.
+    pub enabled: bool,
 }
 
 impl Default for ExecutorSettings {
     fn default() -> Self {
         Self {
+            enabled: true,
             owner: "starkroute-serve".into(),
             poll_interval_ms: 1_000,
             lease_ms: 60_000,
@@ -876,6 +924,34 @@ mod tests {
                        [network]\nname = \"x\"\nl1_chain_id = 11155111\n\
                        starknet_chain_id = \"SN_SEPOLIA\"\n\
                        starkex = { live = false, api_url = \"http://127.0.0.1:1\" }\n";
+
+    #[test]
+    fn live_fee_settings_default_and_are_checked_by_key() {
+        let c = Config::parse("x", NET).unwrap();
+        assert_eq!(c.network.unwrap().fees, FeeSettings::default());
+        let with = |fees: &str| Config::parse("x", &format!("{NET}[network.fees]\n{fees}\n"));
+        let c = with("refresh_ms = 500\nmax_age_secs = 10\nl1_blocks = 3\nl1_tip_percentile = 90")
+            .unwrap();
+        let f = c.network.unwrap().fees;
+        assert_eq!(
+            (f.refresh_ms, f.max_age_secs, f.l1_blocks, f.l1_tip_percentile),
+            (500, 10, 3, 90)
+        );
+        for (fees, want) in [
+            ("max_age_secs = 0", "network.fees.max_age_secs: 0 is out of range (1 to 86400)"),
+            ("l1_tip_percentile = 101", "network.fees.l1_tip_percentile: 101 is out of range"),
+            ("l1_blocks = 0", "network.fees.l1_blocks: 0 is out of range"),
+            ("refresh_ms = 10", "network.fees.refresh_ms: 10 is out of range"),
+            (
+                "refresh_ms = 90000\nmax_age_secs = 60",
+                "network.fees.max_age_secs: 60 s is shorter than one refresh",
+            ),
+            ("tip = 1", "unknown field `tip`"),
+        ] {
+            let e = with(fees).unwrap_err().to_string();
+            assert!(e.contains(want), "{fees}: {e}");
+        }
+    }
 
     #[test]
     fn network_bridges_balances_and_signers_parse_and_are_checked() {

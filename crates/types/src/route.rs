@@ -224,6 +224,15 @@ pub struct FeeItem {
     pub gas_price_wei: Option<Wei>,
     /// The fee in wei.
     pub amount_wei: Wei,
+    /// Where the price was read on a configured network: `eth_feeHistory` (L1 gas),
+    /// `starknet_getBlockWithTxHashes` (Starknet gas), `estimateDepositFeeWei` (StarkGate's
+    /// message fee), or the configuration key of a price the chain does not publish. Absent
+    /// for the sandbox's static cost model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// The block the price was read at (the latest block of its layer then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub block: Option<u64>,
 }
 
 /// A range of durations in seconds.

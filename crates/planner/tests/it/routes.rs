@@ -185,3 +185,46 @@ fn json_request_round_trip_and_unknown_fields_refused() {
     v["colour"] = "blue".into();
     assert!(serde_json::from_value::<QuoteRequest>(v).is_err());
 }
+
+#[test]
+fn live_prices_name_their_source_and_block_and_a_token_pays_its_own_bridges_fee() {
+    use starkroute_planner::{LivePrices, PriceSource};
+    use starkroute_types::{FeeKind, Wei};
+    let mut cfg = sandbox();
+    // The sandbox's static model: no source, no block, in the JSON either.
+    let p = plan(&req("USDC", "2500000", Layer::L1, Layer::Starknet), &cfg.topology, &cfg.costs)
+        .unwrap();
+    let fees = &p.routes[0].legs[0].fees;
+    assert!(fees.iter().all(|f| f.source.is_none() && f.block.is_none()), "{fees:?}");
+    let json = serde_json::to_string(&p.routes[0]).unwrap();
+    assert!(!json.contains("\"source\"") && !json.contains("\"block\""), "{json}");
+
+    let at = |source, block| PriceSource { source, block: Some(block) };
+    cfg.costs.l1_gas_price_wei = Wei(7_000_000_123);
+    cfg.costs.live = LivePrices {
+        l1_gas: Some(at("eth_feeHistory", 41)),
+        starknet_gas: Some(at("starknet_getBlockWithTxHashes", 9)),
+        l1_to_l2_message: Some(at("estimateDepositFeeWei", 41)),
+        message_fee_by_token: [("USDC".to_owned(), (Wei(333), at("estimateDepositFeeWei", 41)))]
+            .into_iter()
+            .collect(),
+        ..LivePrices::default()
+    };
+    let p = plan(&req("USDC", "2500000", Layer::L1, Layer::Starknet), &cfg.topology, &cfg.costs)
+        .unwrap();
+    let route = p.routes.iter().find(|r| r.legs.iter().any(|l| l.kind == L1DepositToStarkGate));
+    let route = route.unwrap();
+    let leg = route.legs.iter().find(|l| l.kind == L1DepositToStarkGate).unwrap();
+    let gas: Vec<_> = leg.fees.iter().filter(|f| f.kind == FeeKind::L1Gas).collect();
+    // approve + deposit, each units × the live price, exactly.
+    assert_eq!(gas.len(), 2);
+    for f in gas {
+        assert_eq!(f.source.as_deref(), Some("eth_feeHistory"));
+        assert_eq!(f.block, Some(41));
+        assert_eq!(f.amount_wei.0, u128::from(f.gas_units.unwrap()) * 7_000_000_123);
+    }
+    let msg = leg.fees.iter().find(|f| f.kind == FeeKind::L1ToL2MessageFee).unwrap();
+    assert_eq!((msg.amount_wei, msg.source.as_deref()), (Wei(333), Some("estimateDepositFeeWei")));
+    let total: u128 = route.legs.iter().flat_map(|l| &l.fees).map(|f| f.amount_wei.0).sum();
+    assert_eq!(route.total_fee_wei.0, total);
+}

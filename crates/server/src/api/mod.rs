@@ -77,6 +77,8 @@ pub struct Deps {
     pub webhooks: Arc<dyn WebhookStore>,
     /// The webhook worker's counters (shown by `/metrics`).
     pub webhook_metrics: Arc<crate::webhooks::WebhookMetrics>,
+    /// A configured network's live fees: quotes are priced from them instead of `[costs]`.
+    pub fees: Option<Arc<crate::stack::fees::LiveFees>>,
 }
 
 impl std::fmt::Debug for Deps {
@@ -118,6 +120,41 @@ pub(crate) struct Inner {
     pub(crate) webhooks: Arc<dyn WebhookStore>,
     pub(crate) webhook_settings: crate::config::WebhookSettings,
     pub(crate) webhook_metrics: Arc<crate::webhooks::WebhookMetrics>,
+    pub(crate) fees: Option<Arc<crate::stack::fees::LiveFees>>,
+}
+
+/// The cost model a quote is priced with.
+pub(crate) enum Costs<'a> {
+    /// `[costs]`.
+    Static(&'a CostModel),
+    /// The live fees' current model.
+    Live(Arc<CostModel>),
+}
+
+impl std::ops::Deref for Costs<'_> {
+    type Target = CostModel;
+
+    fn deref(&self) -> &CostModel {
+        match self {
+            Self::Static(c) => c,
+            Self::Live(c) => c,
+        }
+    }
+}
+
+impl Inner {
+    /// The cost model a quote is priced with: the live fees on a configured network (503 naming
+    /// the layer whose reading is too old), else `[costs]`.
+    pub(crate) fn costs(&self) -> ApiResult<Costs<'_>> {
+        match &self.fees {
+            None => Ok(Costs::Static(&self.costs)),
+            Some(f) => f.costs().map(Costs::Live).map_err(|e| {
+                // The refresh logs and counts each failure; a refusal per request is only a debug event.
+                tracing::debug!(layer = %e.layer, reason = %e.reason, "refused: stale fees");
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "fees_unavailable", e.to_string())
+            }),
+        }
+    }
 }
 
 impl AppState {
@@ -171,6 +208,7 @@ impl AppState {
             webhooks: deps.webhooks,
             webhook_settings: config.webhooks.clone(),
             webhook_metrics: deps.webhook_metrics,
+            fees: deps.fees,
         })))
     }
 

@@ -100,7 +100,8 @@ fn paths_and_schemas() -> Value {
                         "201": ok("The quote: routes best first, each with legs, fees and ETAs; rejected paths with reasons; an id and an expiry.", "Quote"),
                         "400": err("The body is not JSON, or not a JSON object."),
                         "401": unauthorized, "413": err("The body is too large."),
-                        "415": err("The body is not application/json."), "422": invalid
+                        "415": err("The body is not application/json."), "422": invalid,
+                        "503": err("On a configured network: a layer's live fees are older than network.fees.max_age_secs because its node does not answer (`fees_unavailable`, the message naming the layer: `l1 fees are unavailable: …`); or as for every endpoint.")
                     }
                 }
             },
@@ -250,7 +251,14 @@ fn schemas() -> Value {
                         "allow_other_destinations": { "type": "boolean", "default": false }
                     }
                 },
-                "PlannedRoute": { "type": "object", "description": "A planned route: `legs` (kind, from, to, signer, fees, eta, description), `total_fee_wei`, `eta`, `destination`, `needs_recipient_action`, `assumptions`." },
+                "PlannedRoute": { "type": "object", "description": "A planned route: `legs` (kind, from, to, signer, fees (FeeItem), eta, description), `total_fee_wei`, `eta`, `destination`, `needs_recipient_action`, `assumptions`." },
+                "FeeItem": { "type": "object", "additionalProperties": false, "required": ["kind", "amount_wei"], "properties": {
+                    "kind": { "type": "string", "enum": ["l1_gas", "starknet_gas", "l1_to_l2_message_fee", "operator_fee"] },
+                    "gas_units": { "type": "integer", "minimum": 0, "description": "Gas units, for gas fees." },
+                    "gas_price_wei": { "type": "string", "pattern": "^(0|[1-9][0-9]*)$", "description": "Price per gas unit in wei, for gas fees." },
+                    "amount_wei": { "type": "string", "pattern": "^(0|[1-9][0-9]*)$", "description": "The fee in wei." },
+                    "source": { "type": "string", "description": "On a configured network, where the price was read: `eth_feeHistory`, `starknet_getBlockWithTxHashes`, `estimateDepositFeeWei`, or the `costs.…` key of a price no chain publishes. Absent in the sandbox (static cost model)." },
+                    "block": { "type": "integer", "minimum": 0, "description": "The block of its layer the price was read at (with `source`, when read from a chain)." } } },
                 "Rejection": { "type": "object", "required": ["path", "code", "reason"], "additionalProperties": false, "properties": {
                     "path": { "type": "string" }, "leg": { "type": "string" }, "code": { "type": "string" }, "reason": { "type": "string" } } },
                 "Quote": {
@@ -276,7 +284,7 @@ fn schemas() -> Value {
                     "properties": {
                     "index": { "type": "integer", "minimum": 0, "maximum": 65535 }, "kind": { "type": "string" }, "status": { "$ref": "#/components/schemas/LegStatus" },
                     "description": { "type": "string" }, "from": { "type": "object" }, "to": { "type": "object" },
-                    "signer": { "type": "string" }, "fees": { "type": "array" }, "eta": { "type": "object" },
+                    "signer": { "type": "string" }, "fees": { "type": "array", "items": { "$ref": "#/components/schemas/FeeItem" } }, "eta": { "type": "object" },
                     "submission": { "type": ["string", "null"] }, "attempts": { "type": "integer", "minimum": 0 },
                     "last_error": { "type": ["string", "null"] },
                     "next_attempt_at": { "type": ["integer", "null"], "description": "Milliseconds since the epoch of the next retry, while one is scheduled." },

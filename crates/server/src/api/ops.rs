@@ -38,6 +38,9 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
     super::metrics::render_executor(&mut text, &state.inner().executor.metrics().snapshot());
     super::limits::render(&mut text, &state.inner().limits);
     state.inner().webhook_metrics.render(&mut text);
+    if let Some(fees) = &state.inner().fees {
+        fees.metrics().render(&mut text);
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
 }
 

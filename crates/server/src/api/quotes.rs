@@ -25,6 +25,8 @@ pub(crate) async fn create(
     let s = state.inner();
     let tenant = s.tenants.authenticate(&headers)?;
     let bytes = read_bytes(&headers, body, s.body_limit).await?;
+    // Priced from fresh figures only (a configured network's live fees), even for a repeat.
+    let costs = s.costs()?;
     // The same request from the same tenant a moment ago: the same quote (plans depend only on
     // the request and the configuration). It is served only while most of its life is left.
     let key = (tenant.clone(), <[u8; 32]>::from(Sha256::digest(&bytes)));
@@ -36,7 +38,7 @@ pub(crate) async fn create(
         }
     }
     let request: QuoteRequest = parse_json(&bytes, false)?;
-    let plans = plan(&request, &s.topology, &s.costs).map_err(|e| plan_error(&e))?;
+    let plans = plan(&request, &s.topology, &costs).map_err(|e| plan_error(&e))?;
     let quote = Arc::new(StoredQuote {
         id: format!("q_{}", ulid::Ulid::new()),
         tenant,

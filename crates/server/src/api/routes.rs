@@ -112,6 +112,9 @@ pub(crate) async fn create(
         )
         .field("quote_id"));
     }
+    // On a configured network, a route starts only while its layers' fees are fresh: a quote
+    // priced before a node stopped answering does not start a route on stale prices.
+    s.costs()?;
     let idem = match &key {
         Some(k) => Some(
             IdempotencyKey::new(k.clone(), fingerprint.clone())

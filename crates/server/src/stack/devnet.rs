@@ -210,6 +210,8 @@ pub struct DevnetStack {
     pub core: Core,
     /// The network file the generic stack runs on.
     pub network_file: PathBuf,
+    /// The live fees quotes are priced with.
+    pub fees: Arc<super::fees::LiveFees>,
 }
 
 impl std::fmt::Debug for DevnetStack {
@@ -531,6 +533,7 @@ impl DevnetStack {
             bob: p.bob,
             core: stack.core,
             network_file: p.network_file,
+            fees: stack.fees,
         })
     }
 

@@ -15,6 +15,7 @@
 //! route's state is in the store, so a restart resumes each one where it stopped.
 
 pub mod devnet;
+pub mod fees;
 pub mod network;
 pub mod sandbox;
 mod shared;
@@ -85,12 +86,18 @@ impl Stack {
         }
     }
 
-    /// Starts the executor's loop, the webhook worker (and the sandbox's clock, at
-    /// `sandbox.speed`) until shutdown.
+    /// Starts the executor's loop (unless `executor.enabled = false`: the API only, for
+    /// `starkroute worker` processes on the same store), the webhook worker, the sandbox's clock
+    /// at `sandbox.speed`, and a configured network's live fee refresh, until shutdown.
     pub fn spawn(&self, config: &Config) -> Vec<JoinHandle<()>> {
-        let mut tasks = vec![self.core().spawn_executor(), self.core().spawn_webhooks()];
-        if let Self::Sandbox(s) = self {
-            tasks.push(s.spawn_world_clock(config.sandbox.speed));
+        let mut tasks = vec![self.core().spawn_webhooks()];
+        if config.executor.enabled {
+            tasks.push(self.core().spawn_executor());
+        }
+        match self {
+            Self::Sandbox(s) => tasks.push(s.spawn_world_clock(config.sandbox.speed)),
+            Self::Network(n) => tasks.push(n.fees.spawn(self.core().stopped())),
+            Self::Devnet(d) => tasks.push(d.fees.spawn(self.core().stopped())),
         }
         tasks
     }

@@ -34,6 +34,7 @@ use starkroute_starknet::{L1Messaging, StarknetConfig, StarknetL2};
 use starkroute_types::{Asset, EthAddress, Felt, Layer, StarkKey, StarknetAddress, VaultId};
 use tokio::sync::watch;
 
+use super::fees::LiveFees;
 use super::shared::{build_core, Core};
 use crate::config::{Config, NetworkConfig};
 use crate::error::{Error, Result};
@@ -336,6 +337,23 @@ pub struct NetworkStack {
     pub signing: Value,
     /// The store, the executor, the API's state and the shutdown signal.
     pub core: Core,
+    /// The live fees quotes are priced with (refreshed by [`super::Stack::spawn`]).
+    pub fees: Arc<LiveFees>,
+}
+
+/// The production adapters over a network, and what the banner says about the accounts they
+/// sign for: what `serve` and `worker --config` both run.
+pub struct NetworkLayers {
+    /// L1 first, then Starknet, then StarkEx when the topology has it.
+    pub layers: Vec<Arc<dyn SettlementLayer>>,
+    /// The accounts the router signs for (addresses, no keys).
+    pub signing: Value,
+}
+
+impl std::fmt::Debug for NetworkLayers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NetworkLayers").field("signing", &self.signing).finish_non_exhaustive()
+    }
 }
 
 impl std::fmt::Debug for NetworkStack {
@@ -352,13 +370,35 @@ fn eth_key(signer: &PrivateKeySigner) -> Result<EthPrivateKey> {
 }
 
 impl NetworkStack {
-    /// Builds the production adapters over `network` signing with `signers`, and the core.
-    /// The caller has checked the network (`doctor`).
+    /// Builds the production adapters over `network` signing with `signers`, the live fee
+    /// source (read once before the API serves), and the core. The caller has checked the
+    /// network (`doctor`).
     pub async fn start(
         config: &Config,
         network: &NetworkConfig,
         signers: &Signers,
         api_clock: Arc<dyn Clock>,
+    ) -> Result<Self> {
+        let NetworkLayers { layers, signing } =
+            NetworkLayers::build(config, network, signers).await?;
+        let fees = Arc::new(LiveFees::new(config, network)?);
+        // Warm before the first quote; a failure is logged and counted, and quotes are refused
+        // (503) until a refresh succeeds.
+        fees.refresh().await;
+        let core =
+            build_core(config, layers, api_clock, watch::channel(false).0, Some(fees.clone()))
+                .await?;
+        Ok(Self { name: network.name.clone(), signing, core, fees })
+    }
+}
+
+impl NetworkLayers {
+    /// The production adapters over `network`, signing with `signers`. The caller has checked
+    /// the network (`doctor`).
+    pub async fn build(
+        config: &Config,
+        network: &NetworkConfig,
+        signers: &Signers,
     ) -> Result<Self> {
         let (l1_url, sn_url) = rpc_urls(network)?;
         let node = |key: &'static str| {
@@ -441,10 +481,11 @@ impl NetworkStack {
             "starkex": directory.iter().map(|(k, e)| json!({"stark_key": k.to_string(), "l1": e.to_string()})).collect::<Vec<_>>(),
             "starknet": signers.starknet.iter().map(|a| a.address().to_string()).collect::<Vec<_>>(),
         });
-        let core = build_core(config, layers, api_clock, watch::channel(false).0).await?;
-        Ok(Self { name: network.name.clone(), signing, core })
+        Ok(Self { layers, signing })
     }
+}
 
+impl NetworkStack {
     /// Closes the store. Call after the executor's loop has returned.
     pub async fn close(self) {
         self.core.signal_shutdown();

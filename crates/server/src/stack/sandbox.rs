@@ -126,7 +126,7 @@ impl SandboxStack {
         );
         let layers = vec![l1, starknet, starkex];
 
-        let core = build_core(config, layers, api_clock, shutdown).await?;
+        let core = build_core(config, layers, api_clock, shutdown, None).await?;
         Ok(Self { world, demo: DemoInfo { alice, bob, tokens }, core, starkex_url, starkex_server })
     }
 

@@ -71,6 +71,7 @@ pub async fn build_core(
     layers: Vec<Arc<dyn SettlementLayer>>,
     api_clock: Arc<dyn Clock>,
     shutdown: watch::Sender<bool>,
+    fees: Option<Arc<super::fees::LiveFees>>,
 ) -> Result<Core> {
     let store = Arc::new(
         SqliteStore::open_dir(config.data_dir())
@@ -123,6 +124,7 @@ pub async fn build_core(
             shutdown: shutdown.subscribe(),
             webhooks: webhook_store,
             webhook_metrics,
+            fees,
         },
     )?;
     Ok(Core { store, executor, state, webhooks, shutdown })
