@@ -60,6 +60,19 @@ pub(crate) async fn stream(
         // The header is what a reconnecting EventSource sends: it wins over the query.
         after = Some(seq);
     }
+    follow(s, tenant, id, after, true).await
+}
+
+/// The SSE stream of route `id` of `tenant` after event `after` (see the module documentation);
+/// with `named`, each SSE event is named by its kind (`event: leg_final`), otherwise unnamed
+/// (an `EventSource`'s `message`, for the tracking page).
+pub(crate) async fn follow(
+    s: &super::Inner,
+    tenant: TenantId,
+    id: RouteId,
+    after: Option<u64>,
+    named: bool,
+) -> ApiResult<Response> {
     // Subscribe first, then read the log: see the module documentation.
     let live = s.executor.subscribe();
     let rec = s
@@ -85,12 +98,10 @@ pub(crate) async fn stream(
         end_when_drained: rec.status.is_terminal(),
         _slot: slot,
     };
-    let events = stream::unfold(follow, |mut f| async move {
+    let events = stream::unfold(follow, move |mut f| async move {
         let e = f.next().await?;
-        let sse = SseEvent::default()
-            .id(e.seq.to_string())
-            .event(e.kind.clone())
-            .data(view::event(&e).to_string());
+        let sse = SseEvent::default().id(e.seq.to_string()).data(view::event(&e).to_string());
+        let sse = if named { sse.event(e.kind.clone()) } else { sse };
         Some((Ok::<_, Infallible>(sse), f))
     });
     Ok(sse_response(events))

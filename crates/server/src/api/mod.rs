@@ -19,6 +19,7 @@ mod openapi_webhooks;
 mod ops;
 mod quotes;
 mod routes;
+mod track;
 mod view;
 mod webhooks;
 
@@ -118,6 +119,8 @@ pub(crate) struct Inner {
     pub(crate) webhooks: Arc<dyn WebhookStore>,
     pub(crate) webhook_settings: crate::config::WebhookSettings,
     pub(crate) webhook_metrics: Arc<crate::webhooks::WebhookMetrics>,
+    /// Block explorer templates (`[network.explorers]`; none in the sandbox).
+    pub(crate) explorers: crate::config::Explorers,
 }
 
 impl AppState {
@@ -171,6 +174,7 @@ impl AppState {
             webhooks: deps.webhooks,
             webhook_settings: config.webhooks.clone(),
             webhook_metrics: deps.webhook_metrics,
+            explorers: config.network.as_ref().map(|n| n.explorers.clone()).unwrap_or_default(),
         })))
     }
 
@@ -230,6 +234,7 @@ pub const PATHS: &[(&str, &[&str])] = &[
     ("/v1/webhooks/{id}/deliveries/{n}", &["get"]),
     ("/v1/webhooks/{id}/deliveries/{n}/retry", &["post"]),
     ("/v1/events", &["get"]),
+    ("/v1/routes/{id}/view-token", &["post", "delete"]),
     ("/healthz", &["get"]),
     ("/readyz", &["get"]),
     ("/metrics", &["get"]),
@@ -255,6 +260,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/webhooks/{id}/deliveries/{n}", get(webhooks::delivery))
         .route("/v1/webhooks/{id}/deliveries/{n}/retry", post(webhooks::retry))
         .route("/v1/events", get(webhooks::events))
+        .route("/v1/routes/{id}/view-token", post(track::reissue).delete(track::revoke))
+        .merge(track::pages())
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))

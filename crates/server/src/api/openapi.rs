@@ -187,6 +187,27 @@ fn paths_and_schemas() -> Value {
                     }
                 }
             },
+            "/v1/routes/{id}/view-token": {
+                "post": {
+                    "summary": "A new view token for the route's tracking page; the previous one stops working.",
+                    "description": "The token (`vt_` and 64 hex digits, 256 random bits) is shown in this answer only; the server keeps its SHA-256. It opens `/track/{id}?t=TOKEN` (the page), `/track/{id}/route` (the route as JSON) and `/track/{id}/events` (its events) read-only, for that route only.",
+                    "operationId": "issueViewToken",
+                    "parameters": [ route_id() ],
+                    "requestBody": { "required": false, "content": { "application/json": { "schema": { "type": "object", "additionalProperties": false } } } },
+                    "responses": {
+                        "201": ok("The new token and the page's path.", "ViewToken"), "401": unauthorized,
+                        "400": err("The body is not JSON, or not a JSON object."),
+                        "404": not_found, "413": err("The body is too large."),
+                        "415": err("A body is sent, not as application/json."), "422": invalid
+                    }
+                },
+                "delete": {
+                    "summary": "Revoke the route's view token: its tracking page answers 404 from now on.",
+                    "operationId": "revokeViewToken",
+                    "parameters": [ route_id() ],
+                    "responses": { "204": { "description": "Revoked (or there was none)." }, "401": unauthorized, "404": not_found, "422": invalid }
+                }
+            },
             "/v1/assets": {
                 "get": {
                     "summary": "The tokens the router knows, with their representation on each layer.",
@@ -281,7 +302,20 @@ fn schemas() -> Value {
                     "last_error": { "type": ["string", "null"] },
                     "next_attempt_at": { "type": ["integer", "null"], "description": "Milliseconds since the epoch of the next retry, while one is scheduled." },
                     "signature_request": { "oneOf": [ { "$ref": "#/components/schemas/SignatureRequest" }, { "type": "null" } ] },
-                    "updated_at": { "type": "integer" } } },
+                    "updated_at": { "type": "integer" },
+                    "layer": { "$ref": "#/components/schemas/Layer" },
+                    "live_eta": { "oneOf": [ { "$ref": "#/components/schemas/LiveEta" }, { "type": "null" } ], "description": "When this leg is expected to be final (null for a failed or cancelled leg)." },
+                    "explorer_url": { "type": ["string", "null"], "description": "The leg's transaction on its layer's block explorer (`[network.explorers]`), once it has a submission; null without a configured explorer." } } },
+                "LiveEta": { "type": "object", "additionalProperties": false, "required": ["expected_at", "remaining_secs", "remaining", "source"],
+                    "description": "An expected completion, re-estimated as the route moves from what legs of the same kind took on their layers (`observed`), or from the static latency model until one was seen (`model`); `done` once final.",
+                    "properties": {
+                    "expected_at": { "type": "integer", "description": "Milliseconds since the epoch (the server's clock)." },
+                    "remaining_secs": { "type": "integer", "minimum": 0 },
+                    "remaining": { "type": "object", "additionalProperties": false, "required": ["min_secs", "max_secs"], "properties": { "min_secs": { "type": "integer", "minimum": 0 }, "max_secs": { "type": "integer", "minimum": 0 } } },
+                    "source": { "type": "string", "enum": ["model", "observed", "done"] } } },
+                "ViewToken": { "type": "object", "additionalProperties": false, "required": ["route", "view_token", "track_url"], "properties": {
+                    "route": { "type": "string" }, "view_token": { "type": "string", "pattern": "^vt_[0-9a-f]{64}$" },
+                    "track_url": { "type": "string", "description": "The tracking page's path with its token, relative to the API's base URL." } } },
                 "Route": { "type": "object", "additionalProperties": false,
                     "required": ["id", "status", "summary", "destination", "total_fee_wei", "eta", "needs_recipient_action", "assumptions", "legs", "outcome", "last_event_seq", "created_at", "updated_at"],
                     "properties": {
@@ -291,7 +325,10 @@ fn schemas() -> Value {
                     "needs_recipient_action": { "type": "boolean" }, "assumptions": { "type": "array" },
                     "legs": { "type": "array", "items": { "$ref": "#/components/schemas/Leg" } },
                     "outcome": { "type": ["object", "null"], "description": "For a terminal route: where the asset is and how to recover it." },
-                    "last_event_seq": { "type": "integer", "minimum": 0 }, "created_at": { "type": "integer" }, "updated_at": { "type": "integer" } } },
+                    "last_event_seq": { "type": "integer", "minimum": 0 }, "created_at": { "type": "integer" }, "updated_at": { "type": "integer" },
+                    "live_eta": { "oneOf": [ { "$ref": "#/components/schemas/LiveEta" }, { "type": "null" } ], "description": "When the route is expected to complete, re-estimated as it moves (null once failed or cancelled)." },
+                    "view_token": { "type": "string", "pattern": "^vt_[0-9a-f]{64}$", "description": "Only in the 201 answer of `POST /v1/routes`: the read-only token of the route's tracking page, shown once (`POST /v1/routes/{id}/view-token` makes a new one)." },
+                    "track_url": { "type": "string", "description": "Only with `view_token`: the tracking page's path, `/track/{id}?t=…`, relative to the API's base URL." } } },
                 "RoutePage": { "type": "object", "additionalProperties": false, "required": ["routes", "next"], "properties": {
                     "routes": { "type": "array", "items": { "$ref": "#/components/schemas/Route" } },
                     "next": { "type": ["string", "null"] } } },
