@@ -59,6 +59,49 @@ pub struct RouteView {
     pub created_at: i64,
     /// Last changed, in milliseconds since the Unix epoch.
     pub updated_at: i64,
+    /// When the route is expected to complete, re-estimated as it moves (`None` once failed or
+    /// cancelled, or from a server without live ETAs).
+    #[serde(default)]
+    pub live_eta: Option<LiveEta>,
+    /// Only in the answer that started the route: the tracking page's read-only token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub view_token: Option<Redacted>,
+    /// Only with `view_token`: the tracking page's path with its token
+    /// (`/track/{id}?t=…`, relative to the API's base URL).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub track_url: Option<Redacted>,
+}
+
+/// An expected completion: re-estimated from what legs of the same kind took on their layers
+/// (`observed`), from the static model until one was seen (`model`), `done` once final.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveEta {
+    /// Milliseconds since the Unix epoch (the server's clock).
+    pub expected_at: i64,
+    /// Seconds left, expected.
+    pub remaining_secs: u64,
+    /// Seconds left, best and worst case.
+    pub remaining: EtaRange,
+    /// `model`, `observed` or `done`.
+    pub source: String,
+}
+
+/// A string that grants access (a view token, or a URL carrying one): `Debug` does not show it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Redacted(String);
+
+impl Redacted {
+    /// The value itself.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
 }
 
 impl RouteView {
@@ -116,6 +159,12 @@ pub struct LegView {
     pub signature_request: Option<SignatureRequest>,
     /// Last changed, in milliseconds since the Unix epoch.
     pub updated_at: i64,
+    /// When it is expected to be final, re-estimated as it moves.
+    #[serde(default)]
+    pub live_eta: Option<LiveEta>,
+    /// Its transaction on its layer's block explorer, where one is configured.
+    #[serde(default)]
+    pub explorer_url: Option<String>,
 }
 
 impl LegView {
