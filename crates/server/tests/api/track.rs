@@ -74,6 +74,16 @@ async fn the_view_token_opens_one_route_read_only_and_nothing_else() {
     }
     assert!(route.get("view_token").is_none());
 
+    // Through the router too, each answer checked against /openapi.json.
+    let (s, v) = h.call(Method::GET, &format!("/track/{id}/route?t={token}"), None, None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v) = h.call(Method::GET, &format!("/track/{id}/route?t={token}&x=1"), None, None).await;
+    assert_eq!((s, &v["error"]["field"]), (StatusCode::UNPROCESSABLE_ENTITY, &Value::from("x")));
+    let (s, v) = h.call(Method::GET, &format!("/track/{id}/events?after=x&t=1"), None, None).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let (s, _) = h.call(Method::GET, &format!("/track/{id}?t=vt_0"), None, None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
     // Every refusal is the same 404, with no data.
     let unknown = "01ARZ3NDEKTSV4RRFFQ69G5FAV";
     let wrong = format!("vt_{}", "0".repeat(64));
