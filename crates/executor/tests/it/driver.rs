@@ -768,6 +768,16 @@ async fn a_late_leg_announces_its_new_eta_once_per_crossing() {
     // The model: 60 s to 600 s, 330 s expected.
     transfer.eta = starkroute_types::EtaRange::new(60, 600);
     let r = route(vec![transfer]);
+    // An endpoint subscribed to `eta_changed` only: its deliveries are written by the same
+    // transactions as the events (the outbox).
+    use starkroute_store::WebhookStore as _;
+    let hook = starkroute_store::NewWebhook {
+        url: "https://hooks.example.com/eta".into(),
+        events: vec!["eta_changed".into()],
+        description: "etas".into(),
+        secret: starkroute_store::WebhookSecret::new(format!("whsec_{:0>20}", 1)).unwrap(),
+    };
+    let hook = h.store.create_webhook(&h.tenant, &hook, T0).await.unwrap();
     let ex = h.executor("a");
     let id = create(&h, &ex, &r).await;
     let eta_events = |events: Vec<Event>| -> Vec<Event> {
@@ -825,6 +835,11 @@ async fn a_late_leg_announces_its_new_eta_once_per_crossing() {
     assert_eq!(done.status, RouteStatus::Completed);
     let n = eta_events(h.events(&id).await).len();
     assert_eq!(n, 2, "no announcement when it completes");
+    let outbox = h.store.list_deliveries(&h.tenant, &hook.id, None, 100).await.unwrap();
+    let mut seqs: Vec<u64> = outbox.iter().map(|d| d.event.seq).collect();
+    seqs.sort_unstable();
+    let announced: Vec<u64> = eta_events(h.events(&id).await).iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, announced, "one webhook delivery per eta_changed, none for other events");
     let took = (done.legs[0].updated_at.as_millis() - T0.as_millis()) as u64 / 1000;
 
     // The next transfer is estimated from what this one took, not from the model.
