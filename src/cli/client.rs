@@ -439,4 +439,26 @@ mod tests {
         }
         assert!(shown.contains("api.example.com"), "{shown}");
     }
+
+    #[test]
+    fn an_eta_change_is_one_line_with_the_new_eta_and_the_move() {
+        let e: Event = serde_json::from_value(serde_json::json!({
+            "route": "01ARZ3NDEKTSV4RRFFQ69G5FAV", "seq": 7, "type": "eta_changed", "at": 1_000_000,
+            "data": { "leg": 0, "status": "submitted", "expected_at": 1_600_000,
+                      "previous_expected_at": 1_330_000, "remaining_secs": 600,
+                      "remaining": { "min_secs": 60, "max_secs": 900 }, "source": "observed",
+                      "legs": [{ "leg": 0, "expected_at": 1_600_000 }] }
+        }))
+        .unwrap();
+        assert_eq!(
+            detail(&e).unwrap(),
+            format!(
+                "now expected in {} ({}–{}), {} later than announced",
+                format_duration(600),
+                format_duration(60),
+                format_duration(900),
+                format_duration(270)
+            )
+        );
+    }
 }

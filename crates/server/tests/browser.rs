@@ -5,7 +5,8 @@
 //! The serve stack (the embedded sandbox) runs on 127.0.0.1; the test starts the Alice→Bob gift
 //! with the world's clock stopped, opens the page with the route's view token, sees every leg,
 //! sets a marker in the page's `window`, starts the world's clock and watches the statuses
-//! advance to completed — the marker still there, so without a reload. A wrong token gets the
+//! advance to completed — the marker still there, so without a reload. A route paused for the
+//! user's signature shows the hash to sign. A wrong token gets the
 //! not-found page with none of the route's data. The tenant's view lists the route after the API
 //! key is typed into its form (the key never in the address). A screenshot of the finished route
 //! is saved to `target/track-page.png` (or `$TRACK_SCREENSHOT`).
@@ -248,6 +249,50 @@ async fn the_tracking_page_follows_the_gift_live_in_a_real_browser() {
     assert!(body.contains("not valid"), "{body}");
     assert!(!body.contains(&id) && !body.contains("Step"), "{body}");
     assert_eq!(js(&c, "return document.getElementById('legs') === null").await, true);
+
+    // A leg that waits for the user's signature: the page shows what to sign.
+    let q: Value = http
+        .post(format!("{}/v1/quotes", h.base))
+        .header("authorization", &auth)
+        .json(&h.bob_deposit_request())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let paused: Value = http
+        .post(format!("{}/v1/routes", h.base))
+        .header("authorization", &auth)
+        .json(&json!({ "quote_id": q["id"], "route_index": 0 }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    c.goto(&format!("{}{}", h.base, paused["track_url"].as_str().unwrap())).await.unwrap();
+    wait_until(&c, "the route waits for a signature", |s| s["route"] == "awaiting_signature").await;
+    let route: Value = http
+        .get(format!("{}/v1/routes/{}", h.base, paused["id"].as_str().unwrap()))
+        .header("authorization", &auth)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let leg = route["legs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["status"] == "awaiting_signature")
+        .unwrap();
+    let hash = leg["signature_request"]["hash"].as_str().unwrap();
+    let sign =
+        js(&c, "const b = document.querySelector('.sign'); return b ? b.innerText : ''").await;
+    let sign = sign.as_str().unwrap();
+    assert!(sign.contains("signature is needed") && sign.contains(hash), "{sign}");
 
     // The tenant's view: the key typed into the form, sent as a header, never in the address.
     c.goto(&format!("{}/track", h.base)).await.unwrap();
