@@ -80,8 +80,15 @@ pub(crate) async fn follow(
         .get_route(&tenant, &id)
         .await?
         .ok_or_else(|| ApiError::route_not_found(&id.to_string()))?;
-    // A place among the open streams, held until the stream ends or its client leaves.
-    let slot = s.limits.streams.acquire(&tenant).inspect_err(|_| {
+    // A place among the open streams, held until the stream ends or its client leaves. The
+    // tracking page's streams count per route, apart from the tenant's own: whoever holds a
+    // route's link cannot use up the tenant's streams.
+    let quota = if named {
+        tenant.clone()
+    } else {
+        TenantId::new(format!("track:{id}")).unwrap_or_else(|_| tenant.clone())
+    };
+    let slot = s.limits.streams.acquire(&quota).inspect_err(|_| {
         s.limits.streams_refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     })?;
     let last = after.unwrap_or(0);

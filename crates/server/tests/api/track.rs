@@ -148,3 +148,30 @@ async fn the_view_token_opens_one_route_read_only_and_nothing_else() {
     assert_eq!(get(&h.base, "/track/assets/nope.js").await.0, StatusCode::NOT_FOUND);
     h.stop().await;
 }
+
+/// The page's event streams count per route, apart from the tenant's: a shared link cannot use up
+/// the tenant's own streams.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tracking_link_cannot_use_up_the_tenants_streams() {
+    let h = Harness::start_with(&[("STARKROUTE_API__MAX_STREAMS_PER_TENANT", "1")]).await;
+    let q = h.quote(DEMO, gift_request()).await;
+    let (s, r) = h.start_route(DEMO, &q, straight_into_bobs_vault(&q), None).await;
+    assert_eq!(s, StatusCode::CREATED, "{r}");
+    let id = r["id"].as_str().unwrap();
+    let token = r["view_token"].as_str().unwrap();
+    // The world's clock is stopped: the route runs on, and its streams stay open.
+    let page = format!("{}/track/{id}/events?t={token}", h.base);
+    let first = reqwest::get(&page).await.unwrap();
+    assert_eq!(first.status().as_u16(), 200);
+    let second = reqwest::get(&page).await.unwrap();
+    assert_eq!(second.status().as_u16(), 429, "the route's page streams are capped");
+    let own = reqwest::Client::new()
+        .get(format!("{}/v1/routes/{id}/events", h.base))
+        .header("authorization", format!("Bearer {DEMO}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(own.status().as_u16(), 200, "the tenant's own stream is unaffected");
+    drop((first, own));
+    h.stop().await;
+}
