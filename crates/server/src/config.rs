@@ -492,6 +492,9 @@ pub struct SandboxSettings {
     /// The adapters hold Alice's demo keys (Ethereum, Stark, Starknet) and sign her legs; any
     /// other sender's legs pause for a signature.
     pub custodial_alice: bool,
+    /// Block explorers for the sandbox's legs (none by default: its chains have no explorer);
+    /// the same templates and checks as `[network.explorers]`.
+    pub explorers: Explorers,
 }
 
 impl Default for SandboxSettings {
@@ -500,6 +503,7 @@ impl Default for SandboxSettings {
             speed: 3600,
             starkex_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             custodial_alice: true,
+            explorers: Explorers::default(),
         }
     }
 }
@@ -750,6 +754,10 @@ impl Config {
         range("executor.backoff_max_ms", ex.backoff_max_ms, ex.backoff_initial_ms, 86_400_000)
             .map_err(|e| format!("{e} (and at least executor.backoff_initial_ms)"))?;
         range("sandbox.speed", self.sandbox.speed, 1, 7 * 86_400)?;
+        self.sandbox
+            .explorers
+            .validate()
+            .map_err(|e| e.replacen("network.explorers.", "sandbox.explorers.", 1))?;
         self.webhooks.validate()?;
         if let Some(n) = &self.network {
             n.validate(&self.topology.layers)?;
@@ -1041,6 +1049,14 @@ mod tests {
                 .to_string();
             assert!(err.contains("network.explorers.l1") && err.contains(why), "{value}: {err}");
         }
+        // The sandbox's own, none by default, checked the same way.
+        assert!(sandbox.sandbox.explorers.l1.is_none());
+        let o = Overrides::new().with_env([(
+            "STARKROUTE_SANDBOX__EXPLORERS__L1".to_owned(),
+            "ftp://x/{hash}".to_owned(),
+        )]);
+        let err = Config::layered(None, &o).expect_err("ftp").to_string();
+        assert!(err.contains("sandbox.explorers.l1"), "{err}");
         // Plain http on a loopback host (a local explorer) is fine.
         for ok in
             ["http://127.0.0.1:4000/tx/{hash}", "http://localhost/tx/{hash}", "http://[::1]/{hash}"]

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
 use starkroute_testkit::files::{gift_request, workspace_root};
-use starkroute_testkit::server::{Harness, DEMO_KEY, STRAIGHT_INTO_BOBS_VAULT};
+use starkroute_testkit::server::{Harness, Options, DEMO_KEY, STRAIGHT_INTO_BOBS_VAULT};
 
 /// chromedriver, killed when the test ends.
 struct Driver(Child);
@@ -127,7 +127,11 @@ async fn wait_until(c: &Client, what: &str, done: impl Fn(&Value) -> bool) -> Ve
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_tracking_page_follows_the_gift_live_in_a_real_browser() {
-    let mut h = Harness::start().await;
+    // A local "explorer" for the sandbox's legs, to see the links on the page.
+    let options = Options::default()
+        .set("STARKROUTE_SANDBOX__EXPLORERS__L1", "http://127.0.0.1:9/tx/{hash}")
+        .set("STARKROUTE_SANDBOX__EXPLORERS__STARKNET", "http://127.0.0.1:9/sn/tx/{hash}");
+    let mut h = Harness::start_with(options).await;
     let (_driver, driver_url) = start_driver().await;
     let http = reqwest::Client::new();
     let auth = format!("Bearer {DEMO_KEY}");
@@ -210,6 +214,14 @@ async fn the_tracking_page_follows_the_gift_live_in_a_real_browser() {
     // The page went through the route's states as they happened.
     let routes: Vec<&Value> = seen.iter().map(|s| &s["route"]).collect();
     assert!(routes.first() != routes.last(), "{seen:#?}");
+    let links = js(
+        &c,
+        "return [...document.querySelectorAll('#legs a.explorer')].map(a => a.getAttribute('href'))",
+    )
+    .await;
+    let links = links.as_array().unwrap();
+    assert_eq!(links.len(), 3, "an explorer link per leg: {links:?}");
+    assert!(links.iter().all(|l| l.as_str().unwrap().starts_with("http://127.0.0.1:9/")));
     let asset = js(&c, "return document.getElementById('asset-at').textContent").await;
     assert!(asset.as_str().unwrap().starts_with("StarkEx"), "Bob's vault: {asset}");
 

@@ -174,7 +174,10 @@ impl AppState {
             webhooks: deps.webhooks,
             webhook_settings: config.webhooks.clone(),
             webhook_metrics: deps.webhook_metrics,
-            explorers: config.network.as_ref().map(|n| n.explorers.clone()).unwrap_or_default(),
+            explorers: config
+                .network
+                .as_ref()
+                .map_or_else(|| config.sandbox.explorers.clone(), |n| n.explorers.clone()),
         })))
     }
 

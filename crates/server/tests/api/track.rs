@@ -24,7 +24,11 @@ fn secured(headers: &reqwest::header::HeaderMap) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_view_token_opens_one_route_read_only_and_nothing_else() {
-    let mut h = Harness::start().await;
+    let mut h = Harness::start_with(&[
+        ("STARKROUTE_SANDBOX__EXPLORERS__L1", "http://127.0.0.1:9/tx/{hash}"),
+        ("STARKROUTE_SANDBOX__EXPLORERS__STARKNET", "http://localhost:9/sn/tx/{hash}"),
+    ])
+    .await;
     let q = h.quote(DEMO, gift_request()).await;
     let i = straight_into_bobs_vault(&q);
     let (s, r) = h.start_route(DEMO, &q, i, Some("track-1")).await;
@@ -69,8 +73,13 @@ async fn the_view_token_opens_one_route_read_only_and_nothing_else() {
     assert_eq!(route["live_eta"]["source"], "done");
     for leg in route["legs"].as_array().unwrap() {
         assert_eq!(leg["status"], "final_on_l1");
-        assert!(leg["layer"].is_string());
-        assert_eq!(leg["explorer_url"], Value::Null, "no explorer in the sandbox");
+        let hash = leg["submission"].as_str().unwrap();
+        let want = match leg["layer"].as_str().unwrap() {
+            "l1" => format!("http://127.0.0.1:9/tx/{hash}"),
+            "starknet" => format!("http://localhost:9/sn/tx/{hash}"),
+            other => panic!("the gift has no {other} leg"),
+        };
+        assert_eq!(leg["explorer_url"], want.as_str(), "{leg}");
     }
     assert!(route.get("view_token").is_none());
 
