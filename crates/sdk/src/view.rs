@@ -298,3 +298,38 @@ impl Assets {
         self.assets.iter().find(|a| a.get("symbol").and_then(Value::as_str) == Some(symbol))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_started_route_shows_its_view_token_to_the_caller_only() {
+        let token = format!("vt_{}", "ab".repeat(32));
+        let at = serde_json::json!({ "layer": "starknet", "holder": { "layer": "starknet", "id": "0x1" }, "holding": "owned" });
+        let eta = serde_json::json!({ "min_secs": 60, "max_secs": 120 });
+        let live = serde_json::json!({ "expected_at": 90_000, "remaining_secs": 90, "remaining": eta, "source": "model" });
+        let mut v = serde_json::json!({
+            "id": "01ARZ3NDEKTSV4RRFFQ69G5FAV", "status": "running", "summary": "s",
+            "destination": at, "total_fee_wei": "0", "eta": eta, "needs_recipient_action": false,
+            "legs": [{ "index": 0, "kind": "starknet_transfer", "status": "submitted",
+                       "description": "d", "from": at, "to": at, "signer": "sender", "fees": [],
+                       "eta": eta, "submission": "0x1", "updated_at": 0, "live_eta": live,
+                       "layer": "starknet",
+                       "explorer_url": "https://sepolia.voyager.online/tx/0x1" }],
+            "last_event_seq": 3, "created_at": 0, "updated_at": 0, "live_eta": live,
+        });
+        v["view_token"] = Value::from(token.clone());
+        v["track_url"] = Value::from(format!("/track/X?t={token}"));
+        let r: RouteView = serde_json::from_value(v).unwrap();
+        assert_eq!(r.view_token.as_ref().map(Redacted::expose), Some(token.as_str()));
+        assert!(r.track_url.as_ref().unwrap().expose().ends_with(&token));
+        let shown = format!("{r:?} {r:#?}");
+        assert!(!shown.contains(&token[3..]), "Debug shows no token: {shown}");
+        assert_eq!(r.live_eta.as_ref().map(|e| e.remaining_secs), Some(90));
+        assert_eq!(
+            r.legs[0].explorer_url.as_deref(),
+            Some("https://sepolia.voyager.online/tx/0x1")
+        );
+    }
+}
