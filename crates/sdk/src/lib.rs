@@ -69,6 +69,7 @@ pub use starkroute_planner::{Accounts, AssetRef, Objective, Plans, QuoteRequest}
 pub use starkroute_types::{LegStatus, RouteStatus};
 pub use view::{
     Assets, Event, LegView, LiveEta, Outcome, Quote, Redacted, RoutePage, RouteView, SignatureAsk,
+    ViewToken,
 };
 pub use webhook::{verify_webhook, WebhookError, WebhookEvent};
 

@@ -86,6 +86,18 @@ pub struct LiveEta {
     pub source: String,
 }
 
+/// `POST /v1/routes/{id}/view-token`: a route's tracking-page token (`Debug` shows neither it
+/// nor the URL carrying it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ViewToken {
+    /// The route.
+    pub route: String,
+    /// The token (`vt_…`).
+    pub view_token: Redacted,
+    /// The page's path with the token, relative to the API's base URL.
+    pub track_url: Redacted,
+}
+
 /// A string that grants access (a view token, or a URL carrying one): `Debug` does not show it.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
