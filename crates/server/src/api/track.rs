@@ -279,4 +279,44 @@ mod tests {
             assert!(!page.contains("http://") && !page.contains("https://"));
         }
     }
+
+    /// WCAG relative luminance of `#rgb` / `#rrggbb`.
+    fn luminance(hex: &str) -> f64 {
+        let h = hex.trim_start_matches('#');
+        let h: String =
+            if h.len() == 3 { h.chars().flat_map(|c| [c, c]).collect() } else { h.into() };
+        let c = |i: usize| {
+            let v = f64::from(u8::from_str_radix(&h[i..i + 2], 16).unwrap()) / 255.0;
+            if v <= 0.039_28 {
+                v / 12.92
+            } else {
+                ((v + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        0.2126 * c(0) + 0.7152 * c(2) + 0.0722 * c(4)
+    }
+
+    /// Every text colour of the stylesheet, in light and dark mode, is at least 7:1 (WCAG AAA)
+    /// against the page and the card behind it.
+    #[test]
+    fn text_contrast_is_at_least_seven_to_one_in_both_modes() {
+        let css = ASSETS.iter().find(|(n, _, _)| *n == "track.css").unwrap().2;
+        let blocks: Vec<&str> = css.split(":root {").skip(1).collect();
+        assert_eq!(blocks.len(), 2, "a light and a dark palette");
+        for block in blocks {
+            let block = &block[..block.find('}').unwrap()];
+            let var = |name: &str| {
+                let at = block.find(&format!("--{name}:")).unwrap() + name.len() + 3;
+                block[at..].trim_start().split(';').next().unwrap().trim().to_owned()
+            };
+            for back in ["bg", "card"] {
+                let b = luminance(&var(back));
+                for text in ["fg", "muted", "ok", "warn", "bad", "run"] {
+                    let t = luminance(&var(text));
+                    let ratio = (t.max(b) + 0.05) / (t.min(b) + 0.05);
+                    assert!(ratio >= 7.0, "--{text} on --{back}: {ratio:.2}:1");
+                }
+            }
+        }
+    }
 }
