@@ -168,6 +168,7 @@ async fn the_tracking_page_follows_the_gift_live_in_a_real_browser() {
 
     let c = browser(&driver_url).await;
     c.goto(&track_url).await.unwrap();
+    let loaded = Instant::now();
     // Every leg, with its layer and its status in words; the world's clock is stopped, so the
     // route cannot be complete yet.
     let first = wait_until(&c, "three legs shown", |s| {
@@ -206,6 +207,9 @@ async fn the_tracking_page_follows_the_gift_live_in_a_real_browser() {
         "still here",
         "updated without a reload"
     );
+    // Before the page's own periodic refresh (15 s after it loaded) could have run: the updates
+    // came from the event stream.
+    assert!(loaded.elapsed() < Duration::from_secs(14), "took {:?}", loaded.elapsed());
     let end = seen.last().unwrap();
     assert!(end["text"].as_str().unwrap().contains("Completed"), "{end}");
     for leg in end["legs"].as_array().unwrap() {
