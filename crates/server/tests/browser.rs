@@ -13,6 +13,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // A failure is the test failing.
 
+use std::os::unix::process::CommandExt as _;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -22,11 +23,17 @@ use serde_json::{json, Value};
 use starkroute_testkit::files::{gift_request, workspace_root};
 use starkroute_testkit::server::{Harness, Options, DEMO_KEY, STRAIGHT_INTO_BOBS_VAULT};
 
-/// chromedriver, killed when the test ends.
+/// chromedriver in a process group of its own, with the browser it starts: the whole group is
+/// killed when the test ends, also when it fails before closing the session.
 struct Driver(Child);
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        // This group only (its id is chromedriver's pid): chromedriver and its browser.
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.0.id())])
+            .stderr(Stdio::null())
+            .status();
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
@@ -52,6 +59,7 @@ async fn start_driver() -> (Driver, String) {
     let bin = find_binary("CHROMEDRIVER", &["chromedriver"]);
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let child = Command::new(bin)
+        .process_group(0)
         .arg(format!("--port={port}"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
