@@ -83,6 +83,10 @@ async fn the_view_token_opens_one_route_read_only_and_nothing_else() {
     }
     assert!(route.get("view_token").is_none());
 
+    // It is no API key.
+    let (s, _) = h.call(Method::GET, &format!("/v1/routes/{id}"), Some(&token), None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+
     // Through the router too, each answer checked against /openapi.json.
     let (s, v) = h.call(Method::GET, &format!("/track/{id}/route?t={token}"), None, None).await;
     assert_eq!(s, StatusCode::OK, "{v}");
