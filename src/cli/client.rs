@@ -270,6 +270,19 @@ fn detail(e: &Event) -> Option<String> {
         });
     }
     let d = &e.data;
+    if e.kind == "eta_changed" {
+        let left = d["remaining_secs"].as_u64()?;
+        let (lo, hi) = (d["remaining"]["min_secs"].as_u64()?, d["remaining"]["max_secs"].as_u64()?);
+        let moved = d["expected_at"].as_i64()? - d["previous_expected_at"].as_i64()?;
+        let dir = if moved >= 0 { "later" } else { "earlier" };
+        return Some(format!(
+            "now expected in {} ({}–{}), {} {dir} than announced",
+            format_duration(left),
+            format_duration(lo),
+            format_duration(hi),
+            format_duration(moved.unsigned_abs() / 1000)
+        ));
+    }
     ["reason", "hash"]
         .iter()
         .find_map(|k| d.get(*k).and_then(Value::as_str).map(|v| format!("{k} {v}")))
@@ -288,10 +301,23 @@ fn step(s: LegStatus) -> u64 {
 
 const STEPS: u64 = 4;
 
-/// One progress bar per leg.
+/// One progress bar per leg: the bar, its ETA text and its status label.
 struct Bars {
     multi: indicatif::MultiProgress,
-    legs: BTreeMap<u16, (indicatif::ProgressBar, String)>,
+    legs: BTreeMap<u16, (indicatif::ProgressBar, String, &'static str)>,
+}
+
+/// A leg's ETA for its bar: the live estimate when the server gives one, else the plan's range.
+fn leg_eta(l: &starkroute_sdk::LegView) -> String {
+    match &l.live_eta {
+        Some(live) if live.source != "done" => format!(
+            "ETA ~{} ({}–{})",
+            format_duration(live.remaining_secs),
+            format_duration(live.remaining.min_secs),
+            format_duration(live.remaining.max_secs)
+        ),
+        _ => format!("ETA {}–{}", format_duration(l.eta.min_secs), format_duration(l.eta.max_secs)),
+    }
 }
 
 impl Bars {
@@ -305,21 +331,39 @@ impl Bars {
             let bar = multi.add(indicatif::ProgressBar::new(STEPS));
             bar.set_style(style.clone());
             bar.set_prefix(format!("leg {} {:<28}", l.index, l.kind.as_str()));
-            let eta = format!(
-                "ETA {}–{}",
-                format_duration(l.eta.min_secs),
-                format_duration(l.eta.max_secs)
-            );
+            let eta = leg_eta(l);
             bar.set_position(step(l.status));
             bar.set_message(format!("{} · {eta}", status_label(l.status)));
             bar.enable_steady_tick(Duration::from_millis(250));
-            legs.insert(l.index, (bar, eta));
+            legs.insert(l.index, (bar, eta, status_label(l.status)));
         }
         Self { multi, legs }
     }
 
     fn apply(&mut self, e: &Event) {
-        let Some((bar, eta)) = e.leg().and_then(|n| self.legs.get(&n)) else {
+        if e.kind == "eta_changed" {
+            // Each leg's new expected completion, as the time left from the event.
+            let at = e.data["legs"].as_array().cloned().unwrap_or_default();
+            let now = e.at;
+            for l in at {
+                let (Some(n), Some(t)) = (l["leg"].as_u64(), l["expected_at"].as_i64()) else {
+                    continue;
+                };
+                let Some((bar, eta, label)) =
+                    u16::try_from(n).ok().and_then(|n| self.legs.get_mut(&n))
+                else {
+                    continue;
+                };
+                if bar.is_finished() {
+                    continue;
+                }
+                *eta =
+                    format!("ETA ~{}", format_duration(t.saturating_sub(now).max(0) as u64 / 1000));
+                bar.set_message(format!("{label} · {eta}"));
+            }
+            return;
+        }
+        let Some((bar, eta, label)) = e.leg().and_then(|n| self.legs.get_mut(&n)) else {
             if e.is_terminal() {
                 let _ = self.multi.println(line_for_route(e));
             }
@@ -343,6 +387,7 @@ impl Bars {
             }
             Some(s) => {
                 bar.set_position(step(s));
+                *label = status_label(s);
                 bar.set_message(format!("{} · {eta}{extra}", status_label(s)));
             }
             None => bar.set_message(format!("{} · {eta}{extra}", e.kind)),
@@ -350,7 +395,7 @@ impl Bars {
     }
 
     fn finish(self) {
-        for (bar, _) in self.legs.values() {
+        for (bar, _, _) in self.legs.values() {
             if !bar.is_finished() {
                 bar.abandon();
             }
@@ -393,5 +438,27 @@ mod tests {
             assert!(!shown.contains(secret), "{shown}");
         }
         assert!(shown.contains("api.example.com"), "{shown}");
+    }
+
+    #[test]
+    fn an_eta_change_is_one_line_with_the_new_eta_and_the_move() {
+        let e: Event = serde_json::from_value(serde_json::json!({
+            "route": "01ARZ3NDEKTSV4RRFFQ69G5FAV", "seq": 7, "type": "eta_changed", "at": 1_000_000,
+            "data": { "leg": 0, "status": "submitted", "expected_at": 1_600_000,
+                      "previous_expected_at": 1_330_000, "remaining_secs": 600,
+                      "remaining": { "min_secs": 60, "max_secs": 900 }, "source": "observed",
+                      "legs": [{ "leg": 0, "expected_at": 1_600_000 }] }
+        }))
+        .unwrap();
+        assert_eq!(
+            detail(&e).unwrap(),
+            format!(
+                "now expected in {} ({}–{}), {} later than announced",
+                format_duration(600),
+                format_duration(60),
+                format_duration(900),
+                format_duration(270)
+            )
+        );
     }
 }

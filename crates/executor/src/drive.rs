@@ -16,6 +16,7 @@ use tracing::Instrument as _;
 
 use crate::{
     config::hash_bytes,
+    eta,
     executor::{corrupt, decode_prepared},
     machine::{
         decide_record, on_event, route_on_event, Action, LegEvent, Refusal, RouteEvent, Transition,
@@ -151,18 +152,43 @@ impl<'a> Drive<'a> {
         &mut self,
         leg: Option<LegChange>,
         status: Option<RouteChange>,
-        events: Vec<NewEvent>,
+        mut events: Vec<NewEvent>,
     ) -> Result<()> {
         let now = self.ex.clock.now();
-        let t = StoreTransition {
+        // What the leg's layer took in the status it leaves, for the live ETAs (recorded once
+        // the transition is stored).
+        let observed = leg.as_ref().filter(|c| c.from != c.to).and_then(|c| {
+            let l = self.rec.legs.get(usize::from(c.index))?;
+            let ms = now.as_millis().saturating_sub(l.updated_at.as_millis());
+            let dwell = std::time::Duration::from_millis(u64::try_from(ms).unwrap_or(0));
+            Some((l.kind, c.from, c.to, dwell))
+        });
+        let mut t = StoreTransition {
             route: self.rec.id,
             fence: Fence::Lease(self.ex.owner.clone()),
             leg,
             status,
-            events,
+            events: vec![],
         };
+        // The route as it will be: its ETA, announced in the same commit when it moved enough.
+        let mut projected = self.rec.clone();
+        let none = Applied { route: self.rec.id, version: self.rec.version, events: vec![] };
+        apply_local(&mut projected, &t, &none, now);
+        if let Some((kind, from, to, dwell)) = observed {
+            self.ex.eta.observe(kind, from, to, dwell);
+        }
+        let announce = self.eta_changed(&projected, now).await?;
+        if let Some((event, _)) = &announce {
+            events.push(event.clone());
+        }
+        t.events = events;
         let applied = self.ex.store.apply(t.clone(), now).await?;
         apply_local(&mut self.rec, &t, &applied, now);
+        if self.rec.status.is_terminal() {
+            self.ex.announced.forget(&self.rec.id);
+        } else if let Some((_, a)) = announce {
+            self.ex.announced.set(self.rec.id, a);
+        }
         // The store set the route's wake-up from this transition; release with the record's.
         if self.deferred_wake.is_some() {
             self.deferred_wake = Some(self.rec.wake_at);
@@ -403,6 +429,13 @@ impl<'a> Drive<'a> {
             Transition::Stay => {
                 if let Some(stuck) = self.stuck(i, &leg, prepared.layer).await? {
                     self.commit(None, None, vec![stuck]).await?;
+                } else if !self.past_worst_case(i, &leg)
+                    && self.eta_changed(&self.rec.clone(), self.ex.clock.now()).await?.is_some()
+                {
+                    // The leg is late enough to move the route's ETA: the commit carries the
+                    // `eta_changed` event. (Past its worst case, `route_stuck` has said so and
+                    // the ETA keeps moving in the route's answer without more events.)
+                    self.commit(None, None, vec![]).await?;
                 }
                 if let Some(l) = self.rec.legs.get_mut(usize::from(i)) {
                     l.next_attempt_at = Some(poll_at);
@@ -490,6 +523,113 @@ impl<'a> Drive<'a> {
                 "pays": plan.to,
             }),
         ))
+    }
+
+    /// `eta_changed` when the route's expected completion (`rec` as it will be after the commit
+    /// at `now`) moved from the last one announced by more than the thresholds of
+    /// [`crate::eta`], at most once per leg status change or per [`eta::MIN_INTERVAL`]. The last
+    /// announcement is remembered by the executor; after a restart it is read back from the
+    /// route's latest `eta_changed` event, or is the route's initial ETA.
+    async fn eta_changed(
+        &self,
+        rec: &RouteRecord,
+        now: Timestamp,
+    ) -> Result<Option<(NewEvent, eta::Announced)>> {
+        // A final route, or one whose every leg is final (its completion is the next commit),
+        // says so with its own event.
+        if rec.status.is_terminal() || rec.legs.iter().all(|l| l.status == LegStatus::FinalOnL1) {
+            return Ok(None);
+        }
+        let estimate = self.ex.eta.route(rec, now);
+        let Some(new) = estimate.route else { return Ok(None) };
+        let statuses = eta::statuses(rec);
+        let last = match self.ex.announced.get(&rec.id) {
+            Some(a) => a,
+            None => {
+                let a = self.eta_baseline(rec).await?;
+                self.ex.announced.set(rec.id, a);
+                a
+            }
+        };
+        let allowed = statuses != last.statuses || now >= last.at.saturating_add(eta::MIN_INTERVAL);
+        if !allowed || !eta::is_significant(last.expected_at, last.remaining_secs, new.expected_at)
+        {
+            return Ok(None);
+        }
+        let current = rec.legs.iter().find(|l| !l.status.is_terminal());
+        let legs: Vec<Value> = estimate
+            .legs
+            .iter()
+            .enumerate()
+            .map(|(i, e)| json!({ "leg": i, "expected_at": e.map(|e| e.expected_at) }))
+            .collect();
+        tracing::info!(
+            route_id = %rec.id,
+            leg = current.map(|l| l.index),
+            previous = last.expected_at.as_millis(),
+            expected_at = new.expected_at.as_millis(),
+            "route ETA changed"
+        );
+        let event = NewEvent::new(
+            "eta_changed",
+            json!({
+                "leg": current.map(|l| l.index),
+                "status": current.map(|l| l.status),
+                "expected_at": new.expected_at,
+                "remaining_secs": new.remaining_secs,
+                "remaining": new.remaining,
+                "source": new.source,
+                "previous_expected_at": last.expected_at,
+                "legs": legs,
+            }),
+        );
+        let a = eta::Announced {
+            expected_at: new.expected_at,
+            remaining_secs: new.remaining_secs,
+            at: now,
+            statuses,
+        };
+        Ok(Some((event, a)))
+    }
+
+    /// The last ETA announced for a route this executor has not announced one for: its latest
+    /// `eta_changed` event, or else its initial estimate.
+    async fn eta_baseline(&self, rec: &RouteRecord) -> Result<eta::Announced> {
+        let recent = self
+            .ex
+            .store
+            .events_since(&rec.tenant, &rec.id, rec.last_event_seq.saturating_sub(64))
+            .await?;
+        if let Some(e) = recent.iter().rev().find(|e| e.kind == "eta_changed") {
+            let expected_at = e.data["expected_at"].as_i64().map(Timestamp::from_millis);
+            let remaining_secs = e.data["remaining_secs"].as_u64();
+            if let (Some(expected_at), Some(remaining_secs)) = (expected_at, remaining_secs) {
+                return Ok(eta::Announced { expected_at, remaining_secs, at: e.at, statuses: 0 });
+            }
+        }
+        let mut initial = rec.clone();
+        for l in &mut initial.legs {
+            l.status = LegStatus::Planned;
+        }
+        initial.status = RouteStatus::Pending;
+        let at = rec.created_at;
+        let route = self.ex.eta.route(&initial, at).route;
+        let remaining_secs = route.map_or(0, |e| e.remaining_secs);
+        Ok(eta::Announced {
+            expected_at: at.saturating_add(std::time::Duration::from_secs(remaining_secs)),
+            remaining_secs,
+            at,
+            statuses: 0,
+        })
+    }
+
+    /// Whether leg `i` has waited past its planned worst case in its current status.
+    fn past_worst_case(&self, i: u16, leg: &LegRecord) -> bool {
+        self.rec.route.legs.get(usize::from(i)).is_some_and(|plan| {
+            let deadline =
+                leg.updated_at.saturating_add(std::time::Duration::from_secs(plan.eta.max_secs));
+            self.ex.clock.now() > deadline
+        })
     }
 
     /// `route_stuck`, once per leg and episode (the leg's last change): the leg is past its

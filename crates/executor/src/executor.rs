@@ -16,6 +16,7 @@ use tracing::Instrument as _;
 use crate::{
     config::hash_bytes,
     drive::Drive,
+    eta::{EtaAnnouncer, EtaEstimator, RouteEta},
     machine::{
         cancel_plan, on_event, route_on_event, LegEvent, LegView, Refusal, RouteEvent, Transition,
     },
@@ -43,6 +44,10 @@ pub struct Executor {
     events: broadcast::Sender<Event>,
     wake: Notify,
     pub(crate) metrics: ExecutorMetrics,
+    /// Live ETAs: what legs of each kind took on their layers.
+    pub(crate) eta: EtaEstimator,
+    /// The last `eta_changed` per route.
+    pub(crate) announced: EtaAnnouncer,
 }
 
 impl std::fmt::Debug for Executor {
@@ -68,7 +73,29 @@ impl Executor {
         let layers = layers.into_iter().map(|l| (l.layer(), l)).collect();
         let (events, _) = broadcast::channel(EVENT_BUFFER);
         let metrics = ExecutorMetrics::default();
-        Self { store, layers, owner, config, clock, events, wake: Notify::new(), metrics }
+        Self {
+            store,
+            layers,
+            owner,
+            config,
+            clock,
+            events,
+            wake: Notify::new(),
+            metrics,
+            eta: EtaEstimator::default(),
+            announced: EtaAnnouncer::default(),
+        }
+    }
+
+    /// The live ETA estimator (what legs of each kind took on their layers, seen by this
+    /// executor).
+    pub fn estimator(&self) -> &EtaEstimator {
+        &self.eta
+    }
+
+    /// A route's expected completion and its legs', now (see [`crate::eta`]).
+    pub fn eta(&self, rec: &RouteRecord) -> RouteEta {
+        self.eta.route(rec, self.clock.now())
     }
 
     /// What this executor has met so far: the errors it retried or gave up on, how routes ended.

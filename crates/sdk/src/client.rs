@@ -10,7 +10,7 @@ use starkroute_planner::QuoteRequest;
 use starkroute_types::{Layer, RouteStatus};
 
 use crate::error::{Error, Result};
-use crate::view::{Assets, Quote, RoutePage, RouteView};
+use crate::view::{Assets, Quote, RoutePage, RouteView, ViewToken};
 
 /// Largest answer body read (an event stream is read as it comes, not through this).
 const MAX_BODY: usize = 32 << 20;
@@ -173,6 +173,18 @@ impl Client {
     pub async fn cancel(&self, id: &str) -> Result<RouteView> {
         let req = self.request(Method::POST, &["v1", "routes", id, "cancel"]).json(&json!({}));
         self.call(req, "route").await
+    }
+
+    /// `POST /v1/routes/{id}/view-token`: a new read-only token for the route's tracking page
+    /// (the previous one stops working); `track_url` is the page's path with it.
+    pub async fn issue_view_token(&self, id: &str) -> Result<ViewToken> {
+        let req = self.request(Method::POST, &["v1", "routes", id, "view-token"]).json(&json!({}));
+        self.call(req, "view token").await
+    }
+
+    /// `DELETE /v1/routes/{id}/view-token`: the route's tracking page answers 404 from now on.
+    pub async fn revoke_view_token(&self, id: &str) -> Result<()> {
+        self.call_empty(self.request(Method::DELETE, &["v1", "routes", id, "view-token"])).await
     }
 
     /// `POST /v1/routes/{id}/legs/{leg}/signature`: the signature a paused leg asks for

@@ -67,7 +67,10 @@ pub use sign::{LocalKey, LocalKeys};
 pub use starkroute_layer::{Readiness, SignatureRequest, SignatureScheme};
 pub use starkroute_planner::{Accounts, AssetRef, Objective, Plans, QuoteRequest};
 pub use starkroute_types::{LegStatus, RouteStatus};
-pub use view::{Assets, Event, LegView, Outcome, Quote, RoutePage, RouteView, SignatureAsk};
+pub use view::{
+    Assets, Event, LegView, LiveEta, Outcome, Quote, Redacted, RoutePage, RouteView, SignatureAsk,
+    ViewToken,
+};
 pub use webhook::{verify_webhook, WebhookError, WebhookEvent};
 
 impl Client {

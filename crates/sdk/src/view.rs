@@ -59,6 +59,61 @@ pub struct RouteView {
     pub created_at: i64,
     /// Last changed, in milliseconds since the Unix epoch.
     pub updated_at: i64,
+    /// When the route is expected to complete, re-estimated as it moves (`None` once failed or
+    /// cancelled, or from a server without live ETAs).
+    #[serde(default)]
+    pub live_eta: Option<LiveEta>,
+    /// Only in the answer that started the route: the tracking page's read-only token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub view_token: Option<Redacted>,
+    /// Only with `view_token`: the tracking page's path with its token
+    /// (`/track/{id}?t=…`, relative to the API's base URL).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub track_url: Option<Redacted>,
+}
+
+/// An expected completion: re-estimated from what legs of the same kind took on their layers
+/// (`observed`), from the static model until one was seen (`model`), `done` once final.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveEta {
+    /// Milliseconds since the Unix epoch (the server's clock).
+    pub expected_at: i64,
+    /// Seconds left, expected.
+    pub remaining_secs: u64,
+    /// Seconds left, best and worst case.
+    pub remaining: EtaRange,
+    /// `model`, `observed` or `done`.
+    pub source: String,
+}
+
+/// `POST /v1/routes/{id}/view-token`: a route's tracking-page token (`Debug` shows neither it
+/// nor the URL carrying it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ViewToken {
+    /// The route.
+    pub route: String,
+    /// The token (`vt_…`).
+    pub view_token: Redacted,
+    /// The page's path with the token, relative to the API's base URL.
+    pub track_url: Redacted,
+}
+
+/// A string that grants access (a view token, or a URL carrying one): `Debug` does not show it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Redacted(String);
+
+impl Redacted {
+    /// The value itself.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
 }
 
 impl RouteView {
@@ -116,6 +171,12 @@ pub struct LegView {
     pub signature_request: Option<SignatureRequest>,
     /// Last changed, in milliseconds since the Unix epoch.
     pub updated_at: i64,
+    /// When it is expected to be final, re-estimated as it moves.
+    #[serde(default)]
+    pub live_eta: Option<LiveEta>,
+    /// Its transaction on its layer's block explorer, where one is configured.
+    #[serde(default)]
+    pub explorer_url: Option<String>,
 }
 
 impl LegView {
@@ -247,5 +308,40 @@ impl Assets {
     /// The token with this symbol.
     pub fn by_symbol(&self, symbol: &str) -> Option<&Value> {
         self.assets.iter().find(|a| a.get("symbol").and_then(Value::as_str) == Some(symbol))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_started_route_shows_its_view_token_to_the_caller_only() {
+        let token = format!("vt_{}", "ab".repeat(32));
+        let at = serde_json::json!({ "layer": "starknet", "holder": { "layer": "starknet", "id": "0x1" }, "holding": "owned" });
+        let eta = serde_json::json!({ "min_secs": 60, "max_secs": 120 });
+        let live = serde_json::json!({ "expected_at": 90_000, "remaining_secs": 90, "remaining": eta, "source": "model" });
+        let mut v = serde_json::json!({
+            "id": "01ARZ3NDEKTSV4RRFFQ69G5FAV", "status": "running", "summary": "s",
+            "destination": at, "total_fee_wei": "0", "eta": eta, "needs_recipient_action": false,
+            "legs": [{ "index": 0, "kind": "starknet_transfer", "status": "submitted",
+                       "description": "d", "from": at, "to": at, "signer": "sender", "fees": [],
+                       "eta": eta, "submission": "0x1", "updated_at": 0, "live_eta": live,
+                       "layer": "starknet",
+                       "explorer_url": "https://sepolia.voyager.online/tx/0x1" }],
+            "last_event_seq": 3, "created_at": 0, "updated_at": 0, "live_eta": live,
+        });
+        v["view_token"] = Value::from(token.clone());
+        v["track_url"] = Value::from(format!("/track/X?t={token}"));
+        let r: RouteView = serde_json::from_value(v).unwrap();
+        assert_eq!(r.view_token.as_ref().map(Redacted::expose), Some(token.as_str()));
+        assert!(r.track_url.as_ref().unwrap().expose().ends_with(&token));
+        let shown = format!("{r:?} {r:#?}");
+        assert!(!shown.contains(&token[3..]), "Debug shows no token: {shown}");
+        assert_eq!(r.live_eta.as_ref().map(|e| e.remaining_secs), Some(90));
+        assert_eq!(
+            r.legs[0].explorer_url.as_deref(),
+            Some("https://sepolia.voyager.online/tx/0x1")
+        );
     }
 }

@@ -130,6 +130,9 @@ pub struct NetworkConfig {
     /// `[network.fees]`: how quotes read their prices from the chains.
     #[serde(default)]
     pub fees: FeeSettings,
+    /// Block explorers: where a leg's transaction is shown on each layer (none unless set).
+    #[serde(default)]
+    pub explorers: Explorers,
 }
 
 /// `[network.fees]`: the live fee cache. Each layer's prices are read in the background every
@@ -172,6 +175,77 @@ impl FeeSettings {
     }
 }
 
+/// `[network.explorers]`: a URL template per layer with exactly one `{hash}` (the submission's
+/// hash or id on that layer), `https` (plain `http` only for a loopback host). Checked at load.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Explorers {
+    /// An L1 transaction, e.g. `https://sepolia.etherscan.io/tx/{hash}`.
+    #[serde(default)]
+    pub l1: Option<String>,
+    /// A Starknet transaction, e.g. `https://sepolia.voyager.online/tx/{hash}`.
+    #[serde(default)]
+    pub starknet: Option<String>,
+    /// A StarkEx transfer or withdrawal, by the id the operator gave it.
+    #[serde(default)]
+    pub starkex: Option<String>,
+}
+
+impl Explorers {
+    /// The template for `layer`, if configured.
+    pub fn template(&self, layer: starkroute_types::Layer) -> Option<&str> {
+        match layer {
+            starkroute_types::Layer::L1 => self.l1.as_deref(),
+            starkroute_types::Layer::Starknet => self.starknet.as_deref(),
+            starkroute_types::Layer::StarkEx => self.starkex.as_deref(),
+        }
+    }
+
+    /// The explorer's page of `hash` on `layer`, if a template is configured and `hash` is a
+    /// plain identifier (hex, digits, letters, `_` or `-`: nothing that could change the URL's
+    /// meaning).
+    pub fn link(&self, layer: starkroute_types::Layer, hash: &str) -> Option<String> {
+        let t = self.template(layer)?;
+        let plain = !hash.is_empty()
+            && hash.len() <= 200
+            && hash.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        plain.then(|| t.replacen("{hash}", hash, 1))
+    }
+
+    /// Checks every template (the error names the key).
+    pub fn validate(&self) -> Result<(), String> {
+        for (key, t) in [
+            ("network.explorers.l1", &self.l1),
+            ("network.explorers.starknet", &self.starknet),
+            ("network.explorers.starkex", &self.starkex),
+        ] {
+            if let Some(t) = t {
+                check_explorer_template(t).map_err(|why| format!("{key}: {why}, not {t:?}"))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn check_explorer_template(t: &str) -> Result<(), &'static str> {
+    if t.matches("{hash}").count() != 1 {
+        return Err("a template needs exactly one {hash}");
+    }
+    let url = reqwest::Url::parse(&t.replace("{hash}", "0x1"))
+        .map_err(|_| "not a URL once {hash} is filled in")?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("credentials have no place in an explorer link");
+    }
+    let host = url.host_str().ok_or("no host")?;
+    let ip = host.trim_start_matches('[').trim_end_matches(']').parse::<std::net::IpAddr>();
+    let loopback = host == "localhost" || ip.is_ok_and(|ip| ip.is_loopback());
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if loopback => Ok(()),
+        _ => Err("expected https (plain http only for a loopback host)"),
+    }
+}
+
 /// STRK's ERC-20 on Starknet (mainnet, Sepolia, starknet-devnet):
 /// <https://github.com/starknet-io/starknet-addresses>.
 pub const STRK_ON_STARKNET: &str =
@@ -210,6 +284,7 @@ impl std::fmt::Debug for NetworkConfig {
             .field("starkgate", &self.starkgate)
             .field("nft_bridge", &self.nft_bridge)
             .field("starkex", &self.starkex)
+            .field("explorers", &self.explorers)
             .finish()
     }
 }
@@ -322,6 +397,7 @@ impl NetworkConfig {
                 }
             }
         }
+        self.explorers.validate()?;
         if let Some(n) = self.l1_confirmations {
             range("network.l1_confirmations", n, 1, 1000)?;
         }
@@ -473,6 +549,9 @@ pub struct SandboxSettings {
     /// The adapters hold Alice's demo keys (Ethereum, Stark, Starknet) and sign her legs; any
     /// other sender's legs pause for a signature.
     pub custodial_alice: bool,
+    /// Block explorers for the sandbox's legs (none by default: its chains have no explorer);
+    /// the same templates and checks as `[network.explorers]`.
+    pub explorers: Explorers,
 }
 
 impl Default for SandboxSettings {
@@ -481,6 +560,7 @@ impl Default for SandboxSettings {
             speed: 3600,
             starkex_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             custodial_alice: true,
+            explorers: Explorers::default(),
         }
     }
 }
@@ -731,6 +811,10 @@ impl Config {
         range("executor.backoff_max_ms", ex.backoff_max_ms, ex.backoff_initial_ms, 86_400_000)
             .map_err(|e| format!("{e} (and at least executor.backoff_initial_ms)"))?;
         range("sandbox.speed", self.sandbox.speed, 1, 7 * 86_400)?;
+        self.sandbox
+            .explorers
+            .validate()
+            .map_err(|e| e.replacen("network.explorers.", "sandbox.explorers.", 1))?;
         self.webhooks.validate()?;
         if let Some(n) = &self.network {
             n.validate(&self.topology.layers)?;
@@ -1013,5 +1097,59 @@ mod tests {
             Some("https://eth-sepolia.example/v2/KEY")
         );
         assert_eq!(c.base_dir, dir.path());
+    }
+
+    #[test]
+    fn explorer_templates_are_checked_at_load_and_fill_in_the_hash() {
+        let c = Config::layered(
+            Some(std::path::Path::new("../../config/sepolia.toml")),
+            &Overrides::new(),
+        )
+        .expect("sepolia.toml");
+        let e = &c.network.as_ref().expect("[network]").explorers;
+        assert_eq!(
+            e.link(starkroute_types::Layer::L1, "0xabc1").as_deref(),
+            Some("https://sepolia.etherscan.io/tx/0xabc1")
+        );
+        assert_eq!(
+            e.link(starkroute_types::Layer::Starknet, "0x5").as_deref(),
+            Some("https://sepolia.voyager.online/tx/0x5")
+        );
+        assert_eq!(e.link(starkroute_types::Layer::StarkEx, "12"), None, "none configured");
+        assert_eq!(e.link(starkroute_types::Layer::L1, "0x1/../x?y"), None, "not a plain id");
+        let sandbox = Config::layered(None, &Overrides::new()).expect("sandbox");
+        assert!(sandbox.network.is_none(), "the sandbox has no explorers");
+
+        for (value, why) in [
+            ("http://etherscan.io/tx/{hash}", "expected https"),
+            ("https://etherscan.io/tx/", "exactly one {hash}"),
+            ("https://etherscan.io/tx/{hash}/{hash}", "exactly one {hash}"),
+            ("https://u:p@etherscan.io/tx/{hash}", "credentials"),
+            ("etherscan.io/tx/{hash}", "not a URL"),
+        ] {
+            let o = Overrides::new()
+                .with_env([("STARKROUTE_NETWORK__EXPLORERS__L1".to_owned(), value.to_owned())]);
+            let err = Config::layered(Some(std::path::Path::new("../../config/sepolia.toml")), &o)
+                .expect_err(value)
+                .to_string();
+            assert!(err.contains("network.explorers.l1") && err.contains(why), "{value}: {err}");
+        }
+        // The sandbox's own, none by default, checked the same way.
+        assert!(sandbox.sandbox.explorers.l1.is_none());
+        let o = Overrides::new().with_env([(
+            "STARKROUTE_SANDBOX__EXPLORERS__L1".to_owned(),
+            "ftp://x/{hash}".to_owned(),
+        )]);
+        let err = Config::layered(None, &o).expect_err("ftp").to_string();
+        assert!(err.contains("sandbox.explorers.l1"), "{err}");
+        // Plain http on a loopback host (a local explorer) is fine.
+        for ok in
+            ["http://127.0.0.1:4000/tx/{hash}", "http://localhost/tx/{hash}", "http://[::1]/{hash}"]
+        {
+            let o = Overrides::new()
+                .with_env([("STARKROUTE_NETWORK__EXPLORERS__STARKEX".to_owned(), ok.to_owned())]);
+            Config::layered(Some(std::path::Path::new("../../config/sepolia.toml")), &o)
+                .unwrap_or_else(|e| panic!("{ok}: {e}"));
+        }
     }
 }

@@ -309,6 +309,20 @@ pub trait WebhookStore: Send + Sync {
         now: Timestamp,
     ) -> Result<Webhook>;
 
+    /// Sets the route's view token (the tracking page's read-only `?t=`), kept as its SHA-256
+    /// in hex only, replacing any earlier one; `None` revokes it. `false` if the tenant has no
+    /// such route (nothing is written).
+    async fn set_view_token(
+        &self,
+        tenant: &TenantId,
+        route: &RouteId,
+        sha256_hex: Option<&str>,
+        now: Timestamp,
+    ) -> Result<bool>;
+
+    /// The tenant and the view token's SHA-256 (hex) of a route that has one.
+    async fn view_token(&self, route: &RouteId) -> Result<Option<(TenantId, String)>>;
+
     /// The tenant's endpoints, oldest first.
     async fn list_webhooks(&self, tenant: &TenantId) -> Result<Vec<Webhook>>;
 

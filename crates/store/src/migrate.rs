@@ -16,12 +16,14 @@ pub(crate) const SQLITE: Steps = &[
     (1, "routes", include_str!("../migrations/sqlite/0001_routes.sql")),
     (2, "route order", include_str!("../migrations/sqlite/0002_route_order.sql")),
     (3, "webhooks", include_str!("../migrations/sqlite/0003_webhooks.sql")),
+    (4, "view tokens", include_str!("../migrations/sqlite/0004_view_tokens.sql")),
 ];
 
 pub(crate) const POSTGRES: Steps = &[
     (1, "routes", include_str!("../migrations/postgres/0001_routes.sql")),
     (2, "route order", include_str!("../migrations/postgres/0002_route_order.sql")),
     (3, "webhooks", include_str!("../migrations/postgres/0003_webhooks.sql")),
+    (4, "view tokens", include_str!("../migrations/postgres/0004_view_tokens.sql")),
 ];
 
 /// The embedded SQL as a sqlx migration source (what `sqlx::migrate!` would build, without

@@ -203,6 +203,62 @@ macro_rules! webhook_backend {
                     .collect()
             }
 
+            async fn set_view_token(
+                pool: &Pool,
+                tenant: &TenantId,
+                route: &crate::RouteId,
+                sha256_hex: Option<&str>,
+                now: Timestamp,
+            ) -> Result<bool> {
+                let mut tx = pool.begin_with($begin).await?;
+                let theirs = sqlx::query("SELECT 1 FROM routes WHERE id = $1 AND tenant = $2")
+                    .bind(route.to_string())
+                    .bind(tenant.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .is_some();
+                if !theirs {
+                    return Ok(false);
+                }
+                sqlx::query("DELETE FROM route_view_tokens WHERE route_id = $1")
+                    .bind(route.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+                if let Some(hash) = sha256_hex {
+                    sqlx::query(
+                        "INSERT INTO route_view_tokens (route_id, token_sha256, created_at) \
+                         VALUES ($1, $2, $3)",
+                    )
+                    .bind(route.to_string())
+                    .bind(hash)
+                    .bind(now.as_millis())
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn view_token(
+                pool: &Pool,
+                route: &crate::RouteId,
+            ) -> Result<Option<(TenantId, String)>> {
+                let row = sqlx::query(
+                    "SELECT r.tenant, t.token_sha256 FROM route_view_tokens t \
+                     JOIN routes r ON r.id = t.route_id WHERE t.route_id = $1",
+                )
+                .bind(route.to_string())
+                .fetch_optional(pool)
+                .await?;
+                match row {
+                    None => Ok(None),
+                    Some(r) => Ok(Some((
+                        TenantId::new(r.try_get::<String, _>("tenant")?).map_err(corrupt)?,
+                        r.try_get("token_sha256")?,
+                    ))),
+                }
+            }
+
             async fn delete_webhook(pool: &Pool, tenant: &TenantId, id: &WebhookId) -> Result<bool> {
                 let mut tx = pool.begin_with($begin).await?;
                 let deleted = sqlx::query("DELETE FROM webhooks WHERE id = $1 AND tenant = $2")
@@ -508,6 +564,23 @@ macro_rules! webhook_backend {
                     now: Timestamp,
                 ) -> StoreResult<Webhook> {
                     Ok(create_webhook(&self.pool, tenant, new, now).await?)
+                }
+
+                async fn set_view_token(
+                    &self,
+                    tenant: &TenantId,
+                    route: &crate::RouteId,
+                    sha256_hex: Option<&str>,
+                    now: Timestamp,
+                ) -> StoreResult<bool> {
+                    Ok(set_view_token(&self.pool, tenant, route, sha256_hex, now).await?)
+                }
+
+                async fn view_token(
+                    &self,
+                    route: &crate::RouteId,
+                ) -> StoreResult<Option<(TenantId, String)>> {
+                    Ok(view_token(&self.pool, route).await?)
                 }
 
                 async fn list_webhooks(&self, tenant: &TenantId) -> StoreResult<Vec<Webhook>> {

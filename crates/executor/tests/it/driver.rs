@@ -1,6 +1,8 @@
 //! The driver on a real SQLite store (a temp file) with the in-test layer.
 
 use std::path::PathBuf;
+
+use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -745,4 +747,110 @@ async fn an_unserved_withdrawal_starts_one_escape_route_when_configured() {
     );
     assert_eq!(list.routes.len(), 4);
     assert_eq!(h.get(&waiting).await.status, RouteStatus::Failed);
+}
+
+/// Live ETAs: a leg that takes longer than the model moves the route's ETA out, announced by
+/// `eta_changed` exactly once per threshold crossing (more than 20% of what remained and more
+/// than 30 s, at most once a minute without a status change); what it took then feeds the
+/// estimate of the next leg of its kind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_leg_announces_its_new_eta_once_per_crossing() {
+    let h = Harness::new().await;
+    h.starkex.script(|s| {
+        s.pending_forever.insert(LegKind::StarkExTransfer);
+    });
+    let mut transfer = leg(
+        0,
+        LegKind::StarkExTransfer,
+        Position::owned(alice_starkex()),
+        Position::owned(bob_starkex()),
+    );
+    // The model: 60 s to 600 s, 330 s expected.
+    transfer.eta = starkroute_types::EtaRange::new(60, 600);
+    let r = route(vec![transfer]);
+    // An endpoint subscribed to `eta_changed` only: its deliveries are written by the same
+    // transactions as the events (the outbox).
+    use starkroute_store::WebhookStore as _;
+    let hook = starkroute_store::NewWebhook {
+        url: "https://hooks.example.com/eta".into(),
+        events: vec!["eta_changed".into()],
+        description: "etas".into(),
+        secret: starkroute_store::WebhookSecret::new(format!("whsec_{:0>20}", 1)).unwrap(),
+    };
+    let hook = h.store.create_webhook(&h.tenant, &hook, T0).await.unwrap();
+    let ex = h.executor("a");
+    let id = create(&h, &ex, &r).await;
+    let eta_events = |events: Vec<Event>| -> Vec<Event> {
+        events.into_iter().filter(|e| e.kind == "eta_changed").collect()
+    };
+    let at = |secs: u64| T0.saturating_add(Duration::from_secs(secs));
+    while ex.run_once().await.unwrap().is_some() {}
+    let rec = h.get(&id).await;
+    assert_eq!(rec.legs[0].status, LegStatus::Submitted);
+    let eta = ex.eta(&rec);
+    assert_eq!(eta.route.unwrap().expected_at, at(330), "the model's expectation");
+    assert_eq!(eta.route.unwrap().source, starkroute_executor::EtaSource::Model);
+
+    // On time: no announcement.
+    h.clock.advance(Duration::from_secs(300));
+    while ex.run_once().await.unwrap().is_some() {}
+    assert!(eta_events(h.events(&id).await).is_empty());
+
+    // Late (400 s in, past the expected 330 s): the ETA becomes the worst case, once.
+    for _ in 0..8 {
+        h.clock.advance(Duration::from_secs(10));
+        while ex.run_once().await.unwrap().is_some() {}
+        // 400 s .. 470 s: the ETA slides by less than the thresholds after the first move.
+    }
+    let changed = eta_events(h.events(&id).await);
+    assert_eq!(changed.len(), 1, "{changed:?}");
+    let e = &changed[0];
+    assert_eq!(e.at, at(330), "the first poll at the expected 330 s");
+    assert_eq!(e.data["leg"], 0);
+    assert_eq!(e.data["status"], "submitted");
+    assert_eq!(e.data["previous_expected_at"], json!(at(330)));
+    assert_eq!(e.data["expected_at"], json!(at(600)), "what is left of the worst case");
+    assert_eq!(e.data["remaining_secs"], 270);
+    assert_eq!(e.data["source"], "model");
+    assert_eq!(e.data["legs"][0]["expected_at"], json!(at(600)));
+    // The route's answer agrees.
+    assert_eq!(ex.eta(&h.get(&id).await).route.unwrap().expected_at, at(600));
+
+    // Another instance takes over (a restart): it reads the last announcement back from the
+    // route's events rather than announcing the same move again. Past the worst case the ETA
+    // keeps moving out; the second crossing is announced once more.
+    let ex = h.executor("b");
+    for _ in 0..15 {
+        h.clock.advance(Duration::from_secs(10));
+        while ex.run_once().await.unwrap().is_some() {}
+        if starkroute_executor::Clock::now(&*h.clock) < at(490) {
+            assert_eq!(eta_events(h.events(&id).await).len(), 1, "nothing new before 490 s");
+        }
+    }
+    let changed = eta_events(h.events(&id).await);
+    assert_eq!(changed.len(), 2, "{changed:?}");
+    assert_eq!(changed[1].data["previous_expected_at"], json!(at(600)));
+    let second = changed[1].data["expected_at"].as_i64().unwrap();
+    assert!(second > at(600).as_millis(), "later again: {second}");
+
+    // The operator serves it: the route completes; nothing is announced for a final route.
+    h.starkex.script(|s| {
+        s.pending_forever.clear();
+    });
+    let done = h.drive(&ex, &id).await;
+    assert_eq!(done.status, RouteStatus::Completed);
+    let n = eta_events(h.events(&id).await).len();
+    assert_eq!(n, 2, "no announcement when it completes");
+    let outbox = h.store.list_deliveries(&h.tenant, &hook.id, None, 100).await.unwrap();
+    let mut seqs: Vec<u64> = outbox.iter().map(|d| d.event.seq).collect();
+    seqs.sort_unstable();
+    let announced: Vec<u64> = eta_events(h.events(&id).await).iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, announced, "one webhook delivery per eta_changed, none for other events");
+    let took = (done.legs[0].updated_at.as_millis() - T0.as_millis()) as u64 / 1000;
+
+    // The next transfer is estimated from what this one took, not from the model.
+    let next = create(&h, &ex, &r).await;
+    let eta = ex.eta(&h.get(&next).await).route.unwrap();
+    assert_eq!(eta.source, starkroute_executor::EtaSource::Observed);
+    assert_eq!(eta.remaining_secs, took, "observed {took} s");
 }

@@ -109,3 +109,28 @@ async fn the_stream_resumes_after_dropped_connections_without_gap_or_duplicate()
     assert_eq!(events, read_all(&direct, &route.id, None).await);
     h.stop().await;
 }
+
+/// The tracking page's token through the SDK: shown when the route starts, replaced, revoked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_view_token_is_shown_at_start_reissued_and_revoked() {
+    let h = harness(true).await;
+    let client = h.client();
+    let quote = client.quote(&gift_request()).await.unwrap();
+    let route = client.start(&quote.id, straight_into_bobs_vault(&quote), None).await.unwrap();
+    let first = route.track_url.clone().expect("a started route carries its tracking page");
+    let base = h.base.clone();
+    let opens = |url: String| {
+        let url = format!("{base}{}", url.replacen('?', "/route?", 1));
+        async move { reqwest::get(url).await.unwrap().status().as_u16() }
+    };
+    assert_eq!(opens(first.expose().to_owned()).await, 200);
+    let next = client.issue_view_token(&route.id).await.unwrap();
+    assert_eq!(next.route, route.id);
+    assert_eq!(opens(first.expose().to_owned()).await, 404, "the old token stops working");
+    assert_eq!(opens(next.track_url.expose().to_owned()).await, 200);
+    client.revoke_view_token(&route.id).await.unwrap();
+    assert_eq!(opens(next.track_url.expose().to_owned()).await, 404);
+    let theirs = h.client_with("sr_no_such_key").revoke_view_token(&route.id).await;
+    assert!(theirs.is_err());
+    h.stop().await;
+}

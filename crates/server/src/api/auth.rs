@@ -34,7 +34,7 @@ pub fn hash_key(key: &str) -> [u8; 32] {
 }
 
 /// Compares two hashes without an early exit.
-fn ct_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
+pub(crate) fn ct_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
     let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
     // black_box keeps the optimiser from turning the fold back into a short-circuit compare.
     std::hint::black_box(diff) == 0

@@ -60,6 +60,19 @@ pub(crate) async fn stream(
         // The header is what a reconnecting EventSource sends: it wins over the query.
         after = Some(seq);
     }
+    follow(s, tenant, id, after, true).await
+}
+
+/// The SSE stream of route `id` of `tenant` after event `after` (see the module documentation);
+/// with `named`, each SSE event is named by its kind (`event: leg_final`), otherwise unnamed
+/// (an `EventSource`'s `message`, for the tracking page).
+pub(crate) async fn follow(
+    s: &super::Inner,
+    tenant: TenantId,
+    id: RouteId,
+    after: Option<u64>,
+    named: bool,
+) -> ApiResult<Response> {
     // Subscribe first, then read the log: see the module documentation.
     let live = s.executor.subscribe();
     let rec = s
@@ -67,8 +80,15 @@ pub(crate) async fn stream(
         .get_route(&tenant, &id)
         .await?
         .ok_or_else(|| ApiError::route_not_found(&id.to_string()))?;
-    // A place among the open streams, held until the stream ends or its client leaves.
-    let slot = s.limits.streams.acquire(&tenant).inspect_err(|_| {
+    // A place among the open streams, held until the stream ends or its client leaves. The
+    // tracking page's streams count per route, apart from the tenant's own: whoever holds a
+    // route's link cannot use up the tenant's streams.
+    let quota = if named {
+        tenant.clone()
+    } else {
+        TenantId::new(format!("track:{id}")).unwrap_or_else(|_| tenant.clone())
+    };
+    let slot = s.limits.streams.acquire(&quota).inspect_err(|_| {
         s.limits.streams_refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     })?;
     let last = after.unwrap_or(0);
@@ -85,12 +105,10 @@ pub(crate) async fn stream(
         end_when_drained: rec.status.is_terminal(),
         _slot: slot,
     };
-    let events = stream::unfold(follow, |mut f| async move {
+    let events = stream::unfold(follow, move |mut f| async move {
         let e = f.next().await?;
-        let sse = SseEvent::default()
-            .id(e.seq.to_string())
-            .event(e.kind.clone())
-            .data(view::event(&e).to_string());
+        let sse = SseEvent::default().id(e.seq.to_string()).data(view::event(&e).to_string());
+        let sse = if named { sse.event(e.kind.clone()) } else { sse };
         Some((Ok::<_, Infallible>(sse), f))
     });
     Ok(sse_response(events))

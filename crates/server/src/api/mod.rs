@@ -19,6 +19,7 @@ mod openapi_webhooks;
 mod ops;
 mod quotes;
 mod routes;
+mod track;
 mod view;
 mod webhooks;
 
@@ -121,6 +122,8 @@ pub(crate) struct Inner {
     pub(crate) webhook_settings: crate::config::WebhookSettings,
     pub(crate) webhook_metrics: Arc<crate::webhooks::WebhookMetrics>,
     pub(crate) fees: Option<Arc<crate::stack::fees::LiveFees>>,
+    /// Block explorer templates (`[network.explorers]`; none in the sandbox).
+    pub(crate) explorers: crate::config::Explorers,
 }
 
 /// The cost model a quote is priced with.
@@ -209,6 +212,10 @@ impl AppState {
             webhook_settings: config.webhooks.clone(),
             webhook_metrics: deps.webhook_metrics,
             fees: deps.fees,
+            explorers: config
+                .network
+                .as_ref()
+                .map_or_else(|| config.sandbox.explorers.clone(), |n| n.explorers.clone()),
         })))
     }
 
@@ -268,6 +275,12 @@ pub const PATHS: &[(&str, &[&str])] = &[
     ("/v1/webhooks/{id}/deliveries/{n}", &["get"]),
     ("/v1/webhooks/{id}/deliveries/{n}/retry", &["post"]),
     ("/v1/events", &["get"]),
+    ("/v1/routes/{id}/view-token", &["post", "delete"]),
+    ("/track", &["get"]),
+    ("/track/assets/{file}", &["get"]),
+    ("/track/{id}", &["get"]),
+    ("/track/{id}/route", &["get"]),
+    ("/track/{id}/events", &["get"]),
     ("/healthz", &["get"]),
     ("/readyz", &["get"]),
     ("/metrics", &["get"]),
@@ -293,6 +306,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/webhooks/{id}/deliveries/{n}", get(webhooks::delivery))
         .route("/v1/webhooks/{id}/deliveries/{n}/retry", post(webhooks::retry))
         .route("/v1/events", get(webhooks::events))
+        .route("/v1/routes/{id}/view-token", post(track::reissue).delete(track::revoke))
+        .merge(track::pages())
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))

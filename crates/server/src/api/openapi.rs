@@ -188,6 +188,27 @@ fn paths_and_schemas() -> Value {
                     }
                 }
             },
+            "/v1/routes/{id}/view-token": {
+                "post": {
+                    "summary": "A new view token for the route's tracking page; the previous one stops working.",
+                    "description": "The token (`vt_` and 64 hex digits, 256 random bits) is shown in this answer only; the server keeps its SHA-256. It opens `/track/{id}?t=TOKEN` (the page), `/track/{id}/route` (the route as JSON) and `/track/{id}/events` (its events) read-only, for that route only.",
+                    "operationId": "issueViewToken",
+                    "parameters": [ route_id() ],
+                    "requestBody": { "required": false, "content": { "application/json": { "schema": { "type": "object", "additionalProperties": false } } } },
+                    "responses": {
+                        "201": ok("The new token and the page's path.", "ViewToken"), "401": unauthorized,
+                        "400": err("The body is not JSON, or not a JSON object."),
+                        "404": not_found, "413": err("The body is too large."),
+                        "415": err("A body is sent, not as application/json."), "422": invalid
+                    }
+                },
+                "delete": {
+                    "summary": "Revoke the route's view token: its tracking page answers 404 from now on.",
+                    "operationId": "revokeViewToken",
+                    "parameters": [ route_id() ],
+                    "responses": { "204": { "description": "Revoked (or there was none)." }, "401": unauthorized, "404": not_found, "422": invalid }
+                }
+            },
             "/v1/assets": {
                 "get": {
                     "summary": "The tokens the router knows, with their representation on each layer.",
@@ -208,6 +229,19 @@ fn paths_and_schemas() -> Value {
             },
             "/healthz": { "get": { "summary": "The process is up.", "operationId": "healthz", "security": [], "responses": { "200": { "description": "Up.", "content": { "application/json": { "schema": { "type": "object", "additionalProperties": false, "required": ["status"], "properties": { "status": { "const": "ok" } } } } } } } } },
             "/readyz": { "get": { "summary": "The process can serve (its store answers).", "operationId": "readyz", "security": [], "responses": { "200": { "description": "Ready.", "content": { "application/json": { "schema": { "type": "object", "additionalProperties": false, "required": ["status"], "properties": { "status": { "const": "ready" } } } } } }, "503": err("The store does not answer (`store_unreachable`).") } } },
+            "/track": { "get": { "summary": "The tenant's page: a form where the API key is typed (kept in the page, sent as a bearer header to `GET /v1/routes`, never in an address), listing the tenant's routes with a status filter.", "operationId": "trackTenantPage", "security": [], "responses": { "200": { "description": "The page (HTML; `Content-Security-Policy: default-src 'self'`).", "content": { "text/html": { "schema": { "type": "string" } } } } } } },
+            "/track/assets/{file}": { "get": { "summary": "The tracking pages' stylesheet and scripts, embedded in the binary.", "operationId": "trackAsset", "security": [],
+                "parameters": [ path_param("file", "`track.css`, `track.js` or `tenant.js`.") ],
+                "responses": { "200": { "description": "The file.", "content": { "text/css": { "schema": { "type": "string" } }, "text/javascript": { "schema": { "type": "string" } } } }, "404": { "description": "No such file.", "content": { "text/html": { "schema": { "type": "string" } } } } } } },
+            "/track/{id}": { "get": { "summary": "The route-tracking page, opened by the route's view token instead of an API key.", "operationId": "trackPage", "security": [],
+                "parameters": [ path_param("id", "The route id."), { "name": "t", "in": "query", "required": true, "description": "The route's view token.", "schema": { "type": "string" } } ],
+                "responses": { "200": { "description": "The page (HTML).", "content": { "text/html": { "schema": { "type": "string" } } } }, "404": { "description": "The same page for a missing, wrong or revoked token and for an unknown or malformed route id: no data.", "content": { "text/html": { "schema": { "type": "string" } } } } } } },
+            "/track/{id}/route": { "get": { "summary": "The route, read with its view token (the page reads it).", "operationId": "trackRoute", "security": [],
+                "parameters": [ path_param("id", "The route id."), { "name": "t", "in": "query", "required": true, "description": "The route's view token.", "schema": { "type": "string" } } ],
+                "responses": { "200": ok("The route.", "Route"), "404": err("A missing, wrong or revoked token, or an unknown or malformed route id: one answer, no data (`not_found`)."), "422": err("An unknown query parameter (only `t` is).") } } },
+            "/track/{id}/events": { "get": { "summary": "The route's events as Server-Sent Events, read with its view token; unnamed events (an `EventSource`'s `message`), from `Last-Event-ID` or `after`, ending when the route is final.", "operationId": "trackEvents", "security": [],
+                "parameters": [ path_param("id", "The route id."), { "name": "t", "in": "query", "required": true, "description": "The route's view token.", "schema": { "type": "string" } }, { "name": "after", "in": "query", "schema": { "type": "integer", "minimum": 0 } } ],
+                "responses": { "200": { "description": "The stream; each `data:` is an Event.", "content": { "text/event-stream": { "schema": { "type": "string" } } } }, "404": err("A missing, wrong or revoked token, or an unknown or malformed route id: one answer, no data (`not_found`)."), "422": err("`after` or `Last-Event-ID` is not a sequence number, or an unknown query parameter."), "429": err("Too many open streams of this route's page (`too_many_streams`: api.max_streams_per_tenant per route, apart from the tenant's own API streams).") } } },
             "/metrics": { "get": { "summary": "Counters in the Prometheus text format.", "operationId": "metrics", "security": [], "responses": { "200": { "description": "Metrics.", "content": { "text/plain": { "schema": { "type": "string" } } } } } } },
             "/openapi.json": { "get": { "summary": "This document.", "operationId": "openapi", "security": [], "responses": { "200": { "description": "OpenAPI 3.1.", "content": { "application/json": {} } } } } }
         },
@@ -289,7 +323,20 @@ fn schemas() -> Value {
                     "last_error": { "type": ["string", "null"] },
                     "next_attempt_at": { "type": ["integer", "null"], "description": "Milliseconds since the epoch of the next retry, while one is scheduled." },
                     "signature_request": { "oneOf": [ { "$ref": "#/components/schemas/SignatureRequest" }, { "type": "null" } ] },
-                    "updated_at": { "type": "integer" } } },
+                    "updated_at": { "type": "integer" },
+                    "layer": { "$ref": "#/components/schemas/Layer" },
+                    "live_eta": { "oneOf": [ { "$ref": "#/components/schemas/LiveEta" }, { "type": "null" } ], "description": "When this leg is expected to be final (null for a failed or cancelled leg)." },
+                    "explorer_url": { "type": ["string", "null"], "description": "The leg's transaction on its layer's block explorer (`[network.explorers]`), once it has a submission; null without a configured explorer." } } },
+                "LiveEta": { "type": "object", "additionalProperties": false, "required": ["expected_at", "remaining_secs", "remaining", "source"],
+                    "description": "An expected completion, re-estimated as the route moves from what legs of the same kind took on their layers (`observed`), or from the static latency model until one was seen (`model`); `done` once final.",
+                    "properties": {
+                    "expected_at": { "type": "integer", "description": "Milliseconds since the epoch (the server's clock)." },
+                    "remaining_secs": { "type": "integer", "minimum": 0 },
+                    "remaining": { "type": "object", "additionalProperties": false, "required": ["min_secs", "max_secs"], "properties": { "min_secs": { "type": "integer", "minimum": 0 }, "max_secs": { "type": "integer", "minimum": 0 } } },
+                    "source": { "type": "string", "enum": ["model", "observed", "done"] } } },
+                "ViewToken": { "type": "object", "additionalProperties": false, "required": ["route", "view_token", "track_url"], "properties": {
+                    "route": { "type": "string" }, "view_token": { "type": "string", "pattern": "^vt_[0-9a-f]{64}$" },
+                    "track_url": { "type": "string", "description": "The tracking page's path with its token, relative to the API's base URL." } } },
                 "Route": { "type": "object", "additionalProperties": false,
                     "required": ["id", "status", "summary", "destination", "total_fee_wei", "eta", "needs_recipient_action", "assumptions", "legs", "outcome", "last_event_seq", "created_at", "updated_at"],
                     "properties": {
@@ -299,7 +346,10 @@ fn schemas() -> Value {
                     "needs_recipient_action": { "type": "boolean" }, "assumptions": { "type": "array" },
                     "legs": { "type": "array", "items": { "$ref": "#/components/schemas/Leg" } },
                     "outcome": { "type": ["object", "null"], "description": "For a terminal route: where the asset is and how to recover it." },
-                    "last_event_seq": { "type": "integer", "minimum": 0 }, "created_at": { "type": "integer" }, "updated_at": { "type": "integer" } } },
+                    "last_event_seq": { "type": "integer", "minimum": 0 }, "created_at": { "type": "integer" }, "updated_at": { "type": "integer" },
+                    "live_eta": { "oneOf": [ { "$ref": "#/components/schemas/LiveEta" }, { "type": "null" } ], "description": "When the route is expected to complete, re-estimated as it moves (null once failed or cancelled)." },
+                    "view_token": { "type": "string", "pattern": "^vt_[0-9a-f]{64}$", "description": "Only in the 201 answer of `POST /v1/routes`: the read-only token of the route's tracking page, shown once (`POST /v1/routes/{id}/view-token` makes a new one)." },
+                    "track_url": { "type": "string", "description": "Only with `view_token`: the tracking page's path, `/track/{id}?t=…`, relative to the API's base URL." } } },
                 "RoutePage": { "type": "object", "additionalProperties": false, "required": ["routes", "next"], "properties": {
                     "routes": { "type": "array", "items": { "$ref": "#/components/schemas/Route" } },
                     "next": { "type": ["string", "null"] } } },

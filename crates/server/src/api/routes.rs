@@ -61,7 +61,7 @@ async fn load(state: &AppState, tenant: &TenantId, id: &RouteId) -> ApiResult<Re
         .get_route(tenant, id)
         .await?
         .ok_or_else(|| ApiError::route_not_found(&id.to_string()))?;
-    Ok(Json(view::route(&rec)).into_response())
+    Ok(Json(view::route(state.inner(), &rec)).into_response())
 }
 
 pub(crate) async fn create(
@@ -131,7 +131,12 @@ pub(crate) async fn create(
     // 201 only for the call that created the route; every replay of its key is a 200, however
     // the calls interleave.
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };
-    Ok((status, Json(view::route(&rec))).into_response())
+    let mut answer = view::route(s, &rec);
+    if created {
+        // The tracking page's read-only token, shown in this answer only (its hash is stored).
+        super::track::issue(s, &rec.tenant, &rec.id, &mut answer).await?;
+    }
+    Ok((status, Json(answer)).into_response())
 }
 
 fn idempotency_conflict() -> ApiError {
@@ -195,7 +200,7 @@ pub(crate) async fn list(
         }
     }
     let page = s.store.list_routes(&tenant, &q).await?;
-    let routes: Vec<_> = page.routes.iter().map(view::route).collect();
+    let routes: Vec<_> = page.routes.iter().map(|r| view::route(s, r)).collect();
     Ok(Json(json!({ "routes": routes, "next": page.next })).into_response())
 }
 

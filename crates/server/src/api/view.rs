@@ -11,11 +11,26 @@ pub(crate) fn route_id(s: &str) -> Result<RouteId, ApiError> {
     s.parse().map_err(|_| ApiError::invalid("id", format!("{s:?} is not a route id (a ULID)")))
 }
 
-/// A route as the API shows it: its plan, its legs' progress, its outcome.
-pub(crate) fn route(rec: &RouteRecord) -> Value {
-    let legs: Vec<Value> =
-        rec.legs.iter().zip(&rec.route.legs).map(|(l, plan)| leg(l, plan)).collect();
+/// A route as the API shows it: its plan, its legs' progress with their live ETAs and explorer
+/// links, its outcome.
+pub(crate) fn route(s: &super::Inner, rec: &RouteRecord) -> Value {
+    let live = s.executor.eta(rec);
+    let legs: Vec<Value> = rec
+        .legs
+        .iter()
+        .zip(&rec.route.legs)
+        .enumerate()
+        .map(|(i, (l, plan))| {
+            let mut v = leg(l, plan);
+            v["layer"] = json!(l.kind.layer());
+            v["live_eta"] = json!(live.legs.get(i).copied().flatten());
+            v["explorer_url"] =
+                json!(l.submission.as_deref().and_then(|h| s.explorers.link(l.kind.layer(), h)));
+            v
+        })
+        .collect();
     json!({
+        "live_eta": live.route,
         "id": rec.id,
         "status": rec.status,
         "summary": rec.route.summary,

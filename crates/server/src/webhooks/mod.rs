@@ -33,6 +33,7 @@ pub const EVENT_KINDS: &[&str] = &[
     "route_awaiting_signature",
     "signature_required",
     "claim_available",
+    "eta_changed",
     "recovery_started",
     "recovery_required",
     "route_stuck",

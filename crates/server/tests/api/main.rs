@@ -10,6 +10,7 @@ mod flows;
 mod limits;
 mod socket;
 mod strict;
+mod track;
 mod webhook_worker;
 mod webhooks;
 

@@ -24,6 +24,7 @@ macro_rules! for_each_webhook_behaviour {
         $m!(concurrent_leasers_never_share_a_delivery $(, $arg)*);
         $m!(attempts_are_recorded_and_deliveries_replayed $(, $arg)*);
         $m!(events_after_pages_through_the_tenant_log $(, $arg)*);
+        $m!(view_tokens_are_hashed_replaced_and_revoked $(, $arg)*);
     };
 }
 pub(crate) use for_each_webhook_behaviour;
@@ -386,4 +387,25 @@ pub(crate) async fn events_after_pages_through_the_tenant_log<S: RouteStore + We
     assert!(newer.iter().all(|e| e.cursor > all[4].cursor));
     assert_eq!(newer.iter().map(|e| (e.event.route, e.event.seq)).collect::<Vec<_>>(), [(r2, 3)]);
     assert_eq!(store.events_after(&b, 0, 100).await.unwrap().len(), 2);
+}
+
+/// A route's view token: only its hash is kept, for the route's tenant only; a new one replaces
+/// the old, revoking removes it, and another tenant cannot set one.
+pub(crate) async fn view_tokens_are_hashed_replaced_and_revoked<S: RouteStore + WebhookStore>(
+    store: &S,
+) {
+    let (a, b) = (tenant("acme"), tenant("globex"));
+    let route = create(store, &a).await;
+    assert_eq!(store.view_token(&route).await.unwrap(), None);
+    assert!(!store.set_view_token(&b, &route, Some("ab"), T0).await.unwrap(), "not theirs");
+    assert_eq!(store.view_token(&route).await.unwrap(), None, "nothing written");
+    assert!(store.set_view_token(&a, &route, Some("ab"), T0).await.unwrap());
+    assert_eq!(store.view_token(&route).await.unwrap(), Some((a.clone(), "ab".to_owned())));
+    assert!(store.set_view_token(&a, &route, Some("cd"), at(1)).await.unwrap());
+    assert_eq!(store.view_token(&route).await.unwrap(), Some((a.clone(), "cd".to_owned())));
+    assert!(!store.set_view_token(&b, &route, None, at(2)).await.unwrap());
+    assert!(store.view_token(&route).await.unwrap().is_some(), "another tenant cannot revoke");
+    assert!(store.set_view_token(&a, &route, None, at(2)).await.unwrap());
+    assert_eq!(store.view_token(&route).await.unwrap(), None);
+    assert!(!store.set_view_token(&a, &RouteId::new(), Some("ab"), T0).await.unwrap());
 }

@@ -116,7 +116,7 @@ async fn migrations_are_idempotent_and_the_file_is_wal() {
         .fetch_one(&mut conn)
         .await
         .unwrap();
-    assert_eq!(applied, 3);
+    assert_eq!(applied, 4);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

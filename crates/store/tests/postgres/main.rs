@@ -90,6 +90,6 @@ async fn conformance_on_postgres() {
         .fetch_one(&mut conn)
         .await
         .unwrap();
-    assert_eq!(applied, 3);
+    assert_eq!(applied, 4);
     again.close().await;
 }
