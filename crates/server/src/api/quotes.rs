@@ -14,9 +14,16 @@ use starkroute_store::Timestamp;
 use starkroute_types::{Amount, Asset, Route};
 
 use super::body::{parse_json, read_bytes};
-use super::error::{ApiError, ApiResult};
+use super::error::{ApiError, ApiResult, ErrorBody};
 use super::{AppState, StoredQuote};
 
+#[utoipa::path(post, path = "/v1/quotes", operation_id = "createQuote", tag = "quotes",
+    summary = "Quote ranked routes for moving an asset, with the paths not taken and why.",
+    request_body = QuoteRequest,
+    responses(
+        (status = 201, description = "The quote: routes best first, each with legs, fees and ETAs; rejected paths with reasons; an id and an expiry.", body = QuoteView<'static>),
+        (status = 422, description = "A field is invalid (an unknown token, a malformed account or amount, a disabled layer); `error.field` names it.", body = ErrorBody),
+    ))]
 pub(crate) async fn create(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -68,15 +75,29 @@ fn created(body: Bytes) -> Response {
 
 /// The quote as the API shows it: the plans' fields, with its id and validity, serialised
 /// straight to bytes.
-#[derive(Serialize)]
-struct QuoteView<'a> {
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Quote)]
+pub(crate) struct QuoteView<'a> {
+    /// `q_` and a ULID.
+    #[schema(pattern = "^q_[0-9A-HJKMNP-TV-Z]{26}$")]
     id: &'a str,
+    /// Milliseconds since the epoch.
     created_at: i64,
+    /// Milliseconds since the epoch; after it the quote cannot start a route.
     expires_at: i64,
+    /// The asset as resolved from the topology.
+    #[schema(value_type = Object)]
     asset: &'a Asset,
+    /// In base units (1 for an NFT).
+    #[schema(value_type = Amount)]
     amount: &'a Amount,
+    #[schema(value_type = Objective)]
     objective: &'a Objective,
+    /// Alternatives, best first.
+    #[schema(value_type = Vec<Route>)]
     routes: &'a [Route],
+    /// The paths not taken, and why.
+    #[schema(value_type = Vec<Rejection>)]
     rejected: &'a [Rejection],
 }
 
