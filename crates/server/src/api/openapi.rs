@@ -64,8 +64,9 @@ fn err(desc: &str) -> Value {
 /// Adds the answers every operation can give besides its own: on `/v1`, 401 (no or unknown
 /// key), 429 (the tenant's rate limit), 500 (an internal failure, detail logged) and 503 (a
 /// dependency unavailable, or the request timeout); on an operation with a request body, 400
-/// (not JSON, not an object, a key given twice), 408 (the body stopped arriving), 413 (too large)
-/// and 415 (not `application/json`); on every operation, 503 (the request timeout).
+/// (not JSON, not an object, a key given twice), 408 (the body stopped arriving), 413 (too large),
+/// 415 (not `application/json`) and 422 (a field that does not fit, or an unknown one); on every
+/// operation, 503 (the request timeout).
 fn add_shared_responses(doc: &mut Value) {
     let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else { return };
     for (path, ops) in paths.iter_mut() {
@@ -92,6 +93,7 @@ fn add_shared_responses(doc: &mut Value) {
                     ("408", "The body stopped arriving (`body_timeout`, api.body_timeout_ms)."),
                     ("413", "The body is larger than api.body_limit_bytes (`body_too_large`)."),
                     ("415", "The body is not sent with Content-Type: application/json (`unsupported_media_type`)."),
+                    ("422", "A field of the body does not fit its schema: unknown, missing, or of the wrong type or value (`invalid_field`); `error.field` is its path."),
                 ]);
             }
             for (status, desc) in shared {
