@@ -127,6 +127,28 @@ pub struct NetworkConfig {
     /// and `serve` refuse to start below it.
     #[serde(default)]
     pub min_balance: MinBalances,
+    /// Seconds one call to a node or the StarkEx operator's API may take before it fails as a
+    /// retryable error naming the layer (default 30).
+    #[serde(default)]
+    pub rpc_timeout_secs: Option<u64>,
+    /// Seconds to establish a connection to a node or the operator's API (default 10).
+    #[serde(default)]
+    pub rpc_connect_timeout_secs: Option<u64>,
+}
+
+impl NetworkConfig {
+    /// The upstream timeouts: `rpc_connect_timeout_secs` and `rpc_timeout_secs`, or the defaults
+    /// (10 s and 30 s); at least one second each.
+    pub fn rpc_timeouts(&self) -> starkroute_layer::RpcTimeouts {
+        let d = starkroute_layer::RpcTimeouts::DEFAULT;
+        let secs = |v: Option<u64>, default: std::time::Duration| {
+            v.map_or(default, |s| std::time::Duration::from_secs(s.max(1)))
+        };
+        starkroute_layer::RpcTimeouts {
+            connect: secs(self.rpc_connect_timeout_secs, d.connect),
+            request: secs(self.rpc_timeout_secs, d.request),
+        }
+    }
 }
 
 /// STRK's ERC-20 on Starknet (mainnet, Sepolia, starknet-devnet):

@@ -24,8 +24,23 @@ use starkroute_store::{Event, RouteId, RouteStore, TenantId};
 use tokio::sync::{broadcast, watch};
 
 use super::error::{ApiError, ApiResult, ErrorBody};
-use super::view::EventView;
 use super::{view, AppState};
+
+/// One message of a route's event stream, as a Server-Sent Events client reads it (the schema of
+/// the `text/event-stream` answer; the messages are written by axum's `Event` builder in
+/// [`stream`]).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // a schema only
+pub(crate) struct SseMessage {
+    /// The event's sequence number (send it back as `Last-Event-ID` to resume).
+    #[schema(pattern = "^[1-9][0-9]*$")]
+    id: String,
+    /// The event's type, e.g. `leg_submitted`.
+    event: String,
+    /// The event (schema `Event`), as JSON.
+    #[schema(content_media_type = "application/json")]
+    data: String,
+}
 
 /// How often the stream asks the store for events when the live feed is quiet (events committed
 /// by another executor instance reach this one's subscribers only through the store).
@@ -40,7 +55,7 @@ const STORE_POLL: Duration = Duration::from_secs(2);
         ("after" = Option<u64>, Query, description = "Resume after this event."),
     ),
     responses(
-        (status = 200, description = "An event stream.", content_type = "text/event-stream", body = EventView<'static>),
+        (status = 200, description = "An event stream.", content_type = "text/event-stream", body = SseMessage),
         (status = 404, description = "No such route for this tenant (`route_not_found`).", body = ErrorBody),
         (status = 422, description = "The route id, `after` or `Last-Event-ID` is malformed.", body = ErrorBody),
     ))]

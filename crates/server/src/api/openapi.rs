@@ -25,7 +25,7 @@ use utoipa_axum::routes;
 use super::{assets, events, ops, quotes, routes as route_api, webhooks, AppState};
 
 #[derive(OpenApi)]
-#[openapi(info(
+#[openapi(components(schemas(super::view::EventView<'static>)), info(
     title = "starkroute",
     description = "Quotes and durable execution of asset routes between StarkEx, Starknet and Ethereum L1. \
         Every /v1 endpoint needs `Authorization: Bearer <API key>`; a key maps to a tenant, which sees only its own routes. \
@@ -158,6 +158,30 @@ fn merge_all_of(v: &mut Value, schemas: &serde_json::Map<String, Value>) {
     }
 }
 
+/// utoipa 5.5 writes a link's fields in snake case; OpenAPI spells them in camel case.
+fn camel_case_links(v: &mut Value) {
+    match v {
+        Value::Object(o) => {
+            if let Some(Value::Object(links)) = o.get_mut("links") {
+                for link in links.values_mut().filter_map(Value::as_object_mut) {
+                    for (from, to) in [
+                        ("operation_id", "operationId"),
+                        ("operation_ref", "operationRef"),
+                        ("request_body", "requestBody"),
+                    ] {
+                        if let Some(x) = link.remove(from) {
+                            link.insert(to.into(), x);
+                        }
+                    }
+                }
+            }
+            o.values_mut().for_each(camel_case_links);
+        }
+        Value::Array(a) => a.iter_mut().for_each(camel_case_links),
+        _ => {}
+    }
+}
+
 /// The document, as JSON.
 pub fn document() -> Value {
     let api = table().into_openapi();
@@ -168,6 +192,7 @@ pub fn document() -> Value {
         "type": "http", "scheme": "bearer",
         "description": "An API key; the server keeps only its SHA-256." } });
     add_shared_responses(&mut doc);
+    camel_case_links(&mut doc);
     let components = doc["components"]["schemas"].as_object().cloned().unwrap_or_default();
     merge_all_of(&mut doc, &components);
     if let Some(schemas) = doc.pointer_mut("/components/schemas") {

@@ -19,9 +19,12 @@ use super::{AppState, StoredQuote};
 
 #[utoipa::path(post, path = "/v1/quotes", operation_id = "createQuote", tag = "quotes",
     summary = "Quote ranked routes for moving an asset, with the paths not taken and why.",
-    request_body = QuoteRequest,
+    request_body(content = QuoteRequest, example = gift_example),
     responses(
-        (status = 201, description = "The quote: routes best first, each with legs, fees and ETAs; rejected paths with reasons; an id and an expiry.", body = QuoteView<'static>),
+        (status = 201, description = "The quote: routes best first, each with legs, fees and ETAs; rejected paths with reasons; an id and an expiry.", body = QuoteView<'static>,
+            links(("startRoute" = (operation_id = "createRoute",
+                request_body = json!({ "quote_id": "$response.body#/id", "route_index": 0 }),
+                description = "Start the quote's best route.")))),
         (status = 422, description = "A field is invalid (an unknown token, a malformed account or amount, a disabled layer); `error.field` names it.", body = ErrorBody),
     ))]
 pub(crate) async fn create(
@@ -57,6 +60,13 @@ pub(crate) async fn create(
     s.recent_quotes.insert(key, Arc::new(RecentQuote { body: body.clone(), fresh_until })).await;
     s.metrics.quote();
     Ok(created(body))
+}
+
+/// The README's gift request (Alice → Bob in the sandbox), the documented example of a quote
+/// request.
+fn gift_example() -> serde_json::Value {
+    serde_json::from_str(include_str!("../../../../examples/requests/alice_to_bob_gift.json"))
+        .unwrap_or_default()
 }
 
 /// A quote is answered again for an identical request during this share of its life.

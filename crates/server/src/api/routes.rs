@@ -76,7 +76,10 @@ async fn load(state: &AppState, tenant: &TenantId, id: &RouteId) -> ApiResult<Re
         description = "1 to 255 printable ASCII characters without spaces; anything else is a 422 naming `idempotency-key`.")),
     request_body = StartRoute,
     responses(
-        (status = 201, description = "The route, pending.", body = RouteView),
+        (status = 201, description = "The route, pending.", body = RouteView, links(
+                ("getRoute" = (operation_id = "getRoute", parameters(("id" = "$response.body#/id")))),
+                ("cancelRoute" = (operation_id = "cancelRoute", parameters(("id" = "$response.body#/id")))),
+            )),
         (status = 200, description = "The route this Idempotency-Key started before: every replay of the key (concurrent ones included) is a 200, only the call that created the route is a 201.", body = RouteView),
         (status = 404, description = "No such quote for this tenant (`quote_not_found`).", body = ErrorBody),
         (status = 409, description = "The Idempotency-Key was used with another body (`idempotency_conflict`).", body = ErrorBody),

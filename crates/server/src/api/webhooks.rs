@@ -306,7 +306,12 @@ async fn validate(state: &AppState, req: CreateWebhook) -> ApiResult<NewWebhook>
     description = "Each delivery is a POST of a WebhookEvent (JSON) with `Starkroute-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of \"<t>.<body>\" under the secret>` (one `v1` per valid secret while a rotated-out one is in its grace period), `Starkroute-Event-Id` (the same on every retry and replay: de-duplicate on it), `Starkroute-Event-Type` and `Starkroute-Delivery`. Any 2xx acknowledges it. Timeouts, connection errors, 408, 429 and 5xx are retried with exponential backoff and jitter for 24 hours (configurable); other answers stop that delivery. A route's events arrive in order. On a configured network a URL resolving to a loopback, private or link-local address is refused (422); the sandbox allows it.",
     request_body = CreateWebhook,
     responses(
-        (status = 201, description = "The endpoint, with `secret` (shown only now).", body = WebhookWithSecret),
+        (status = 201, description = "The endpoint, with `secret` (shown only now).", body = WebhookWithSecret, links(
+                ("getWebhook" = (operation_id = "getWebhook", parameters(("id" = "$response.body#/id")))),
+                ("listWebhookDeliveries" = (operation_id = "listWebhookDeliveries", parameters(("id" = "$response.body#/id")))),
+                ("rotateWebhookSecret" = (operation_id = "rotateWebhookSecret", parameters(("id" = "$response.body#/id")))),
+                ("deleteWebhook" = (operation_id = "deleteWebhook", parameters(("id" = "$response.body#/id")))),
+            )),
         (status = 409, description = "The tenant has as many webhooks as allowed (`too_many_webhooks`).", body = ErrorBody),
         (status = 422, description = "A field is invalid; `error.field` names it.", body = ErrorBody),
     ))]
