@@ -33,7 +33,7 @@ for (const e of out.errors ?? []) {
 if (failed) process.exit(1);
 
 // The deployable contracts and token interfaces the adapters call.
-const wanted = ["StarkExCore", "StarkGateBridge", "StarknetMessaging", "NftBridge", "TestERC20", "TestERC721"];
+const wanted = ["StarkExCore", "Registration", "StarkGateBridge", "StarknetMessaging", "NftBridge", "TestERC20", "TestERC721"];
 mkdirSync(join(here, "out"), { recursive: true });
 mkdirSync(join(here, "..", "abis"), { recursive: true });
 for (const [file, contracts] of Object.entries(out.contracts)) {

@@ -224,11 +224,57 @@ contract StarkExCore {
         _register(ethKey, starkKey, starkSignature);
     }
 
-    function _register(address ethKey, uint256 starkKey, bytes calldata sig) internal {
+    /// v3 registration (ImmutableX's client uses it): `signature` is the user admin's (the
+    /// operator's) secp256k1 ECDSA `r‖s‖v` over keccak256("UserRegistration:", ethKey, starkKey),
+    /// as `POST /v1/signable-registration` answers it in `operator_signature`.
+    function registerUser(address ethKey, uint256 starkKey, bytes calldata signature) public {
+        checkNewKey(starkKey);
+        require(signature.length == 65, "INVALID_SIGNATURE");
+        bytes32 signed = keccak256(abi.encodePacked("UserRegistration:", ethKey, starkKey));
+        bytes32 r = bytes32(signature[0:32]);
+        bytes32 s = bytes32(signature[32:64]);
+        uint8 v = uint8(signature[64]);
+        if (v < 27) v += 27;
+        address signer = ecrecover(signed, v, r, s);
+        require(signer != address(0) && signer == operator, "INVALID_SIGNATURE");
+        ethKeys[starkKey] = ethKey;
+        emit LogUserRegistered(ethKey, starkKey, msg.sender);
+    }
+
+    /// v3: registers (as [`registerUser`]) and deposits ether in one transaction.
+    function registerAndDepositEth(
+        address ethKey,
+        uint256 starkKey,
+        bytes calldata signature,
+        uint256 assetType,
+        uint256 vaultId
+    ) external payable {
+        registerUser(ethKey, starkKey, signature);
+        deposit(starkKey, assetType, vaultId);
+    }
+
+    /// v3: registers (as [`registerUser`]) and deposits an ERC-20 in one transaction.
+    function registerAndDepositERC20(
+        address ethKey,
+        uint256 starkKey,
+        bytes calldata signature,
+        uint256 assetType,
+        uint256 vaultId,
+        uint256 quantizedAmount
+    ) external {
+        registerUser(ethKey, starkKey, signature);
+        _deposit(starkKey, assetType, vaultId, quantizedAmount);
+    }
+
+    function checkNewKey(uint256 starkKey) internal view {
         require(starkKey != 0, "INVALID_STARK_KEY");
         require(starkKey < K_MODULUS, "INVALID_STARK_KEY");
         require(ethKeys[starkKey] == address(0), "STARK_KEY_UNAVAILABLE");
         require(isOnCurveX(starkKey), "INVALID_STARK_KEY");
+    }
+
+    function _register(address ethKey, uint256 starkKey, bytes calldata sig) internal {
+        checkNewKey(starkKey);
         require(sig.length == 96, "INVALID_STARK_SIGNATURE_LENGTH");
         (uint256 r, uint256 s, uint256 y) = abi.decode(sig, (uint256, uint256, uint256));
         uint256 msgHash =

@@ -156,10 +156,16 @@ impl EthPrivateKey {
     /// EIP-191 `personal_sign` of `message` as ethers' `signMessage` returns it: `r ‖ s ‖ v` with
     /// low `s` (RFC 6979 nonce, so deterministic) and `v ∈ {27, 28}`.
     pub fn personal_sign(&self, message: &[u8]) -> Result<[u8; 65]> {
-        let hash = eip191_hash_message(message);
+        self.sign_hash(&eip191_hash_message(message).0)
+    }
+
+    /// ECDSA of a 32-byte hash as Solidity's `ecrecover` takes it: `r ‖ s ‖ v`, low `s`,
+    /// `v ∈ {27, 28}` (e.g. a StarkEx v3 user admin's `registerUser` signature over
+    /// [`crate::registration_keccak`]).
+    pub fn sign_hash(&self, hash: &[u8; 32]) -> Result<[u8; 65]> {
         let (sig, recid) = self
             .key
-            .sign_prehash_recoverable(hash.as_slice())
+            .sign_prehash_recoverable(hash)
             .map_err(|e| CryptoError::SigningFailed(e.to_string()))?;
         if recid.is_x_reduced() {
             // Needs r >= n - p, probability about 2^-128; Ethereum's v cannot express it.

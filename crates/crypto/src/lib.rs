@@ -22,8 +22,8 @@ pub use message::{
     TransferWithFeeMsg,
 };
 pub use signature::{
-    is_valid_stark_key, registration_message_hash, registration_signature, verify, StarkPrivateKey,
-    StarkSignature, EC_ORDER,
+    is_valid_stark_key, registration_keccak, registration_message_hash, registration_signature,
+    verify, StarkPrivateKey, StarkSignature, EC_ORDER,
 };
 pub use starknet::{
     felts_to_u256, is_valid_starknet_address, l1_to_l2_message_hash, l2_to_l1_message_hash,

@@ -366,14 +366,21 @@ pub fn is_valid_stark_key(x: &Felt) -> bool {
     *x != Felt::ZERO && (x.square() * x + x + BETA).sqrt().is_some()
 }
 
-/// `uint256(keccak256(abi.encodePacked("UserRegistration:", ethKey, starkKey))) % EC_ORDER`, the
-/// message a Stark key signs to register an Ethereum address (StarkEx v4 `registerEthAddress`).
-pub fn registration_message_hash(eth: &EthAddress, key: &StarkKey) -> Felt {
+/// `keccak256(abi.encodePacked("UserRegistration:", ethKey, starkKey))`: what the user admin
+/// signs (secp256k1, no prefix) for StarkEx v3 `registerUser`, and, reduced modulo the Stark
+/// curve's order, [`registration_message_hash`].
+pub fn registration_keccak(eth: &EthAddress, key: &StarkKey) -> [u8; 32] {
     let mut preimage = Vec::with_capacity(17 + 20 + 32);
     preimage.extend_from_slice(b"UserRegistration:");
     preimage.extend_from_slice(eth.as_bytes());
     preimage.extend_from_slice(&key.felt().to_bytes_be());
-    let h = U256::from_be_bytes(keccak256(&preimage).0) % EC_ORDER_U256;
+    keccak256(&preimage).0
+}
+
+/// `uint256(keccak256(abi.encodePacked("UserRegistration:", ethKey, starkKey))) % EC_ORDER`, the
+/// message a Stark key signs to register an Ethereum address (StarkEx v4 `registerEthAddress`).
+pub fn registration_message_hash(eth: &EthAddress, key: &StarkKey) -> Felt {
+    let h = U256::from_be_bytes(registration_keccak(eth, key)) % EC_ORDER_U256;
     // h < n < p: exact.
     felt_from_u256(h).unwrap_or(Felt::ZERO)
 }

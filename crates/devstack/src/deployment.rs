@@ -69,6 +69,20 @@ pub struct Deployment {
     /// ART, an ERC-721 collection native to Starknet (escrowed by the NFT bridge when it leaves;
     /// its L1 twin is minted by the L1 NFT bridge), listed on StarkEx.
     pub art: Pair,
+    /// ImmutableX's registration helper over the StarkEx core (`isRegistered`,
+    /// `registerAndWithdraw…`): the `registrationContractAddress` of ImmutableX's client.
+    pub registration: Address,
+}
+
+/// What [`deploy_l1`] deployed.
+#[derive(Debug, Clone)]
+pub struct L1Deployed {
+    /// The L1 contracts.
+    pub contracts: L1Contracts,
+    /// USDC on L1.
+    pub usdc: Address,
+    /// ImmutableX's registration helper over the StarkEx core.
+    pub registration: Address,
 }
 
 fn node(what: &str) -> impl Fn(starkroute_ethereum::EthError) -> Error + '_ {
@@ -96,12 +110,12 @@ pub fn starkex_asset_type(
 }
 
 /// Deploys the L1 contracts against L2 bridges at `l2` (which may not exist: an L1-only
-/// topology), with ether and `usdc` listed on StarkEx.
+/// topology), with ether and USDC listed on StarkEx, and ImmutableX's registration helper.
 pub async fn deploy_l1(
     provider: &RootProvider<Ethereum>,
     who: &Deployers,
     l2: L1SideOfL2,
-) -> Result<(L1Contracts, Address)> {
+) -> Result<L1Deployed> {
     let contracts =
         deploy::deploy_system_operated_by(provider, &who.l1, l2, who.starkex_operator.address())
             .await
@@ -112,7 +126,10 @@ pub async fn deploy_l1(
     {
         list_on_starkex(provider, who, &contracts, class, token, quantum).await?;
     }
-    Ok((contracts, usdc))
+    let registration = deploy::deploy_registration(provider, &who.l1, contracts.starkex_core)
+        .await
+        .map_err(node("Registration"))?;
+    Ok(L1Deployed { contracts, usdc, registration })
 }
 
 /// `registerToken(assetType, assetInfo, quantum)` on the StarkEx core (as tokens admin).
@@ -169,7 +186,8 @@ pub async fn deploy_all(
         L2Deployer::connect(starknet_rpc, who.l2.0, who.l2.1).await.map_err(l2("L2 deployer"))?;
     let bridges: L2Bridges = l2d.deploy_bridges(Felt::ONE).await.map_err(l2("L2 bridges"))?;
     let side = L1SideOfL2 { starkgate: bridges.token_bridge, nft: bridges.nft_bridge };
-    let (contracts, usdc_l1) = deploy_l1(provider, who, side).await?;
+    let L1Deployed { contracts, usdc: usdc_l1, registration } =
+        deploy_l1(provider, who, side).await?;
     l2d.connect_l1(
         &bridges,
         &L1BridgeAddrs {
@@ -212,6 +230,7 @@ pub async fn deploy_all(
         l2_nft_bridge: bridges.nft_bridge,
         usdc: Pair { l1: usdc_l1, l2: usdc_l2 },
         art: Pair { l1: art_l1, l2: art_l2 },
+        registration,
     })
 }
 

@@ -17,6 +17,7 @@ use alloy::primitives::{Address, TxKind, U256};
 use alloy::providers::{Provider, RootProvider};
 use alloy::rpc::types::{Filter, Log};
 use alloy::signers::local::PrivateKeySigner;
+use alloy::signers::SignerSync;
 use alloy::sol_types::{SolCall, SolEvent};
 use parking_lot::RwLock;
 use starkroute_ethereum::bindings::StarkExCore;
@@ -278,6 +279,19 @@ impl StarkExContractPort for L1ContractPort {
 
     fn registered_asset(&self, asset_type: &Felt) -> Option<(Vec<u8>, u128)> {
         self.view.read().assets.get(asset_type).cloned()
+    }
+
+    /// The contract's user admin is its operator (`registerUser` checks `signer == operator`):
+    /// the operator's key signs [`starkroute_crypto::registration_keccak`].
+    fn user_admin_signature(&self, eth: &EthAddress, stark_key: &StarkKey) -> Option<[u8; 65]> {
+        let hash = starkroute_crypto::registration_keccak(eth, stark_key);
+        match self.operator.sign_hash_sync(&hash.into()) {
+            Ok(sig) => Some(sig.as_bytes()),
+            Err(e) => {
+                tracing::error!(layer = "starkex", error = %e, "the operator could not sign a registration");
+                None
+            }
+        }
     }
 
     /// Sends `updateState` and waits for its receipt. Must run on a blocking thread.

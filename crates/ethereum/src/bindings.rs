@@ -12,6 +12,11 @@ sol!(
 );
 sol!(
     #[derive(Debug, PartialEq, Eq)]
+    Registration,
+    "../../abis/Registration.json"
+);
+sol!(
+    #[derive(Debug, PartialEq, Eq)]
     StarkGateBridge,
     "../../abis/StarkGateBridge.json"
 );

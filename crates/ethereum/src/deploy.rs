@@ -1,5 +1,6 @@
 //! Deploys the committed contract artifacts (`contracts/out/*.json`, built by
-//! `contracts/build.sh`) on a local node: messaging, StarkEx core, StarkGate bridge, NFT bridge.
+//! `contracts/build.sh`) on a local node: messaging, StarkEx core, StarkGate bridge, NFT bridge,
+//! ImmutableX's registration helper.
 
 use alloy::network::Ethereum;
 use alloy::primitives::{Address, TxKind, U256};
@@ -11,7 +12,7 @@ use starkroute_types::{felt_to_u256, Felt};
 
 use crate::adapter::{transact, L1Contracts};
 use crate::bindings::{
-    NftBridge, StarkExCore, StarkGateBridge, StarknetMessaging, TestERC20, TestERC721,
+    NftBridge, Registration, StarkExCore, StarkGateBridge, StarknetMessaging, TestERC20, TestERC721,
 };
 use crate::error::{EthError, Result};
 
@@ -19,6 +20,7 @@ use crate::error::{EthError, Result};
 pub fn bytecode(contract: &str) -> Result<Vec<u8>> {
     let json = match contract {
         "StarkExCore" => include_str!("../../../contracts/out/StarkExCore.json"),
+        "Registration" => include_str!("../../../contracts/out/Registration.json"),
         "StarknetMessaging" => include_str!("../../../contracts/out/StarknetMessaging.json"),
         "StarkGateBridge" => include_str!("../../../contracts/out/StarkGateBridge.json"),
         "NftBridge" => include_str!("../../../contracts/out/NftBridge.json"),
@@ -143,6 +145,23 @@ pub async fn deploy_system_operated_by(
         l2_starkgate_bridge: l2.starkgate,
         starkgate_per_token: Vec::new(),
     })
+}
+
+/// Deploys ImmutableX's registration helper ([`Registration`]: `isRegistered`, and registration
+/// followed by a withdrawal) over the StarkEx core at `core`: the `registrationContractAddress`
+/// ImmutableX's client needs beside the core's.
+pub async fn deploy_registration(
+    provider: &RootProvider<Ethereum>,
+    deployer: &PrivateKeySigner,
+    core: Address,
+) -> Result<Address> {
+    deploy(
+        provider,
+        deployer,
+        "Registration",
+        Registration::constructorCall { imx_: core }.abi_encode(),
+    )
+    .await
 }
 
 /// Deploys a [`TestERC20`] minted by the deployer.

@@ -107,4 +107,14 @@ pub trait StarkExContractPort {
     fn registered_asset(&self, asset_type: &Felt) -> Option<(Vec<u8>, u128)>;
     /// Applies a proven batch; refuses a wrong sequence number or a frozen contract.
     fn apply_state_update(&mut self, update: &StateUpdate) -> Result<(), Revert>;
+    /// The contract's user admin's signature of a v3 registration (`registerUser(ethKey,
+    /// starkKey, signature)`): secp256k1 ECDSA `r‖s‖v` over
+    /// `keccak256(abi.encodePacked("UserRegistration:", ethKey, starkKey))`, what
+    /// `POST /v1/signable-registration` answers as `operator_signature`. `None` where the
+    /// contract has no user admin whose key the operator holds (the in-process sandbox, whose
+    /// contract registers a key with the key's own signature only).
+    fn user_admin_signature(&self, eth: &EthAddress, stark_key: &StarkKey) -> Option<[u8; 65]> {
+        let _ = (eth, stark_key);
+        None
+    }
 }

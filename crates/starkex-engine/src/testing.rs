@@ -5,7 +5,9 @@
 use std::collections::HashMap;
 
 use alloy_primitives::U256;
-use starkroute_crypto::{asset_info, asset_type, nft_asset_id, StarkPrivateKey};
+use starkroute_crypto::{
+    asset_info, asset_type, nft_asset_id, registration_keccak, EthPrivateKey, StarkPrivateKey,
+};
 use starkroute_types::{
     AssetClass, EthAddress, Felt, Quantum, StarkExAssetType, StarkKey, TokenId, VaultId,
 };
@@ -22,6 +24,9 @@ pub(crate) struct TestPort {
     pub(crate) updates: Vec<StateUpdate>,
     pub(crate) pending_deposits: HashMap<(StarkKey, Felt, VaultId), u64>,
     pub(crate) withdrawable: HashMap<(U256, Felt), u64>,
+    /// The contract's v3 user admin, whose key the operator holds (none by default, as in the
+    /// sandbox).
+    pub(crate) user_admin: Option<EthPrivateKey>,
 }
 
 impl TestPort {
@@ -99,6 +104,9 @@ impl StarkExContractPort for TestPort {
     }
     fn registered_asset(&self, asset_type: &Felt) -> Option<(Vec<u8>, u128)> {
         self.assets.get(asset_type).cloned()
+    }
+    fn user_admin_signature(&self, eth: &EthAddress, stark_key: &StarkKey) -> Option<[u8; 65]> {
+        self.user_admin.as_ref()?.sign_hash(&registration_keccak(eth, stark_key)).ok()
     }
     fn apply_state_update(&mut self, u: &StateUpdate) -> Result<(), Revert> {
         if self.frozen {

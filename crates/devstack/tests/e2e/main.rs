@@ -64,6 +64,41 @@ async fn usdc_into_starkex_and_back_on_anvil() {
     assert_eq!(root, felt_to_u256(&s.dev.operator.host().lock().0.vault_root()));
 }
 
+/// ImmutableX's official client (`@imtbl/core-sdk` 2.7.0 from npm, unmodified; `.ci/run`
+/// installs it under `~/.cache/starkroute/imx-client`, or set `IMX_CLIENT_DIR`) against the
+/// engine operating the StarkEx contract on anvil: `isRegisteredOnchain`, `deposit` (ETH and
+/// ERC-20 for a registered user; ETH with `registerAndDepositEth` for one registered off-chain
+/// only) and `completeWithdrawal` (with `withdraw`, and with the registration contract's
+/// `registerAndWithdraw`), each checked on the chain and in the API by `tests/imx-client/l1.mjs`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_official_client_deposits_registers_and_withdraws_on_anvil() {
+    let s = Stack::l1_only().await;
+    let d = &s.dev.deployment;
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/imx-client/l1.mjs");
+    let mut node = std::process::Command::new("node");
+    node.arg(script)
+        .env("L1_RPC_URL", &s.anvil.url)
+        .env("STARKEX_API", &s.dev.starkex_url)
+        .env("CORE", format!("{:#x}", d.l1.starkex_core))
+        .env("REGISTRATION", format!("{:#x}", d.registration))
+        .env("USDC", format!("{:#x}", d.usdc.l1))
+        .env("ALICE_ETH", format!("{:#x}", s.alice.signer.to_bytes()))
+        // Alice's Stark private key as the stack made it (`Person::new(ALICE, "0xa11ce", …)`);
+        // the script checks it against her public key.
+        .env("ALICE_STARK", "00000000000000000000000000000000000000000000000000000000000a11ce")
+        .env("ALICE_STARK_KEY", s.alice.stark_key.to_string());
+    // The engine and the node keep running on this runtime's other threads meanwhile.
+    let out = tokio::task::spawn_blocking(move || node.output())
+        .await
+        .unwrap()
+        .expect("node (Node.js) runs tests/imx-client/l1.mjs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "the client's checks failed:\n{stdout}\n{stderr}");
+    assert!(stdout.contains(" checks passed"), "{stdout}");
+    println!("{stdout}");
+}
+
 /// The Alice-to-Bob gift: ART #7, minted on Starknet to Alice, leaves through the Cairo NFT
 /// bridge (a real L2→L1 message, delivered to anvil by the postman), is claimed on L1 (the L1
 /// bridge mints its twin to Alice) and deposited into Bob's StarkEx vault, which the engine

@@ -140,13 +140,14 @@ impl Stack {
         };
         let side =
             L1SideOfL2 { starkgate: Felt::from(0x5b_1d02u64), nft: Felt::from(0x4f_7b02u64) };
-        let (l1, usdc) = deployment::deploy_l1(&anvil.provider, &who, side).await.unwrap();
+        let l1 = deployment::deploy_l1(&anvil.provider, &who, side).await.unwrap();
         let d = Deployment {
-            l1,
+            l1: l1.contracts,
             l2_token_bridge: side.starkgate,
             l2_nft_bridge: side.nft,
-            usdc: Pair { l1: usdc, l2: Felt::ZERO },
+            usdc: Pair { l1: l1.usdc, l2: Felt::ZERO },
             art: Pair { l1: Address::ZERO, l2: Felt::ZERO },
+            registration: l1.registration,
         };
         Self::assemble(anvil, None, who, d).await
     }

@@ -6,7 +6,8 @@
 //! mistakes and 503 for the operator's state (frozen contract or a fault switch); bad input never
 //! gets a 5xx.
 //!
-//! Served: `/v1/signable-registration-offchain`, `/v1/users` (POST), `/v1/users/{user}`,
+//! Served: `/v1/signable-registration-offchain`, `/v1/signable-registration` (where the operator
+//! holds the contract's user admin key; 501 otherwise), `/v1/users` (POST), `/v1/users/{user}`,
 //! `/v1/signable-deposit-details`, `/v1/deposits[/{id}]`, `/v1/signable-withdrawal-details`,
 //! `/v2/signable-withdrawal-details`, `/v1/withdrawals` (POST and GET), `/v2/withdrawals`,
 //! `/v1/withdrawals/{id}`, `/v1/signable-transfer-details`, `/v1/transfers` (POST and GET),
@@ -232,6 +233,7 @@ fn unserved_routes<H: StarkExHost>() -> Router<Arc<H>> {
 pub fn router<H: StarkExHost>(host: Arc<H>) -> Router {
     Router::new()
         .route("/v1/signable-registration-offchain", post(users::signable_registration::<H>))
+        .route("/v1/signable-registration", post(users::signable_registration_onchain::<H>))
         .route("/v1/users", post(users::register_user::<H>))
         .route("/v1/users/{user}", get(users::get_user::<H>))
         .route("/v1/signable-deposit-details", post(deposits::signable_deposit::<H>))

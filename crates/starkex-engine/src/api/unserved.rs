@@ -8,9 +8,11 @@
 //! - Projects, collection writes, metadata schemas and refreshes, primary sales, NFT checkout,
 //!   Passport users: ImmutableX's marketplace services; the sandbox's collections are its
 //!   configuration and it keeps no token metadata.
-//! - `POST /v1/signable-registration` (on-chain registration with an operator signature): the
-//!   sandbox's StarkEx contract registers a key with the key's own signature
-//!   (`registerEthAddress`); off-chain registration is served.
+//!
+//! `POST /v1/signable-registration` (the user admin's signature for the v3 on-chain
+//! registration) is served where the contract's user admin is the operator's key (the engine
+//! operating the contract on a real L1 node); elsewhere (the in-process sandbox, whose contract
+//! registers a key with the key's own signature) it answers 501 with [`NO_USER_ADMIN`].
 
 use axum::http::Method;
 use axum::response::{IntoResponse, Response};
@@ -23,8 +25,9 @@ const NO_ORDER_BOOK: &str =
     "starkroute bridges assets between layers; the sandbox runs no order book (orders, trades, exchanges)";
 const NO_MARKETPLACE: &str =
     "ImmutableX's marketplace services (projects, collection writes, metadata, primary sales, checkout, Passport) are not part of the sandbox";
-const NO_ONCHAIN_SIGNABLE: &str =
-    "the sandbox's StarkEx contract registers a key with the key's own signature (registerEthAddress); use off-chain registration";
+/// Why `POST /v1/signable-registration` answers 501 where it does.
+pub(super) const NO_USER_ADMIN: &str =
+    "this StarkEx contract has no user admin whose key the operator holds: it registers a key with the key's own signature (registerEthAddress); use off-chain registration";
 
 /// Every unserved path of the spec, its methods in the spec (each answers 501; another method
 /// answers 405), and why.
@@ -61,7 +64,6 @@ pub(super) const UNSERVED: &[(&str, &[&str], &str)] = &[
     ("/v2/nft/primary/{transaction_id}", &["GET"], NO_MARKETPLACE),
     ("/v1/passport/users", &["POST"], NO_MARKETPLACE),
     ("/v2/passport/users", &["POST"], NO_MARKETPLACE),
-    ("/v1/signable-registration", &["POST"], NO_ONCHAIN_SIGNABLE),
 ];
 
 /// Writes to a collection (`POST /v1/collections`, `PATCH /v1/collections/{address}`).

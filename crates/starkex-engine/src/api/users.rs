@@ -51,6 +51,55 @@ pub(super) async fn signable_registration<H: StarkExHost>(
     })
 }
 
+/// `POST /v1/signable-registration`: the user admin's signature for the v3 on-chain
+/// registration (`registerUser`, or the client's `registerAnd…` helpers), with the same checks
+/// as the off-chain one. 501 where the contract has no user admin the operator signs for.
+pub(super) async fn signable_registration_onchain<H: StarkExHost>(
+    State(host): State<Arc<H>>,
+    req: std::result::Result<Json<SignableRegistrationIn>, JsonRejection>,
+) -> ApiResult {
+    let req = body(req)?;
+    let eth = parse_eth("ether_key", &req.ether_key)?;
+    let key = parse_key("stark_key", &req.stark_key)?;
+    host.with(|e, port, _| {
+        if !starkroute_crypto::is_valid_stark_key(&key.felt()) {
+            return Err(bad(format!("{key} is not a valid Stark key")).into());
+        }
+        // A key registered off-chain gets its on-chain registration here (that is what the
+        // client asks it for), for the same address only.
+        if let Some(existing) = port.eth_key_of(&key) {
+            return Err(StarkExError::AlreadyRegistered(format!(
+                "stark key {key} is already registered on the contract to {}",
+                eth_str(&existing)
+            ))
+            .into());
+        }
+        if let Some(other) = e.eth_of(port, &key).filter(|a| *a != eth) {
+            return Err(StarkExError::AlreadyRegistered(format!(
+                "stark key {key} is registered to {}, not {}",
+                eth_str(&other),
+                eth_str(&eth)
+            ))
+            .into());
+        }
+        let Some(signature) = port.user_admin_signature(&eth, &key) else {
+            return Err(StarkExError::NotImplemented(format!(
+                "POST /v1/signable-registration: {}",
+                super::unserved::NO_USER_ADMIN
+            ))
+            .into());
+        };
+        let hash = registration_message_hash(&eth, &key);
+        Ok(Json(json!({
+            "operator_signature": format!("0x{}", hex::encode(signature)),
+            "payload_hash": felt_str(&hash),
+            "readable_transaction": json!({"type": "register", "ether_key": eth_str(&eth),
+                "stark_key": key.to_string()}).to_string(),
+            "verification_signature": e.operator_sign(&hash),
+        })))
+    })
+}
+
 #[derive(Deserialize)]
 pub(super) struct RegisterUserIn {
     eth_signature: String,

@@ -8,6 +8,7 @@ use super::*;
 /// Every `(method, spec path)` the router serves from the spec.
 const SERVED: &[(&str, &str)] = &[
     ("POST", "/v1/signable-registration-offchain"),
+    ("POST", "/v1/signable-registration"),
     ("POST", "/v1/users"),
     ("GET", "/v1/users/{user}"),
     ("POST", "/v1/signable-deposit-details"),
@@ -61,6 +62,13 @@ async fn every_served_endpoint_answers_a_conforming_success() {
     register(&app, &bob).await;
     let a = alice.eth();
     ok(&app, "GET", &format!("/v1/users/{a}"), None, &[]).await;
+    // The on-chain (v3) registration's operator signature, where the operator holds the
+    // contract's user admin key (the devnet stack; its e2e test sends it to the contract).
+    host.lock().1.user_admin = Some(EthPrivateKey::from_bytes(&[0x5e; 32]).unwrap());
+    let carol = Party::new(0xc4);
+    let body = json!({"ether_key": carol.eth(), "stark_key": carol.stark.public_key().to_string()});
+    let r = ok(&app, "POST", "/v1/signable-registration", Some(body), &[]).await;
+    assert_eq!(r["operator_signature"].as_str().unwrap().len(), 2 + 130, "{r}");
     let token = json!({"type": "ETH", "data": {}});
     fund(&host, &app, &alice, eth, token.clone(), "1000000000000000000", 10_000_000_000).await;
     let d = ok(&app, "GET", "/v1/deposits", None, &[]).await;

@@ -30,3 +30,20 @@ async fn unserved_endpoints_answer_501_saying_why() {
     assert_eq!(r["code"], "not_implemented");
     assert_eq!(host.lock().0.vault_root(), root);
 }
+
+/// `POST /v1/signable-registration` checks its input first (400 naming the field), then answers
+/// 501 saying why where the contract has no user admin the operator signs for (the sandbox's).
+#[tokio::test]
+async fn onchain_registration_signature_needs_a_user_admin() {
+    let (_, app, _) = setup();
+    let p = Party::new(7);
+    let body = json!({"ether_key": "0x12", "stark_key": p.stark.public_key().to_string()});
+    let (s, r) = call(&app, "POST", "/v1/signable-registration", Some(body), &[]).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{r}");
+    assert!(r["message"].as_str().unwrap().contains("ether_key"), "{r}");
+    let body = json!({"ether_key": p.eth(), "stark_key": p.stark.public_key().to_string()});
+    let (s, r) = call(&app, "POST", "/v1/signable-registration", Some(body), &[]).await;
+    assert_eq!(s, StatusCode::NOT_IMPLEMENTED, "{r}");
+    assert_eq!(r["code"], "not_implemented");
+    assert!(r["message"].as_str().unwrap().contains("no user admin"), "{r}");
+}
