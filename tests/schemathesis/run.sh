@@ -44,8 +44,15 @@ done
 url=$(python3 -c 'import json, sys; print(json.loads(open(sys.argv[1]).readline())["openapi"])' "$out")
 key=$(python3 -c 'import json, sys; print(json.loads(open(sys.argv[1]).readline())["api_key"])' "$out")
 
+# GET /v1/routes/{id}/events is left out: on a live route it streams until the route is final (by
+# design; a route paused on a signature streams for as long as the client stays), which a fuzzer
+# counts as a hung request. Its answers are held to the document by the Rust suite
+# (crates/server/tests/api: strict.rs resumes streams from every Last-Event-ID, conform.rs checks
+# every answer).
 started=$SECONDS
+set +e
 timeout --signal=INT "$WALL_SECS" "$VENV/bin/st" run "$url" \
+  --exclude-path '/v1/routes/{id}/events' \
   --header "Authorization: Bearer $key" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
   --phases examples,coverage,fuzzing,stateful \
@@ -55,5 +62,7 @@ timeout --signal=INT "$WALL_SECS" "$VENV/bin/st" run "$url" \
   --workers 2 \
   --warnings off
 status=$?
-echo "schemathesis $VERSION: ${MAX_EXAMPLES} examples per operation, $((SECONDS - started)) s"
-exit $status
+set -e
+echo "schemathesis $VERSION: ${MAX_EXAMPLES} examples per operation, $((SECONDS - started)) s, exit $status"
+[ "$status" -ne 124 ] || echo "schemathesis did not finish within ${WALL_SECS} s"
+exit "$status"
