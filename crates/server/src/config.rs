@@ -137,12 +137,12 @@ pub struct NetworkConfig {
 }
 
 impl NetworkConfig {
-    /// The upstream timeouts: `rpc_connect_timeout_secs` and `rpc_timeout_secs`, or the defaults
-    /// (10 s and 30 s); at least one second each.
+    /// The upstream timeouts: `rpc_connect_timeout_secs` (1 to 600) and `rpc_timeout_secs` (1 to
+    /// 3600, validated with the configuration), or the defaults (10 s and 30 s).
     pub fn rpc_timeouts(&self) -> starkroute_layer::RpcTimeouts {
         let d = starkroute_layer::RpcTimeouts::DEFAULT;
         let secs = |v: Option<u64>, default: std::time::Duration| {
-            v.map_or(default, |s| std::time::Duration::from_secs(s.max(1)))
+            v.map_or(default, std::time::Duration::from_secs)
         };
         starkroute_layer::RpcTimeouts {
             connect: secs(self.rpc_connect_timeout_secs, d.connect),
@@ -667,6 +667,14 @@ impl Config {
         range("api.header_timeout_ms", api.header_timeout_ms, 100, 3_600_000)?;
         range("api.max_streams_per_tenant", api.max_streams_per_tenant as u64, 1, 1_000_000)?;
         range("api.max_streams_total", api.max_streams_total as u64, 1, 1_000_000)?;
+        if let Some(n) = &self.network {
+            if let Some(v) = n.rpc_timeout_secs {
+                range("network.rpc_timeout_secs", v, 1, 3600)?;
+            }
+            if let Some(v) = n.rpc_connect_timeout_secs {
+                range("network.rpc_connect_timeout_secs", v, 1, 600)?;
+            }
+        }
         let mut names = HashSet::new();
         let mut hashes = HashSet::new();
         for (i, t) in api.tenants.iter().enumerate() {
