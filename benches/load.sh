@@ -2,7 +2,11 @@
 # Load benchmark of the HTTP API: quotes per second and p99 latency of `POST /v1/quotes` (the
 # Alice→Bob gift, examples/requests/alice_to_bob_gift.json, with the sandbox's demo API key),
 # next to a trivial endpoint of the same server (`GET /healthz`) measured in the same run.
-# Target: quotes at ≥ 60% of the trivial endpoint's throughput.
+# Targets: the same quote repeated at ≥ 60% of the trivial endpoint's throughput, every quote
+# different at ≥ 40%. Then tenant fairness on a second server with the default limits (rate
+# limit 100/s, burst 200 per tenant): tenant B's uncached quote latency while tenant A hammers the
+# API (32 connections, every quote different) against B's latency alone, in the same run; target:
+# B's p99 under load within 2x of its p99 alone.
 #
 #   benches/load.sh                    # 2 threads, 32 connections, 10 s per endpoint
 #   DURATION=30s PORT=18181 benches/load.sh
@@ -123,5 +127,56 @@ awk -v q="$q_rps" -v h="$h_rps" \
   'BEGIN { r = 100 * q / h; printf "quotes at %.1f%% of the trivial endpoint (target >= 60%%): %s\n", r, (r >= 60 ? "met" : "NOT met") }'
 if [ "$q_err" != 0 ] || [ "$h_err" != 0 ] || [ "$d_err" != 0 ]; then
   echo "errors during the run (see wrk's output):"; cat "$WORK/quotes.out" "$WORK/trivial.out" "$WORK/distinct.out"
+  exit 1
+fi
+awk -v q="$d_rps" -v h="$h_rps" \
+  'BEGIN { r = 100 * q / h; printf "uncached quotes target (>= 40%%): %s\n", (r >= 40 ? "met" : "NOT met") }'
+
+# --- Tenant fairness: a second server with two tenants and the default limits.
+FPORT=$((PORT + 1))
+FAPI="http://127.0.0.1:$FPORT"
+KEY_A=sr_load_tenant_a_7f3c9e21
+KEY_B=sr_load_tenant_b_52d8a0b4
+sha() { printf %s "$1" | sha256sum | cut -d' ' -f1; }
+kill "$SERVER" 2>/dev/null || true
+wait "$SERVER" 2>/dev/null || true
+STARKROUTE_API__TENANTS="[{ name = \"a\", key_sha256 = \"$(sha $KEY_A)\" }, { name = \"b\", key_sha256 = \"$(sha $KEY_B)\" }]" \
+"$BIN" serve --listen "127.0.0.1:$FPORT" --data-dir "$WORK/data-fair" \
+  >"$WORK/serve-fair.log" 2>&1 &
+SERVER=$!
+for _ in $(seq 1 100); do
+  curl -sf "$FAPI/healthz" >/dev/null 2>&1 && break
+  kill -0 "$SERVER" 2>/dev/null || { cat "$WORK/serve-fair.log"; exit 1; }
+  sleep 0.1
+done
+# Tenant B asks for a different quote every 25 ms on one connection (about 40/s, under its own
+# limit): its latency is what it gets, whatever A does.
+sed -e "s/Bearer $KEY/Bearer $KEY_B/" "$WORK/distinct.lua" >"$WORK/tenant-b.lua"
+printf 'delay = function() return 25 end\n' >>"$WORK/tenant-b.lua"
+# Tenant A: 32 connections, every quote different, as fast as wrk can (mostly 429s past its
+# limit); its done() hook reports non-2xx answers as errors.
+sed -e "s/Bearer $KEY/Bearer $KEY_A/" "$WORK/distinct.lua" >"$WORK/tenant-a.lua"
+fair() { # name script connections path
+  wrk -t1 -c"$3" -d"$DURATION" --latency -s "$2" "$FAPI$4" >"$WORK/$1.out"
+  grep '^RESULT' "$WORK/$1.out" | cut -d' ' -f2-
+}
+read -r b0_rps b0_p50 b0_p99 b0_n b0_err < <(fair b-alone "$WORK/tenant-b.lua" 1 /v1/quotes)
+fair a-hammer "$WORK/tenant-a.lua" "$CONNECTIONS" /v1/quotes >"$WORK/a.result" &
+HAMMER=$!
+sleep 1
+read -r b1_rps b1_p50 b1_p99 b1_n b1_err < <(fair b-loaded "$WORK/tenant-b.lua" 1 /v1/quotes)
+wait "$HAMMER"
+read -r a_rps a_p50 a_p99 a_n a_err <"$WORK/a.result"
+echo "tenant fairness (default limits: 100/s, burst 200 per tenant):"
+printf '%-34s %8s/s  p50 %-10s p99 %-10s (%s requests, %s not 2xx)\n' \
+  "tenant B alone" "$b0_rps" "$(ms "$b0_p50")" "$(ms "$b0_p99")" "$b0_n" "$b0_err"
+printf '%-34s %8s/s  p50 %-10s p99 %-10s (%s requests, %s not 2xx)\n' \
+  "tenant A hammering (32 connections)" "$a_rps" "$(ms "$a_p50")" "$(ms "$a_p99")" "$a_n" "$a_err"
+printf '%-34s %8s/s  p50 %-10s p99 %-10s (%s requests, %s not 2xx)\n' \
+  "tenant B meanwhile" "$b1_rps" "$(ms "$b1_p50")" "$(ms "$b1_p99")" "$b1_n" "$b1_err"
+awk -v l="$b1_p99" -v u="$b0_p99" \
+  'BEGIN { r = l / u; printf "tenant B p99 under load = %.2fx its p99 alone (target <= 2x): %s\n", r, (r <= 2 ? "met" : "NOT met") }'
+if [ "$b0_err" != 0 ] || [ "$b1_err" != 0 ]; then
+  echo "tenant B got answers other than 2xx (see wrk's output):"; cat "$WORK/b-alone.out" "$WORK/b-loaded.out"
   exit 1
 fi

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use starkroute_crypto::l1_to_l2_message_hash;
 use starkroute_layer::{
     AdapterError, EscapeProof, L2MessageSource, LegIntent, LegProgress, MessageToL1, Prepared,
-    Readiness, SettlementLayer, StarkExOperator,
+    Readiness, RpcTimeouts, SettlementLayer, StarkExOperator,
 };
 use starkroute_protocol::{
     l1_readiness, l1_token, plan_l1_leg, token_id, L1Call, L1Contracts as ProtocolContracts,
@@ -223,8 +223,28 @@ impl EthereumL1 {
     /// An adapter over the node at `rpc_url` (e.g. `http://127.0.0.1:8545`), signing with
     /// `keys`; a transaction is final after 12 confirmations. Asks the node for its chain id.
     pub async fn connect(rpc_url: &str, contracts: L1Contracts, keys: Keystore) -> Result<Self> {
-        let url = rpc_url.parse().map_err(|e| invalid(format!("RPC URL {rpc_url:?}: {e}")))?;
-        let provider = RootProvider::<Ethereum>::new_http(url);
+        Self::connect_with(rpc_url, contracts, keys, RpcTimeouts::DEFAULT).await
+    }
+
+    /// [`connect`](Self::connect) with the connect and per-call timeouts of every call to the
+    /// node (a call beyond them is a retryable [`EthError::Unavailable`] naming the layer, never
+    /// the URL).
+    pub async fn connect_with(
+        rpc_url: &str,
+        contracts: L1Contracts,
+        keys: Keystore,
+        timeouts: RpcTimeouts,
+    ) -> Result<Self> {
+        use alloy::transports::http::{reqwest, Http};
+        // The URL may carry a provider key: never in an error.
+        let url = rpc_url.parse().map_err(|_| invalid("the L1 RPC URL is not a URL".to_owned()))?;
+        let http = reqwest::Client::builder()
+            .connect_timeout(timeouts.connect)
+            .timeout(timeouts.request)
+            .build()
+            .map_err(|e| invalid(format!("HTTP client for the L1 node: {}", e.without_url())))?;
+        let client = alloy::rpc::client::RpcClient::new(Http::with_client(http, url), false);
+        let provider = RootProvider::<Ethereum>::new(client);
         let chain_id = provider.get_chain_id().await.map_err(EthError::from_rpc)?;
         Ok(Self {
             provider,

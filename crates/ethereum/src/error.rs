@@ -79,7 +79,11 @@ impl EthError {
         };
         log_rpc_failure(&e, retryable);
         if retryable {
-            Self::Unavailable(e.to_string())
+            // A transport error's text names the node's URL (a provider key, maybe): its kind only.
+            Self::Unavailable(match &e {
+                RpcError::Transport(kind) => transport_kind(kind),
+                other => other.to_string(),
+            })
         } else {
             Self::Refused(e.to_string())
         }

@@ -5,7 +5,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{de::DeserializeOwned, Serialize};
 use starkroute_layer::{
-    AdapterError, LegIntent, LegProgress, Prepared, Readiness, Result, SettlementLayer,
+    AdapterError, LegIntent, LegProgress, Prepared, Readiness, Result, RpcTimeouts, SettlementLayer,
 };
 use starkroute_types::{Account, Amount, Asset, Layer};
 
@@ -25,11 +25,27 @@ impl RemoteLayer {
     /// How long one call may take before it counts as lost (retryable).
     pub const TIMEOUT: Duration = Duration::from_secs(30);
 
+    /// How long connecting to the service may take.
+    pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
     /// The adapter for `layer` served at `base_url` (e.g. `http://127.0.0.1:7070`), called as
-    /// `worker`.
+    /// `worker`, with the default timeouts ([`Self::CONNECT_TIMEOUT`], [`Self::TIMEOUT`]).
     pub fn new(base_url: &str, layer: Layer, worker: &str) -> Result<Self> {
+        let timeouts = RpcTimeouts { connect: Self::CONNECT_TIMEOUT, request: Self::TIMEOUT };
+        Self::with_timeouts(base_url, layer, worker, timeouts)
+    }
+
+    /// The same with these connect and per-call timeouts: a call beyond them fails as a
+    /// retryable error naming the layer and the call, not the URL.
+    pub fn with_timeouts(
+        base_url: &str,
+        layer: Layer,
+        worker: &str,
+        timeouts: RpcTimeouts,
+    ) -> Result<Self> {
         let http = reqwest::Client::builder()
-            .timeout(Self::TIMEOUT)
+            .connect_timeout(timeouts.connect)
+            .timeout(timeouts.request)
             .build()
             .map_err(|e| AdapterError::permanent(format!("cannot build an HTTP client: {e}")))?;
         Ok(Self::with_http(http, base_url, layer, worker))
@@ -57,12 +73,18 @@ impl RemoteLayer {
     /// here, before any leg is driven).
     pub async fn served(base_url: &str, token: Option<&LayerToken>) -> Result<Vec<Layer>> {
         let url = format!("{}/v1/layers", base_url.trim_end_matches('/'));
-        let mut req = reqwest::Client::new().get(&url).timeout(Self::TIMEOUT);
+        let http = reqwest::Client::builder()
+            .connect_timeout(Self::CONNECT_TIMEOUT)
+            .timeout(Self::TIMEOUT)
+            .build()
+            .map_err(|e| AdapterError::permanent(format!("cannot build an HTTP client: {e}")))?;
+        let mut req = http.get(&url);
         if let Some(t) = token {
             req = req.header(reqwest::header::AUTHORIZATION, t.sensitive_header());
         }
-        let resp = req.send().await.map_err(|e| lost(&url, &e))?;
-        decode(&url, resp).await
+        let what = "layer service: GET /v1/layers";
+        let resp = req.send().await.map_err(|e| lost(what, e))?;
+        decode(what, resp).await
     }
 
     async fn call<B: Serialize + ?Sized, T: DeserializeOwned>(
@@ -75,8 +97,10 @@ impl RemoteLayer {
         if let Some(t) = &self.token {
             req = req.header(reqwest::header::AUTHORIZATION, t.sensitive_header());
         }
-        let resp = req.send().await.map_err(|e| lost(&url, &e))?;
-        let answer = decode(&url, resp).await;
+        // Errors name the layer and the call, never the URL.
+        let what = format!("{} layer service: {call}", self.layer);
+        let resp = req.send().await.map_err(|e| lost(&what, e))?;
+        let answer = decode(&what, resp).await;
         if let Err(e) = &answer {
             // The executor decides what to do with it; this says which hop it came from.
             tracing::debug!(
@@ -91,17 +115,25 @@ impl RemoteLayer {
     }
 }
 
-/// The call may or may not have reached the layer.
-fn lost(url: &str, e: &reqwest::Error) -> AdapterError {
-    AdapterError::retryable(format!("{url}: {e}"))
+/// The call may or may not have reached the layer: retryable, with the kind of failure (a
+/// timeout, no connection) and not the URL.
+fn lost(what: &str, e: reqwest::Error) -> AdapterError {
+    let kind = if e.is_timeout() {
+        "timed out".to_owned()
+    } else if e.is_connect() {
+        "cannot connect".to_owned()
+    } else {
+        e.without_url().to_string()
+    };
+    AdapterError::retryable(format!("{what}: {kind}"))
 }
 
-async fn decode<T: DeserializeOwned>(url: &str, resp: reqwest::Response) -> Result<T> {
+async fn decode<T: DeserializeOwned>(what: &str, resp: reqwest::Response) -> Result<T> {
     let status = resp.status();
-    let bytes = resp.bytes().await.map_err(|e| lost(url, &e))?;
+    let bytes = resp.bytes().await.map_err(|e| lost(what, e))?;
     if status.is_success() {
         return serde_json::from_slice(&bytes).map_err(|e| {
-            AdapterError::retryable(format!("{url}: an answer that is not the expected JSON: {e}"))
+            AdapterError::retryable(format!("{what}: an answer that is not the expected JSON: {e}"))
         });
     }
     match serde_json::from_slice::<AdapterError>(&bytes) {
@@ -111,7 +143,7 @@ async fn decode<T: DeserializeOwned>(url: &str, resp: reqwest::Response) -> Resu
         Err(_) => {
             let text = String::from_utf8_lossy(&bytes);
             let message =
-                format!("{url}: HTTP {status}: {}", text.chars().take(200).collect::<String>());
+                format!("{what}: HTTP {status}: {}", text.chars().take(200).collect::<String>());
             Err(if status.is_server_error() || status.as_u16() == 429 {
                 AdapterError::retryable(message)
             } else {

@@ -197,6 +197,23 @@ async fn a_server_that_is_gone_is_a_retryable_error() {
     assert!(err.retryable, "{err}");
 }
 
+/// A layer service that accepts the connection and never answers: the call fails at the
+/// configured timeout as a retryable error naming the layer and the call, not the URL.
+#[tokio::test]
+async fn a_service_that_never_answers_times_out_as_a_retryable_error_without_its_url() {
+    let addr = starkroute_testkit::net::silent_server();
+    let timeouts = starkroute_layer::RpcTimeouts {
+        connect: std::time::Duration::from_secs(1),
+        request: std::time::Duration::from_secs(1),
+    };
+    let l2 = RemoteLayer::with_timeouts(&format!("http://{addr}"), Layer::Starknet, "w", timeouts)
+        .unwrap();
+    let alice = Account::Starknet(StarknetAddress::new(parse_felt("0x1").unwrap()).unwrap());
+    let err = l2.readiness(&alice).await.unwrap_err();
+    assert!(err.retryable, "{err}");
+    assert_eq!(err.message, "starknet layer service: readiness: timed out");
+}
+
 fn token(t: &str) -> LayerToken {
     LayerToken::new(t).unwrap()
 }

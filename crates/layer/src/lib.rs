@@ -21,6 +21,32 @@ use starkroute_types::{
 
 pub use cross::{EscapeProof, L2MessageSource, MessageToL1, StarkExOperator};
 
+/// How long an adapter waits on its upstream (a node's JSON-RPC, the StarkEx operator's API, a
+/// layer service): to connect, and for a whole call. A call beyond either fails as a retryable
+/// [`AdapterError`] naming the layer, never the URL (which may carry a provider key).
+/// Configured by `[network] rpc_connect_timeout_secs` and `rpc_timeout_secs`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RpcTimeouts {
+    /// Establishing the TCP (and TLS) connection.
+    pub connect: std::time::Duration,
+    /// One request, from sending it to the end of its answer.
+    pub request: std::time::Duration,
+}
+
+impl RpcTimeouts {
+    /// The defaults: 10 s to connect, 30 s per call.
+    pub const DEFAULT: Self = Self {
+        connect: std::time::Duration::from_secs(10),
+        request: std::time::Duration::from_secs(30),
+    };
+}
+
+impl Default for RpcTimeouts {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
 /// An adapter error, saying whether a retry can help.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 #[error("{message}")]

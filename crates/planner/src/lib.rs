@@ -51,6 +51,7 @@ pub type Result<T, E = PlanError> = std::result::Result<T, E>;
 
 /// A machine-readable reason a path was rejected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RejectionCode {
     /// The layer is disabled in the topology.
@@ -75,6 +76,7 @@ pub enum RejectionCode {
 
 /// A path the planner did not take, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Rejection {
     /// The path up to and including the refused step, e.g.
     /// `starknet:sender → l1:sender → starkex:recipient (l1_deposit_to_starkex)`.

@@ -5,6 +5,7 @@ use starkroute_types::{Account, Amount, EthAddress, Layer, StarkKey, StarknetAdd
 
 /// A route request: move an asset from the sender on one layer to the recipient on another.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct QuoteRequest {
     /// The asset to move.
@@ -32,6 +33,7 @@ pub struct QuoteRequest {
 /// An asset as a caller names it: a token (symbol, L1 address or Starknet address) and, for an
 /// NFT, its token id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AssetRef {
     /// Symbol (`ETH`, `USDC`), L1 address or Starknet address of the token.
@@ -43,6 +45,7 @@ pub struct AssetRef {
 
 /// One party's accounts on each layer; any may be absent.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Accounts {
     /// Ethereum address.
@@ -69,6 +72,7 @@ impl Accounts {
 
 /// What to rank alternatives by.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Objective {
     /// Smallest worst-case ETA first.

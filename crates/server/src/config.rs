@@ -133,6 +133,13 @@ pub struct NetworkConfig {
     /// Block explorers: where a leg's transaction is shown on each layer (none unless set).
     #[serde(default)]
     pub explorers: Explorers,
+    /// Seconds one call to a node or the StarkEx operator's API may take before it fails as a
+    /// retryable error naming the layer (default 30).
+    #[serde(default)]
+    pub rpc_timeout_secs: Option<u64>,
+    /// Seconds to establish a connection to a node or the operator's API (default 10).
+    #[serde(default)]
+    pub rpc_connect_timeout_secs: Option<u64>,
 }
 
 /// `[network.fees]`: the live fee cache. Each layer's prices are read in the background every
@@ -243,6 +250,21 @@ fn check_explorer_template(t: &str) -> Result<(), &'static str> {
         "https" => Ok(()),
         "http" if loopback => Ok(()),
         _ => Err("expected https (plain http only for a loopback host)"),
+    }
+}
+
+impl NetworkConfig {
+    /// The upstream timeouts: `rpc_connect_timeout_secs` (1 to 600) and `rpc_timeout_secs` (1 to
+    /// 3600, validated with the configuration), or the defaults (10 s and 30 s).
+    pub fn rpc_timeouts(&self) -> starkroute_layer::RpcTimeouts {
+        let d = starkroute_layer::RpcTimeouts::DEFAULT;
+        let secs = |v: Option<u64>, default: std::time::Duration| {
+            v.map_or(default, std::time::Duration::from_secs)
+        };
+        starkroute_layer::RpcTimeouts {
+            connect: secs(self.rpc_connect_timeout_secs, d.connect),
+            request: secs(self.rpc_timeout_secs, d.request),
+        }
     }
 }
 
@@ -782,6 +804,14 @@ impl Config {
         range("api.header_timeout_ms", api.header_timeout_ms, 100, 3_600_000)?;
         range("api.max_streams_per_tenant", api.max_streams_per_tenant as u64, 1, 1_000_000)?;
         range("api.max_streams_total", api.max_streams_total as u64, 1, 1_000_000)?;
+        if let Some(n) = &self.network {
+            if let Some(v) = n.rpc_timeout_secs {
+                range("network.rpc_timeout_secs", v, 1, 3600)?;
+            }
+            if let Some(v) = n.rpc_connect_timeout_secs {
+                range("network.rpc_connect_timeout_secs", v, 1, 600)?;
+            }
+        }
         let mut names = HashSet::new();
         let mut hashes = HashSet::new();
         for (i, t) in api.tenants.iter().enumerate() {

@@ -167,3 +167,23 @@ fn sources_are_public() {
         }
     }
 }
+
+#[test]
+fn upstream_timeouts_default_to_10_and_30_seconds_and_are_configurable() {
+    use std::time::Duration;
+    let path = config_dir().join("sepolia.toml");
+    let c = Config::layered(Some(&path), &starkroute_server::config::Overrides::new()).unwrap();
+    let t = c.network.unwrap().rpc_timeouts();
+    assert_eq!((t.connect, t.request), (Duration::from_secs(10), Duration::from_secs(30)));
+    let o = starkroute_server::config::Overrides::new().with_env([
+        ("STARKROUTE_NETWORK__RPC_TIMEOUT_SECS".to_owned(), "7".to_owned()),
+        ("STARKROUTE_NETWORK__RPC_CONNECT_TIMEOUT_SECS".to_owned(), "2".to_owned()),
+    ]);
+    let t = Config::layered(Some(&path), &o).unwrap().network.unwrap().rpc_timeouts();
+    assert_eq!((t.connect, t.request), (Duration::from_secs(2), Duration::from_secs(7)));
+    // Zero is refused, naming the key.
+    let o = starkroute_server::config::Overrides::new()
+        .with_env([("STARKROUTE_NETWORK__RPC_TIMEOUT_SECS".to_owned(), "0".to_owned())]);
+    let e = Config::layered(Some(&path), &o).unwrap_err().to_string();
+    assert!(e.contains("network.rpc_timeout_secs"), "{e}");
+}

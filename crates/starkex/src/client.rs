@@ -7,7 +7,6 @@
 //! got no answer [`Error::Transport`] (retryable), an answer of the wrong shape [`Error::Decode`].
 
 use std::future::Future;
-use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -443,12 +442,18 @@ struct ApiErrorBody {
 }
 
 impl StarkExClient {
-    /// A client of the API at `base_url` (e.g. `http://127.0.0.1:8080`), with a 30 s timeout per
-    /// request.
+    /// A client of the API at `base_url` (e.g. `http://127.0.0.1:8080`), with the default
+    /// timeouts (10 s to connect, 30 s per request).
     pub fn new(base_url: &str) -> Result<Self> {
+        Self::with_timeouts(base_url, starkroute_layer::RpcTimeouts::DEFAULT)
+    }
+
+    /// A client of the API at `base_url` with these connect and per-request timeouts (a request
+    /// beyond them is a retryable [`Error::Transport`]).
+    pub fn with_timeouts(base_url: &str, timeouts: starkroute_layer::RpcTimeouts) -> Result<Self> {
         let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .connect_timeout(Duration::from_secs(10))
+            .timeout(timeouts.request)
+            .connect_timeout(timeouts.connect)
             .build()
             .map_err(|e| Error::Unsupported(format!("HTTP client: {e}")))?;
         Ok(Self::with_http(http, base_url))

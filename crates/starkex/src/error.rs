@@ -58,10 +58,17 @@ impl Error {
 impl From<reqwest::Error> for Error {
     fn from(e: reqwest::Error) -> Self {
         if e.is_decode() {
-            Self::Decode(e.to_string())
+            Self::Decode(e.without_url().to_string())
         } else {
-            // Connect, timeout, request and body errors: the request may not have arrived.
-            Self::Transport(e.to_string())
+            // Connect, timeout, request and body errors: the request may not have arrived. The
+            // URL may carry an API key: never in the message.
+            Self::Transport(if e.is_timeout() {
+                "timed out".to_owned()
+            } else if e.is_connect() {
+                "cannot connect".to_owned()
+            } else {
+                e.without_url().to_string()
+            })
         }
     }
 }

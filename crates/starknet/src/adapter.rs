@@ -19,8 +19,8 @@ use starknet_providers::{Provider, ProviderError};
 use starknet_signers::{SigningKey, VerifyingKey};
 use starkroute_crypto::{felts_to_u256, selector};
 use starkroute_layer::{
-    AdapterError, LegIntent, LegProgress, Prepared, Readiness, SettlementLayer, SignatureRequest,
-    SignatureScheme,
+    AdapterError, LegIntent, LegProgress, Prepared, Readiness, RpcTimeouts, SettlementLayer,
+    SignatureRequest, SignatureScheme,
 };
 use starkroute_types::{
     Account as RouteAccount, Amount, Asset, EthAddress, Layer, LegKind, StarknetAddress, U256,
@@ -65,6 +65,8 @@ pub struct StarknetConfig {
     pub l1: Option<L1Messaging>,
     /// Resource bounds are the node's estimate times this percentage (amounts and prices).
     pub fee_margin_percent: u64,
+    /// Connect and per-call timeouts of every call to the node.
+    pub timeouts: RpcTimeouts,
 }
 
 impl StarknetConfig {
@@ -78,6 +80,7 @@ impl StarknetConfig {
             nft_bridge: None,
             l1: None,
             fee_margin_percent: 150,
+            timeouts: RpcTimeouts::DEFAULT,
         }
     }
 }
@@ -172,15 +175,22 @@ impl StarknetL2 {
         config: StarknetConfig,
         keys: HashMap<StarknetAddress, Felt>,
     ) -> Result<Self> {
+        // The URL may carry a provider key: never in an error.
         let url: starknet_providers::Url = config
             .rpc_url
             .parse()
-            .map_err(|e| Error::Build(format!("Starknet RPC URL {:?}: {e}", config.rpc_url)))?;
-        let provider = Arc::new(JsonRpcClient::new(HttpTransport::new(url)));
+            .map_err(|_| Error::Build("the Starknet RPC URL is not a URL".to_owned()))?;
+        let http = reqwest::Client::builder()
+            .connect_timeout(config.timeouts.connect)
+            .timeout(config.timeouts.request)
+            .build()
+            .map_err(|e| Error::Build(format!("HTTP client: {}", e.without_url())))?;
+        let provider =
+            Arc::new(JsonRpcClient::new(HttpTransport::new_with_client(url, http.clone())));
         let chain_id = provider.chain_id().await?;
         Ok(Self {
             provider,
-            http: reqwest::Client::new(),
+            http,
             config,
             chain_id,
             keys: keys
@@ -232,9 +242,15 @@ impl StarknetL2 {
             message,
             transport,
         };
-        let resp =
-            self.http.post(url).json(&body).send().await.map_err(|e| err(e.to_string(), true))?;
-        let v: Value = resp.json().await.map_err(|e| err(e.to_string(), true))?;
+        // A transport error's text names the URL (a provider key, maybe): without it.
+        let resp = self
+            .http
+            .post(url)
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| err(e.without_url().to_string(), true))?;
+        let v: Value = resp.json().await.map_err(|e| err(e.without_url().to_string(), true))?;
         if let Some(e) = v.get("error") {
             return Err(err(e.to_string(), false));
         }

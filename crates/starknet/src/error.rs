@@ -88,9 +88,33 @@ impl From<Error> for AdapterError {
         log_failure(&e, retryable);
         let message = match &e {
             Error::Provider(ProviderError::StarknetError(s)) => describe(s),
+            // Its text names the node's URL (a provider key, maybe): the kind only.
+            Error::Provider(ProviderError::Other(o)) => {
+                format!("Starknet node: {}", other_kind(o.as_ref()))
+            }
             other => other.to_string(),
         };
         Self { retryable, message, not_before: None }
+    }
+}
+
+/// What kind of transport failure a provider's `Other` error is, without its text (which names
+/// the URL): a timeout, a connection failure, or another one.
+fn other_kind(e: &dyn starknet_providers::ProviderImplError) -> &'static str {
+    use starknet_providers::jsonrpc::{HttpTransportError, JsonRpcClientError};
+    let any = e.as_any();
+    let transport = any
+        .downcast_ref::<JsonRpcClientError<HttpTransportError>>()
+        .and_then(|c| match c {
+            JsonRpcClientError::TransportError(t) => Some(t),
+            _ => None,
+        })
+        .or_else(|| any.downcast_ref::<HttpTransportError>());
+    match transport {
+        Some(HttpTransportError::Reqwest(r)) if r.is_timeout() => "timeout",
+        Some(HttpTransportError::Reqwest(r)) if r.is_connect() => "cannot connect",
+        Some(HttpTransportError::Reqwest(_)) => "HTTP request failed",
+        _ => "unreachable, or its answer did not parse",
     }
 }
 

@@ -16,6 +16,7 @@
 
 pub mod demo;
 pub mod files;
+pub mod net;
 pub mod routes;
 #[cfg(feature = "server")]
 pub mod server;

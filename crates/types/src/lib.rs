@@ -11,6 +11,8 @@ mod asset;
 mod error;
 mod felt;
 mod ids;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 mod route;
 
 pub use account::{

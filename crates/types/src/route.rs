@@ -149,6 +149,7 @@ impl fmt::Display for LegKind {
 
 /// Who must authorise a leg.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Party {
     /// The sender (holder of the asset at the start).
@@ -161,6 +162,7 @@ pub enum Party {
 
 /// Whether the holder owns the asset outright or has a claim to make first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Holding {
     /// Spendable by the holder on the layer.
@@ -172,6 +174,7 @@ pub enum Holding {
 
 /// Where an asset is: layer, holder, and whether it still needs a claim.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Position {
     /// The layer.
     pub layer: Layer,
@@ -199,6 +202,7 @@ impl fmt::Display for Position {
 
 /// What a fee pays for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum FeeKind {
     /// L1 gas.
@@ -213,6 +217,7 @@ pub enum FeeKind {
 
 /// One component of a leg's fee.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FeeItem {
     /// What it pays for.
     pub kind: FeeKind,
@@ -237,6 +242,7 @@ pub struct FeeItem {
 
 /// A range of durations in seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EtaRange {
     /// Best case.
     pub min_secs: u64,
@@ -262,6 +268,7 @@ impl EtaRange {
 
 /// A leg's progress, following the layer's own notion of finality.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum LegStatus {
     /// Planned; nothing built yet.
@@ -291,6 +298,7 @@ impl LegStatus {
 
 /// A route's overall status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RouteStatus {
     /// Created, no leg sent yet.
@@ -316,6 +324,8 @@ impl RouteStatus {
 
 /// One step of a route.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = PlannedLeg))]
 pub struct Leg {
     /// Position in the route, from 0.
     pub index: u16,
@@ -344,6 +354,8 @@ impl Leg {
 
 /// A planned route: legs in order, with totals.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = PlannedRoute))]
 pub struct Route {
     /// A short summary, e.g. `starknet → l1 → starkex (deposit into recipient's vault)`.
     pub summary: String,

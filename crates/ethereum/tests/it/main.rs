@@ -63,6 +63,33 @@ async fn an_unreachable_node_is_a_retryable_error() {
     assert!(matches!(err, EthError::Unavailable(_)) && err.is_retryable(), "{err}");
 }
 
+/// A node that accepts the connection and never answers: the call fails at the configured
+/// timeout as a retryable error naming the layer and the kind, not the URL.
+#[tokio::test]
+async fn a_node_that_never_answers_times_out_as_a_retryable_error_without_its_url() {
+    let addr = starkroute_testkit::net::silent_server();
+    let contracts = L1Contracts {
+        starkex_core: Address::ZERO,
+        messaging: Address::ZERO,
+        starkgate: Address::ZERO,
+        nft_bridge: Address::ZERO,
+        l2_starkgate_bridge: Felt::ONE,
+        starkgate_per_token: Vec::new(),
+    };
+    let timeouts = starkroute_layer::RpcTimeouts {
+        connect: std::time::Duration::from_secs(1),
+        request: std::time::Duration::from_secs(1),
+    };
+    let url = format!("http://{addr}/v3/SECRETKEY");
+    let err =
+        EthereumL1::connect_with(&url, contracts, Keystore::default(), timeouts).await.unwrap_err();
+    assert!(matches!(err, EthError::Unavailable(_)) && err.is_retryable(), "{err}");
+    let adapter = starkroute_layer::AdapterError::from(err);
+    assert!(adapter.retryable);
+    assert_eq!(adapter.message, "Ethereum node unavailable: timeout");
+    assert!(!adapter.message.contains("SECRETKEY") && !adapter.message.contains("127.0.0.1"));
+}
+
 #[path = "../common/conformance.rs"]
 mod conformance;
 mod plan;

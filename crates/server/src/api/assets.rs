@@ -11,9 +11,32 @@ use axum::Json;
 use serde_json::{json, Value};
 use starkroute_types::{Account, AssetClass, Layer, Token};
 
-use super::error::{ApiError, ApiResult};
+use super::error::{ApiError, ApiResult, ErrorBody};
+
+/// `GET /v1/assets`.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[schema(as = Assets)]
+pub(crate) struct AssetsView {
+    /// The tokens with their representation on each layer (and StarkEx asset type).
+    #[schema(value_type = Vec<Object>)]
+    assets: Vec<Value>,
+}
+
+/// `GET /v1/accounts/{layer}/{id}/readiness`.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[schema(as = Readiness)]
+pub(crate) struct ReadinessView {
+    account: Account,
+    ready: bool,
+    /// What is missing when not ready.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    missing: Option<String>,
+}
 use super::AppState;
 
+#[utoipa::path(get, path = "/v1/assets", operation_id = "listAssets", tag = "assets",
+    summary = "The tokens the router knows, with their representation on each layer.",
+    responses((status = 200, description = "The assets.", body = AssetsView)))]
 pub(crate) async fn list(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
     let s = state.inner();
     s.tenants.authenticate(&headers)?;
@@ -21,7 +44,8 @@ pub(crate) async fn list(State(state): State<AppState>, headers: HeaderMap) -> A
     let assets = s
         .assets
         .get_with((), async {
-            Arc::new(json!({ "assets": topology.tokens.iter().map(asset).collect::<Vec<_>>() }))
+            let view = AssetsView { assets: topology.tokens.iter().map(asset).collect() };
+            Arc::new(serde_json::to_value(view).unwrap_or(Value::Null))
         })
         .await;
     Ok(Json(assets.as_ref().clone()).into_response())
@@ -43,6 +67,17 @@ fn asset(t: &Token) -> Value {
     v
 }
 
+#[utoipa::path(get, path = "/v1/accounts/{layer}/{id}/readiness", operation_id = "accountReadiness", tag = "assets",
+    summary = "Whether an account can take part: a Stark key registered on StarkEx, a Starknet account deployed.",
+    params(
+        ("layer" = Layer, Path),
+        ("id" = String, Path, description = "The account: an L1 address, a Stark key or a Starknet address."),
+    ),
+    responses(
+        (status = 200, description = "The answer (cached for a few seconds).", body = ReadinessView),
+        (status = 422, description = "The layer or the account is malformed, or no adapter serves the layer.", body = ErrorBody),
+        (status = 503, description = "The layer does not answer.", body = ErrorBody),
+    ))]
 pub(crate) async fn readiness(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -70,5 +105,7 @@ pub(crate) async fn readiness(
                 ApiError::invalid("id", e.message.clone())
             }
         })?;
-    Ok(Json(answer).into_response())
+    let view =
+        ReadinessView { account: answer.account, ready: answer.ready, missing: answer.missing };
+    Ok(Json(view).into_response())
 }

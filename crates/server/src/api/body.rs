@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::error::{ApiError, ApiResult};
 
 /// A body with no fields: empty, or `{}` (cancel, rotate a secret, retry a delivery).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NoFields {}
 

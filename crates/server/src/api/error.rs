@@ -2,7 +2,7 @@
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde::Serialize;
 use starkroute_executor::machine::Refusal;
 use starkroute_store::StoreError;
 
@@ -19,6 +19,25 @@ pub struct ApiError {
     /// The request field at fault (a JSON path such as `sender.l1`, a path or query parameter,
     /// or a header), when one is.
     pub field: Option<String>,
+}
+
+/// The body of every error answer (schema `Error`).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Error)]
+pub(crate) struct ErrorBody {
+    error: ErrorDetail,
+}
+
+/// What went wrong.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct ErrorDetail {
+    /// A stable machine-readable code, e.g. `invalid_field`.
+    code: &'static str,
+    /// What went wrong, for people.
+    message: String,
+    /// The field at fault: a JSON path (`sender.l1`), a path or query parameter, or a header.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<String>,
 }
 
 /// Handler results.
@@ -71,15 +90,15 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut error = json!({ "code": self.code, "message": self.message });
-        if let Some(f) = &self.field {
-            error["field"] = json!(f);
-        }
-        let mut res = (self.status, axum::Json(json!({ "error": error }))).into_response();
-        if self.status == StatusCode::UNAUTHORIZED {
+        let (status, code) = (self.status, self.code);
+        let body = ErrorBody {
+            error: ErrorDetail { code: self.code, message: self.message, field: self.field },
+        };
+        let mut res = (status, axum::Json(body)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
             res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
-        if self.status == StatusCode::SERVICE_UNAVAILABLE || self.code == "route_busy" {
+        if status == StatusCode::SERVICE_UNAVAILABLE || code == "route_busy" {
             res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
         res
@@ -136,7 +155,7 @@ impl From<starkroute_executor::Error> for ApiError {
                 "not_awaiting_signature",
                 format!(
                     "the leg is {}, not awaiting a signature",
-                    json!(status).as_str().unwrap_or("?")
+                    serde_json::json!(status).as_str().unwrap_or("?")
                 ),
             ),
             E::Refused(r @ (Refusal::IrreversibleSent { .. } | Refusal::MaybeSent { .. })) => {

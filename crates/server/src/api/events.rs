@@ -23,13 +23,42 @@ use futures_util::stream::{self, Stream};
 use starkroute_store::{Event, RouteId, RouteStore, TenantId};
 use tokio::sync::{broadcast, watch};
 
-use super::error::{ApiError, ApiResult};
+use super::error::{ApiError, ApiResult, ErrorBody};
 use super::{view, AppState};
+
+/// One message of a route's event stream, as a Server-Sent Events client reads it (the schema of
+/// the `text/event-stream` answer; the messages are written by axum's `Event` builder in
+/// [`stream`]).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // a schema only
+pub(crate) struct SseMessage {
+    /// The event's sequence number (send it back as `Last-Event-ID` to resume).
+    #[schema(pattern = "^[1-9][0-9]*$")]
+    id: String,
+    /// The event's type, e.g. `leg_submitted`.
+    event: String,
+    /// The event (schema `Event`), as JSON.
+    #[schema(content_media_type = "application/json")]
+    data: String,
+}
 
 /// How often the stream asks the store for events when the live feed is quiet (events committed
 /// by another executor instance reach this one's subscribers only through the store).
 const STORE_POLL: Duration = Duration::from_secs(2);
 
+#[utoipa::path(get, path = "/v1/routes/{id}/events", operation_id = "routeEvents", tag = "routes",
+    summary = "The route's events as Server-Sent Events, from any point, then live until the route is terminal.",
+    description = "Each SSE `id` is the event's sequence number and `event` its type; `data` is an Event. Resume with the `Last-Event-ID` header (or `?after=`).",
+    params(
+        ("id" = starkroute_types::RouteId, Path, description = "The route id (a ULID)."),
+        ("Last-Event-ID" = Option<u64>, Header, description = "Resume after this event (wins over `after`)."),
+        ("after" = Option<u64>, Query, description = "Resume after this event."),
+    ),
+    responses(
+        (status = 200, description = "An event stream.", content_type = "text/event-stream", body = SseMessage),
+        (status = 404, description = "No such route for this tenant (`route_not_found`).", body = ErrorBody),
+        (status = 422, description = "The route id, `after` or `Last-Event-ID` is malformed.", body = ErrorBody),
+    ))]
 pub(crate) async fn stream(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -107,7 +136,8 @@ pub(crate) async fn follow(
     };
     let events = stream::unfold(follow, move |mut f| async move {
         let e = f.next().await?;
-        let sse = SseEvent::default().id(e.seq.to_string()).data(view::event(&e).to_string());
+        let data = serde_json::to_string(&view::event(&e)).unwrap_or_default();
+        let sse = SseEvent::default().id(e.seq.to_string()).data(data);
         let sse = if named { sse.event(e.kind.clone()) } else { sse };
         Some((Ok::<_, Infallible>(sse), f))
     });

@@ -15,7 +15,6 @@ mod events;
 mod limits;
 pub mod metrics;
 mod openapi;
-mod openapi_webhooks;
 mod ops;
 mod quotes;
 mod routes;
@@ -28,7 +27,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use axum::routing::{get, post};
 use axum::Router;
 use starkroute_executor::{Clock, Executor};
 use starkroute_layer::{Readiness, SettlementLayer};
@@ -258,64 +256,32 @@ fn spawn_event_counter(
     });
 }
 
-/// Every path the API serves, with its methods (the OpenAPI document describes each).
-pub const PATHS: &[(&str, &[&str])] = &[
-    ("/v1/quotes", &["post"]),
-    ("/v1/routes", &["get", "post"]),
-    ("/v1/routes/{id}", &["get"]),
-    ("/v1/routes/{id}/events", &["get"]),
-    ("/v1/routes/{id}/legs/{n}/signature", &["post"]),
-    ("/v1/routes/{id}/cancel", &["post"]),
-    ("/v1/assets", &["get"]),
-    ("/v1/accounts/{layer}/{id}/readiness", &["get"]),
-    ("/v1/webhooks", &["get", "post"]),
-    ("/v1/webhooks/{id}", &["get", "delete"]),
-    ("/v1/webhooks/{id}/rotate-secret", &["post"]),
-    ("/v1/webhooks/{id}/deliveries", &["get"]),
-    ("/v1/webhooks/{id}/deliveries/{n}", &["get"]),
-    ("/v1/webhooks/{id}/deliveries/{n}/retry", &["post"]),
-    ("/v1/events", &["get"]),
-    ("/v1/routes/{id}/view-token", &["post", "delete"]),
-    ("/track", &["get"]),
-    ("/track/assets/{file}", &["get"]),
-    ("/track/{id}", &["get"]),
-    ("/track/{id}/route", &["get"]),
-    ("/track/{id}/events", &["get"]),
-    ("/healthz", &["get"]),
-    ("/readyz", &["get"]),
-    ("/metrics", &["get"]),
-    ("/openapi.json", &["get"]),
-];
+/// Every path the API serves, with its methods, as the OpenAPI document lists them (the router
+/// and the document are built from one table, `openapi::table`).
+pub fn paths() -> Vec<(String, Vec<String>)> {
+    let doc = openapi::document();
+    doc["paths"]
+        .as_object()
+        .map(|p| {
+            p.iter()
+                .map(|(path, ops)| {
+                    let methods = ops.as_object().map(|o| o.keys().cloned().collect());
+                    (path.clone(), methods.unwrap_or_default())
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
 
 /// The whole API.
 pub fn router(state: AppState) -> Router {
     let metrics = state.metrics().clone();
-    Router::new()
-        .route("/v1/quotes", post(quotes::create))
-        .route("/v1/routes", post(routes::create).get(routes::list))
-        .route("/v1/routes/{id}", get(routes::get))
-        .route("/v1/routes/{id}/events", get(events::stream))
-        .route("/v1/routes/{id}/legs/{n}/signature", post(routes::signature))
-        .route("/v1/routes/{id}/cancel", post(routes::cancel))
-        .route("/v1/assets", get(assets::list))
-        .route("/v1/accounts/{layer}/{id}/readiness", get(assets::readiness))
-        .route("/v1/webhooks", post(webhooks::create).get(webhooks::list))
-        .route("/v1/webhooks/{id}", get(webhooks::get).delete(webhooks::delete))
-        .route("/v1/webhooks/{id}/rotate-secret", post(webhooks::rotate_secret))
-        .route("/v1/webhooks/{id}/deliveries", get(webhooks::deliveries))
-        .route("/v1/webhooks/{id}/deliveries/{n}", get(webhooks::delivery))
-        .route("/v1/webhooks/{id}/deliveries/{n}/retry", post(webhooks::retry))
-        .route("/v1/events", get(webhooks::events))
-        .route("/v1/routes/{id}/view-token", post(track::reissue).delete(track::revoke))
-        .merge(track::pages())
-        .route("/healthz", get(ops::healthz))
-        .route("/readyz", get(ops::readyz))
-        .route("/metrics", get(ops::metrics))
-        .route("/openapi.json", get(ops::openapi))
-        .fallback(no_such_endpoint)
+    let (api, _) = openapi::table().split_for_parts();
+    api.fallback(no_such_endpoint)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), limits::enforce))
         .layer(axum::middleware::from_fn_with_state(metrics, metrics::count))
+        .layer(axum::middleware::from_fn(track::secure))
         .with_state(state)
 }
 

@@ -7,15 +7,40 @@ use axum::Json;
 use serde_json::json;
 use starkroute_store::{ListQuery, TenantId};
 
-use super::error::{ApiError, ApiResult};
+use super::error::{ApiError, ApiResult, ErrorBody};
 use super::AppState;
 
+/// `GET /healthz`.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // a schema: the answer is a constant
+pub(crate) struct Health {
+    #[schema(pattern = "^ok$")]
+    status: String,
+}
+
+/// `GET /readyz`.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // a schema: the answer is a constant
+pub(crate) struct Ready {
+    #[schema(pattern = "^ready$")]
+    status: String,
+}
+
 /// The process is up.
+#[utoipa::path(get, path = "/healthz", operation_id = "healthz", tag = "ops", security(),
+    summary = "The process is up.",
+    responses((status = 200, description = "Up.", body = Health)))]
 pub(crate) async fn healthz() -> Response {
     Json(json!({ "status": "ok" })).into_response()
 }
 
 /// The process can serve: its store answers.
+#[utoipa::path(get, path = "/readyz", operation_id = "readyz", tag = "ops", security(),
+    summary = "The process can serve (its store answers).",
+    responses(
+        (status = 200, description = "Ready.", body = Ready),
+        (status = 503, description = "The store does not answer (`store_unreachable`).", body = ErrorBody),
+    ))]
 pub(crate) async fn readyz(State(state): State<AppState>) -> ApiResult<Response> {
     // A tenant name no API key maps to: the probe reads an empty page.
     let probe = TenantId::new("-readyz-").map_err(|e| ApiError::internal("readyz", &e))?;
@@ -33,6 +58,9 @@ pub(crate) async fn readyz(State(state): State<AppState>) -> ApiResult<Response>
 }
 
 /// Prometheus text format.
+#[utoipa::path(get, path = "/metrics", operation_id = "metrics", tag = "ops", security(),
+    summary = "Counters in the Prometheus text format.",
+    responses((status = 200, description = "Metrics.", content_type = "text/plain", body = String)))]
 pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
     let mut text = state.metrics().render();
     super::metrics::render_executor(&mut text, &state.inner().executor.metrics().snapshot());
@@ -45,6 +73,13 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
 }
 
 /// The OpenAPI 3.1 document.
+#[utoipa::path(get, path = "/openapi.json", operation_id = "openapi", tag = "ops", security(),
+    summary = "This document.",
+    responses((status = 200, description = "OpenAPI 3.1.", body = Object)))]
 pub(crate) async fn openapi() -> Response {
-    Json(super::openapi::document()).into_response()
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        axum::body::Bytes::from_static(super::openapi::document_bytes()),
+    )
+        .into_response()
 }

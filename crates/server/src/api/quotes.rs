@@ -14,9 +14,20 @@ use starkroute_store::Timestamp;
 use starkroute_types::{Amount, Asset, Route};
 
 use super::body::{parse_json, read_bytes};
-use super::error::{ApiError, ApiResult};
+use super::error::{ApiError, ApiResult, ErrorBody};
 use super::{AppState, StoredQuote};
 
+#[utoipa::path(post, path = "/v1/quotes", operation_id = "createQuote", tag = "quotes",
+    summary = "Quote ranked routes for moving an asset, with the paths not taken and why.",
+    request_body(content = QuoteRequest, example = gift_example),
+    responses(
+        (status = 201, description = "The quote: routes best first, each with legs, fees and ETAs; rejected paths with reasons; an id and an expiry.", body = QuoteView<'static>,
+            links(("startRoute" = (operation_id = "createRoute",
+                request_body = json!({ "quote_id": "$response.body#/id", "route_index": 0 }),
+                description = "Start the quote's best route.")))),
+        (status = 422, description = "A field is invalid (an unknown token, a malformed account or amount, a disabled layer); `error.field` names it.", body = ErrorBody),
+        (status = 503, description = "On a configured network: a layer's live fees are older than network.fees.max_age_secs because its node does not answer (`fees_unavailable`, the message naming the layer); or the request timed out.", body = ErrorBody),
+    ))]
 pub(crate) async fn create(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -54,6 +65,13 @@ pub(crate) async fn create(
     Ok(created(body))
 }
 
+/// The README's gift request (Alice → Bob in the sandbox), the documented example of a quote
+/// request.
+fn gift_example() -> serde_json::Value {
+    serde_json::from_str(include_str!("../../../../examples/requests/alice_to_bob_gift.json"))
+        .unwrap_or_default()
+}
+
 /// A quote is answered again for an identical request during this share of its life.
 pub(crate) const RECENT_SHARE: u32 = 10;
 
@@ -70,15 +88,29 @@ fn created(body: Bytes) -> Response {
 
 /// The quote as the API shows it: the plans' fields, with its id and validity, serialised
 /// straight to bytes.
-#[derive(Serialize)]
-struct QuoteView<'a> {
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Quote)]
+pub(crate) struct QuoteView<'a> {
+    /// `q_` and a ULID.
+    #[schema(pattern = "^q_[0-9A-HJKMNP-TV-Z]{26}$")]
     id: &'a str,
+    /// Milliseconds since the epoch.
     created_at: i64,
+    /// Milliseconds since the epoch; after it the quote cannot start a route.
     expires_at: i64,
+    /// The asset as resolved from the topology.
+    #[schema(value_type = Object)]
     asset: &'a Asset,
+    /// In base units (1 for an NFT).
+    #[schema(value_type = Amount)]
     amount: &'a Amount,
+    #[schema(value_type = Objective)]
     objective: &'a Objective,
+    /// Alternatives, best first.
+    #[schema(value_type = Vec<Route>)]
     routes: &'a [Route],
+    /// The paths not taken, and why.
+    #[schema(value_type = Vec<Rejection>)]
     rejected: &'a [Rejection],
 }
 

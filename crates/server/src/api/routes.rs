@@ -11,31 +11,36 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use starkroute_executor::RouteOrder;
 use starkroute_store::{IdempotencyKey, ListQuery, RouteId, TenantId};
-use starkroute_types::RouteStatus;
+use starkroute_types::{RouteId as RouteIdSchema, RouteStatus};
+use utoipa::ToSchema;
 
 use super::body::{path_error, read_json, NoFields};
-use super::error::{ApiError, ApiResult};
+use super::error::{ApiError, ApiResult, ErrorBody};
 use super::quotes::is_live;
+use super::view::{RoutePageView, RouteView};
 use super::{view, AppState, IdempotentStart};
 
 /// The header naming a create request for retries.
 const IDEMPOTENCY_HEADER: &str = "idempotency-key";
 
 /// `POST /v1/routes`.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct StartRoute {
-    /// The quote's id.
+pub(crate) struct StartRoute {
+    /// The quote's id (`id` of a quote answer).
     quote_id: String,
-    /// Which of its routes (0 = the first, best ranked).
+    /// Which of its routes, 0 = the best ranked.
+    #[schema(maximum = 65535)]
     route_index: u16,
 }
 
 /// `POST /v1/routes/{id}/legs/{n}/signature`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct SignatureBody {
-    /// `0x`-prefixed hex.
+#[schema(as = Signature)]
+pub(crate) struct SignatureBody {
+    /// 0x-prefixed hex (at most 1024 digits): r‖s for Stark, r‖s‖v (65 bytes) for Ethereum
+    /// personal_sign.
     signature: String,
 }
 
@@ -64,6 +69,24 @@ async fn load(state: &AppState, tenant: &TenantId, id: &RouteId) -> ApiResult<Re
     Ok(Json(view::route(state.inner(), &rec)).into_response())
 }
 
+#[utoipa::path(post, path = "/v1/routes", operation_id = "createRoute", tag = "routes",
+    summary = "Start one of a quote's routes.",
+    description = "With an `Idempotency-Key`, the same key and body return the same route, never a second one; the same key with another body is a 409.",
+    params(("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$",
+        description = "1 to 255 printable ASCII characters without spaces; anything else is a 422 naming `idempotency-key`.")),
+    request_body = StartRoute,
+    responses(
+        (status = 201, description = "The route, pending.", body = RouteView, links(
+                ("getRoute" = (operation_id = "getRoute", parameters(("id" = "$response.body#/id")))),
+                ("cancelRoute" = (operation_id = "cancelRoute", parameters(("id" = "$response.body#/id")))),
+            )),
+        (status = 200, description = "The route this Idempotency-Key started before: every replay of the key (concurrent ones included) is a 200, only the call that created the route is a 201.", body = RouteView),
+        (status = 404, description = "No such quote for this tenant (`quote_not_found`).", body = ErrorBody),
+        (status = 409, description = "The Idempotency-Key was used with another body (`idempotency_conflict`).", body = ErrorBody),
+        (status = 410, description = "The quote has expired (`quote_expired`).", body = ErrorBody),
+        (status = 503, description = "On a configured network: a layer's live fees are too old (`fees_unavailable`): a route does not start on prices read before a node stopped answering; or the request timed out.", body = ErrorBody),
+        (status = 422, description = "A field is invalid (`route_index` beyond the quote's routes, the Idempotency-Key); `error.field` names it.", body = ErrorBody),
+    ))]
 pub(crate) async fn create(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -134,7 +157,9 @@ pub(crate) async fn create(
     let mut answer = view::route(s, &rec);
     if created {
         // The tracking page's read-only token, shown in this answer only (its hash is stored).
-        super::track::issue(s, &rec.tenant, &rec.id, &mut answer).await?;
+        let token = super::track::issue(s, &rec.tenant, &rec.id).await?;
+        answer.view_token = Some(token.view_token);
+        answer.track_url = Some(token.track_url);
     }
     Ok((status, Json(answer)).into_response())
 }
@@ -148,6 +173,14 @@ fn idempotency_conflict() -> ApiError {
     .field(IDEMPOTENCY_HEADER)
 }
 
+#[utoipa::path(get, path = "/v1/routes/{id}", operation_id = "getRoute", tag = "routes",
+    summary = "A route: its legs' progress, what a paused leg needs signed, its outcome.",
+    params(("id" = RouteIdSchema, Path, description = "The route id (a ULID); anything else is a 422 naming `id`.")),
+    responses(
+        (status = 200, description = "The route.", body = RouteView),
+        (status = 404, description = "No such route for this tenant, another tenant's included (`route_not_found`).", body = ErrorBody),
+        (status = 422, description = "The route id is not a ULID.", body = ErrorBody),
+    ))]
 pub(crate) async fn get(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -158,6 +191,17 @@ pub(crate) async fn get(
     load(&state, &tenant, &view::route_id(&id)?).await
 }
 
+#[utoipa::path(get, path = "/v1/routes", operation_id = "listRoutes", tag = "routes",
+    summary = "The tenant's routes, newest first, a page at a time.",
+    params(
+        ("status" = Option<RouteStatus>, Query, description = "Only routes in this status."),
+        ("limit" = Option<u32>, Query, minimum = 1, description = "1 to api.max_page (100 by default; 50 when absent); anything else is a 422 naming `limit`."),
+        ("cursor" = Option<RouteIdSchema>, Query, description = "`next` of the previous page."),
+    ),
+    responses(
+        (status = 200, description = "A page.", body = RoutePageView),
+        (status = 422, description = "A query parameter is invalid or unknown; `error.field` names it.", body = ErrorBody),
+    ))]
 pub(crate) async fn list(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -200,10 +244,23 @@ pub(crate) async fn list(
         }
     }
     let page = s.store.list_routes(&tenant, &q).await?;
-    let routes: Vec<_> = page.routes.iter().map(|r| view::route(s, r)).collect();
-    Ok(Json(json!({ "routes": routes, "next": page.next })).into_response())
+    let routes = page.routes.iter().map(|r| view::route(s, r)).collect();
+    Ok(Json(RoutePageView { routes, next: page.next }).into_response())
 }
 
+#[utoipa::path(post, path = "/v1/routes/{id}/legs/{n}/signature", operation_id = "signLeg", tag = "routes",
+    summary = "Sign a leg paused on a signature (its `signature_request` says what to sign), and resume the route.",
+    params(
+        ("id" = RouteIdSchema, Path, description = "The route id (a ULID)."),
+        ("n" = u16, Path, minimum = 0, maximum = 65535, description = "The leg's index, from 0 (anything else is a 422 naming `n`)."),
+    ),
+    request_body = SignatureBody,
+    responses(
+        (status = 200, description = "The route, resumed.", body = RouteView),
+        (status = 404, description = "No such route for this tenant (`route_not_found`), or no such leg.", body = ErrorBody),
+        (status = 409, description = "The leg is not awaiting a signature.", body = ErrorBody),
+        (status = 422, description = "The route id or leg index is malformed, or the signature is malformed or does not match; the leg still awaits one.", body = ErrorBody),
+    ))]
 pub(crate) async fn signature(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -228,6 +285,16 @@ pub(crate) async fn signature(
     load(&state, &tenant, &id).await
 }
 
+#[utoipa::path(post, path = "/v1/routes/{id}/cancel", operation_id = "cancelRoute", tag = "routes",
+    summary = "Cancel a route before its first irreversible leg may have been sent.",
+    params(("id" = RouteIdSchema, Path, description = "The route id (a ULID).")),
+    request_body(content = Option<NoFields>, description = "Nothing, or `{}`."),
+    responses(
+        (status = 200, description = "The route, cancelled, with its outcome.", body = RouteView),
+        (status = 404, description = "No such route for this tenant (`route_not_found`).", body = ErrorBody),
+        (status = 409, description = "Refused: an irreversible leg may have been sent (the message names it), or the route is already final.", body = ErrorBody),
+        (status = 422, description = "The route id is not a ULID.", body = ErrorBody),
+    ))]
 pub(crate) async fn cancel(
     State(state): State<AppState>,
     headers: HeaderMap,

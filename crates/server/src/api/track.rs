@@ -17,17 +17,19 @@
 
 use axum::body::Body;
 use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::Request;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
-use serde_json::{json, Value};
+use axum::Json;
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 use starkroute_store::{RouteId, RouteRecord, TenantId};
+use utoipa::ToSchema;
 
 use super::body::{path_error, read_json, NoFields};
-use super::error::{ApiError, ApiResult};
+use super::error::{ApiError, ApiResult, ErrorBody};
 use super::{events, view, AppState, Inner};
 
 const PAGE_HTML: &str = include_str!("../../assets/track.html");
@@ -57,26 +59,41 @@ fn token_hash(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
-/// Makes a view token for a route of `tenant` (replacing any earlier one) and adds it and the
-/// page's path to `answer`. 404 if the tenant has no such route.
-pub(crate) async fn issue(
-    s: &Inner,
-    tenant: &TenantId,
-    id: &RouteId,
-    answer: &mut Value,
-) -> ApiResult<()> {
+/// A route's new view token and the page it opens.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = ViewToken)]
+pub(crate) struct ViewTokenView {
+    route: RouteId,
+    /// `vt_` and 64 hex digits; shown in this answer only (the server keeps its SHA-256).
+    #[schema(pattern = "^vt_[0-9a-f]{64}$")]
+    pub(crate) view_token: String,
+    /// The tracking page's path with its token, relative to the API's base URL.
+    pub(crate) track_url: String,
+}
+
+/// Makes a view token for a route of `tenant`, replacing any earlier one. 404 if the tenant has
+/// no such route.
+pub(crate) async fn issue(s: &Inner, tenant: &TenantId, id: &RouteId) -> ApiResult<ViewTokenView> {
     let token = new_token()?;
     let hash = hex::encode(token_hash(&token));
     if !s.webhooks.set_view_token(tenant, id, Some(&hash), s.clock.now()).await? {
         return Err(ApiError::route_not_found(&id.to_string()));
     }
     tracing::info!(route_id = %id, %tenant, "view token issued");
-    answer["track_url"] = json!(format!("/track/{id}?t={token}"));
-    answer["view_token"] = json!(token);
-    Ok(())
+    Ok(ViewTokenView { route: *id, track_url: format!("/track/{id}?t={token}"), view_token: token })
 }
 
 /// `POST /v1/routes/{id}/view-token`: a new view token for the route; the old one stops working.
+#[utoipa::path(post, path = "/v1/routes/{id}/view-token", operation_id = "issueViewToken", tag = "track",
+    summary = "A new view token for the route's tracking page; the previous one stops working.",
+    description = "The token (`vt_` and 64 hex digits, 256 random bits) is shown in this answer only; the server keeps its SHA-256. It opens `/track/{id}?t=TOKEN` (the page), `/track/{id}/route` (the route as JSON) and `/track/{id}/events` (its events) read-only, for that route only.",
+    params(("id" = RouteId, Path, description = "The route id (a ULID).")),
+    request_body(content = Option<NoFields>, description = "Nothing, or `{}`."),
+    responses(
+        (status = 201, description = "The new token and the page's path.", body = ViewTokenView),
+        (status = 404, description = "No such route for this tenant (`route_not_found`).", body = ErrorBody),
+        (status = 422, description = "The route id is not a ULID.", body = ErrorBody),
+    ))]
 pub(crate) async fn reissue(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -88,12 +105,19 @@ pub(crate) async fn reissue(
     let Path(id) = id.map_err(|e| path_error(&e))?;
     let id = view::route_id(&id)?;
     let NoFields {} = read_json(&headers, body, s.body_limit, true).await?;
-    let mut answer = json!({ "route": id });
-    issue(s, &tenant, &id, &mut answer).await?;
+    let answer = issue(s, &tenant, &id).await?;
     Ok((StatusCode::CREATED, Json(answer)).into_response())
 }
 
 /// `DELETE /v1/routes/{id}/view-token`: the route's view token stops working (204).
+#[utoipa::path(delete, path = "/v1/routes/{id}/view-token", operation_id = "revokeViewToken", tag = "track",
+    summary = "Revoke the route's view token: its tracking page answers 404 from now on.",
+    params(("id" = RouteId, Path, description = "The route id (a ULID).")),
+    responses(
+        (status = 204, description = "Revoked (or there was none)."),
+        (status = 404, description = "No such route for this tenant (`route_not_found`).", body = ErrorBody),
+        (status = 422, description = "The route id is not a ULID.", body = ErrorBody),
+    ))]
 pub(crate) async fn revoke(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -110,25 +134,20 @@ pub(crate) async fn revoke(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// The pages, their assets and the token-authenticated reads.
-pub(crate) fn pages() -> Router<AppState> {
-    Router::new()
-        .route("/track", get(tenant_page))
-        .route("/track/assets/{file}", get(asset))
-        .route("/track/{id}", get(page))
-        .route("/track/{id}/route", get(route_json))
-        .route("/track/{id}/events", get(events))
-        .layer(axum::middleware::map_response(secure))
-}
-
-/// The headers of every `/track` answer.
-async fn secure(mut res: Response) -> Response {
-    let h = res.headers_mut();
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+/// Adds the `/track` headers to every answer under `/track` (the pages, their assets, the
+/// token-authenticated reads, their errors and 404s included).
+pub(crate) async fn secure(req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    let track = path == "/track" || path.starts_with("/track/");
+    let mut res = next.run(req).await;
+    if track {
+        let h = res.headers_mut();
+        h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+        h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+        h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+        h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
     res
 }
 
@@ -197,7 +216,15 @@ async fn authorize(s: &Inner, id: &str, token: Option<&str>) -> ApiResult<RouteR
     s.store.get_route(&tenant, &id).await?.ok_or_else(not_found)
 }
 
-async fn page(
+/// The route-tracking page.
+#[utoipa::path(get, path = "/track/{id}", operation_id = "trackPage", tag = "track", security(),
+    summary = "The route-tracking page, opened by the route's view token instead of an API key.",
+    params(("id" = String, Path, description = "The route id."), ("t" = String, Query, description = "The route's view token.")),
+    responses(
+        (status = 200, description = "The page (HTML).", content_type = "text/html", body = String),
+        (status = 404, description = "The same page for a missing, wrong or revoked token and for an unknown or malformed route id: no data.", content_type = "text/html", body = String),
+    ))]
+pub(crate) async fn page(
     State(state): State<AppState>,
     Path(id): Path<String>,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
@@ -212,7 +239,16 @@ async fn page(
     }
 }
 
-async fn route_json(
+/// The route, read with its view token.
+#[utoipa::path(get, path = "/track/{id}/route", operation_id = "trackRoute", tag = "track", security(),
+    summary = "The route, read with its view token (the page reads it).",
+    params(("id" = String, Path, description = "The route id."), ("t" = String, Query, description = "The route's view token.")),
+    responses(
+        (status = 200, description = "The route.", body = super::view::RouteView),
+        (status = 404, description = "A missing, wrong or revoked token, or an unknown or malformed route id: one answer, no data (`not_found`).", body = ErrorBody),
+        (status = 422, description = "An unknown query parameter (only `t` is).", body = ErrorBody),
+    ))]
+pub(crate) async fn route_json(
     State(state): State<AppState>,
     Path(id): Path<String>,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
@@ -223,7 +259,19 @@ async fn route_json(
     Ok(Json(view::route(s, &rec)).into_response())
 }
 
-async fn events(
+/// The route's events, read with its view token.
+#[utoipa::path(get, path = "/track/{id}/events", operation_id = "trackEvents", tag = "track", security(),
+    summary = "The route's events as Server-Sent Events, read with its view token; unnamed events (an `EventSource`'s `message`), from `Last-Event-ID` or `after`, ending when the route is final.",
+    params(("id" = String, Path, description = "The route id."), ("t" = String, Query, description = "The route's view token."),
+        ("after" = Option<u64>, Query, description = "Only events after this sequence number."),
+        ("Last-Event-ID" = Option<u64>, Header, description = "As `after`, set by an `EventSource` when it reconnects.")),
+    responses(
+        (status = 200, description = "The stream; each `data:` is an Event.", content_type = "text/event-stream", body = super::events::SseMessage),
+        (status = 404, description = "A missing, wrong or revoked token, or an unknown or malformed route id: one answer, no data (`not_found`).", body = ErrorBody),
+        (status = 422, description = "`after` or `Last-Event-ID` is not a sequence number, or an unknown query parameter.", body = ErrorBody),
+        (status = 429, description = "Too many open streams of this route's page (`too_many_streams`).", body = ErrorBody),
+    ))]
+pub(crate) async fn events(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
@@ -242,11 +290,24 @@ async fn events(
     events::follow(s, rec.tenant, rec.id, after, false).await
 }
 
-async fn tenant_page() -> Response {
+/// The tenant's page.
+#[utoipa::path(get, path = "/track", operation_id = "trackTenantPage", tag = "track", security(),
+    summary = "The tenant's page: a form where the API key is typed (kept in the page, sent as a bearer header to `GET /v1/routes`, never in an address), listing the tenant's routes with a status filter.",
+    responses((status = 200, description = "The page (HTML).", content_type = "text/html", body = String)))]
+pub(crate) async fn tenant_page() -> Response {
     html(StatusCode::OK, TENANT_HTML)
 }
 
-async fn asset(Path(file): Path<String>) -> Response {
+/// A file of the pages.
+#[utoipa::path(get, path = "/track/assets/{file}", operation_id = "trackAsset", tag = "track", security(),
+    summary = "The tracking pages' stylesheet and scripts, embedded in the binary.",
+    params(("file" = String, Path, description = "`track.css`, `track.js` or `tenant.js`.")),
+    responses(
+        (status = 200, description = "The file.", content_type = "text/css", body = String),
+        (status = 200, description = "The file.", content_type = "text/javascript", body = String),
+        (status = 404, description = "No such file.", content_type = "text/html", body = String),
+    ))]
+pub(crate) async fn asset(Path(file): Path<String>) -> Response {
     match ASSETS.iter().find(|(name, _, _)| *name == file) {
         Some((_, mime, body)) => ([(header::CONTENT_TYPE, *mime)], *body).into_response(),
         None => html(StatusCode::NOT_FOUND, NOT_FOUND_HTML),

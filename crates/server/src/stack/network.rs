@@ -28,7 +28,7 @@ use starkroute_ethereum::{
 };
 use starkroute_executor::Clock;
 use starkroute_keys::Signers;
-use starkroute_layer::{AdapterError, SettlementLayer};
+use starkroute_layer::{AdapterError, RpcTimeouts, SettlementLayer};
 use starkroute_starkex::{StarkExClient, StarkExLayer};
 use starkroute_starknet::{L1Messaging, StarknetConfig, StarknetL2};
 use starkroute_types::{Asset, EthAddress, Felt, Layer, StarkKey, StarknetAddress, VaultId};
@@ -157,15 +157,27 @@ impl std::fmt::Debug for RestOperator {
 }
 
 impl RestOperator {
-    /// The operator behind `api_url`, whose core contract is `core` on `provider`'s chain.
+    /// The operator behind `api_url`, whose core contract is `core` on `provider`'s chain, with
+    /// the default timeouts.
     pub fn new(api_url: &str, provider: RootProvider<Ethereum>, core: Address) -> Result<Self> {
+        Self::with_timeouts(api_url, provider, core, RpcTimeouts::DEFAULT)
+    }
+
+    /// The same with these connect and per-request timeouts on the operator's API.
+    pub fn with_timeouts(
+        api_url: &str,
+        provider: RootProvider<Ethereum>,
+        core: Address,
+        timeouts: RpcTimeouts,
+    ) -> Result<Self> {
         let http = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(30))
+            .connect_timeout(timeouts.connect)
+            .timeout(timeouts.request)
             .build()
             .map_err(|e| Error::Unsupported {
-            key: "network.starkex.api_url",
-            reason: format!("HTTP client: {}", e.without_url()),
-        })?;
+                key: "network.starkex.api_url",
+                reason: format!("HTTP client: {}", e.without_url()),
+            })?;
         let base = api_url.trim_end_matches('/').to_owned();
         Ok(Self { http, base, availability: None, provider, core })
     }
@@ -405,6 +417,7 @@ impl NetworkLayers {
             move |e: String| Error::Unsupported { key, reason: scrub(network, &e) }
         };
         let contracts = l1_contracts(config, network)?;
+        let timeouts = network.rpc_timeouts();
         let pair = starkgate_pair(network)?;
         let messaging =
             network.starknet_core.map(|core| L1Messaging { rpc_url: l1_url.clone(), core });
@@ -418,6 +431,7 @@ impl NetworkLayers {
                 .collect(),
             nft_bridge: network.nft_bridge.l2.map(|a| a.felt()),
             l1: messaging,
+            timeouts,
             ..StarknetConfig::new(sn_url.clone())
         };
         let starknet = Arc::new(
@@ -425,12 +439,12 @@ impl NetworkLayers {
                 .await
                 .map_err(|e| node("network.starknet_rpc_url")(e.to_string()))?,
         );
-        let mut l1 =
-            EthereumL1::connect(&l1_url, contracts.clone(), Keystore::new(signers.l1.clone()))
-                .await
-                .map_err(|e| node("network.l1_rpc_url")(e.to_string()))?
-                .with_confirmations(network.l1_confirmations.unwrap_or(12))
-                .with_l2_messages(Arc::new(StarknetMessages(starknet.clone())));
+        let keystore = Keystore::new(signers.l1.clone());
+        let mut l1 = EthereumL1::connect_with(&l1_url, contracts.clone(), keystore, timeouts)
+            .await
+            .map_err(|e| node("network.l1_rpc_url")(e.to_string()))?
+            .with_confirmations(network.l1_confirmations.unwrap_or(12))
+            .with_l2_messages(Arc::new(StarknetMessages(starknet.clone())));
         let mut layers: Vec<Arc<dyn SettlementLayer>> = vec![starknet.clone()];
         let mut directory = HashMap::new();
         if config.topology.layers.contains(&Layer::StarkEx) {
@@ -439,12 +453,19 @@ impl NetworkLayers {
                 reason: "starkex is among topology.layers but its core contract is not configured"
                     .into(),
             })?;
-            let mut operator =
-                RestOperator::new(&network.starkex.api_url, l1.provider().clone(), core.address())?;
+            let mut operator = RestOperator::with_timeouts(
+                &network.starkex.api_url,
+                l1.provider().clone(),
+                core.address(),
+                timeouts,
+            )?;
             let availability = match &network.starkex.availability_url {
                 Some(url) => {
                     operator = operator.with_availability(url);
-                    Some(StarkExClient::new(url).map_err(Error::StarkExClient)?)
+                    Some(
+                        StarkExClient::with_timeouts(url, timeouts)
+                            .map_err(Error::StarkExClient)?,
+                    )
                 }
                 None => None,
             };
@@ -460,8 +481,8 @@ impl NetworkLayers {
                 );
             }
             l1 = l1.with_operator(Arc::new(operator));
-            let client =
-                StarkExClient::new(&network.starkex.api_url).map_err(Error::StarkExClient)?;
+            let client = StarkExClient::with_timeouts(&network.starkex.api_url, timeouts)
+                .map_err(Error::StarkExClient)?;
             let eth_keys = signers
                 .l1
                 .iter()

@@ -305,3 +305,35 @@ async fn concurrent_identical_idempotent_starts_make_one_route_and_one_201() {
     assert_eq!(routes_of(&h).await.len(), 1);
     h.stop().await;
 }
+
+/// Found by schemathesis (`tests/schemathesis/run.sh`): a body with a field the endpoint does not
+/// take is a 422 naming it on every endpoint that reads a body — including those whose body is
+/// empty or `{}` — and the document lists that 422 (the harness checks each answer against it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_body_field_is_a_documented_422_everywhere_a_body_is_read() {
+    let h = Harness::start().await;
+    let (s, hook) = h
+        .call(
+            Method::POST,
+            "/v1/webhooks",
+            Some(DEMO),
+            Some(json!({ "url": "http://127.0.0.1:9/hook", "events": ["*"] })),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{hook}");
+    let wh = hook["id"].as_str().unwrap();
+    let unknown = json!({ "surprise": 1 });
+    for uri in [
+        "/v1/quotes".to_owned(),
+        "/v1/routes".to_owned(),
+        "/v1/routes/01JZZZZZZZZZZZZZZZZZZZZZZZ/cancel".to_owned(),
+        format!("/v1/webhooks/{wh}/rotate-secret"),
+        "/v1/webhooks".to_owned(),
+    ] {
+        let (s, v) = h.call(Method::POST, &uri, Some(DEMO), Some(unknown.clone())).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "POST {uri}: {v}");
+        assert_eq!(code(&v), "invalid_field", "POST {uri}");
+        assert_eq!(field(&v), "surprise", "POST {uri}");
+    }
+    h.stop().await;
+}

@@ -278,6 +278,32 @@ async fn errors_map_to_retryable_or_permanent() {
     assert!(matches!(err, Error::Transport(_)) && err.is_retryable(), "{err}");
 }
 
+/// An operator API that accepts the connection and never answers: the call fails at the
+/// configured timeout as a retryable error naming the StarkEx API, not the URL.
+#[tokio::test]
+async fn an_api_that_never_answers_times_out_as_a_retryable_error_without_its_url() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let held: Vec<_> = listener.incoming().flatten().collect();
+        drop(held);
+    });
+    let timeouts = starkroute_layer::RpcTimeouts {
+        connect: std::time::Duration::from_secs(1),
+        request: std::time::Duration::from_secs(1),
+    };
+    let client =
+        StarkExClient::with_timeouts(&format!("http://{addr}/?apikey=SECRETKEY"), timeouts)
+            .unwrap();
+    let err = client.transfer(1).await.unwrap_err();
+    assert!(matches!(err, Error::Transport(_)) && err.is_retryable(), "{err}");
+    let adapter = starkroute_layer::AdapterError::from(err);
+    assert!(adapter.retryable);
+    assert!(adapter.message.starts_with("StarkEx API unreachable:"), "{}", adapter.message);
+    assert!(adapter.message.contains("timed out"), "{}", adapter.message);
+    assert!(!adapter.message.contains("SECRETKEY") && !adapter.message.contains("127.0.0.1"));
+}
+
 #[tokio::test]
 async fn pagination_walks_every_transfer() {
     let h = Harness::start().await;

@@ -249,6 +249,28 @@ async fn an_unreachable_node_is_a_retryable_error() {
     assert!(AdapterError::from(err).retryable);
 }
 
+/// A node that accepts the connection and never answers: the adapter's call fails at the
+/// configured timeout as a retryable error naming the layer and the kind, not the URL.
+#[tokio::test]
+async fn a_node_that_never_answers_times_out_as_a_retryable_error_without_its_url() {
+    let addr = starkroute_testkit::net::silent_server();
+    let config = starkroute_starknet::StarknetConfig {
+        timeouts: starkroute_layer::RpcTimeouts {
+            connect: std::time::Duration::from_secs(1),
+            request: std::time::Duration::from_secs(1),
+        },
+        ..starkroute_starknet::StarknetConfig::new(format!("http://{addr}/rpc/v0_9/SECRETKEY"))
+    };
+    let err = starkroute_starknet::StarknetL2::connect(config, std::collections::HashMap::new())
+        .await
+        .unwrap_err();
+    assert!(err.is_retryable(), "{err}");
+    let adapter = AdapterError::from(err);
+    assert!(adapter.retryable);
+    assert_eq!(adapter.message, "Starknet node: timeout");
+    assert!(!adapter.message.contains("SECRETKEY") && !adapter.message.contains("127.0.0.1"));
+}
+
 #[path = "../common/conformance.rs"]
 mod conformance;
 mod sandbox_backend;
