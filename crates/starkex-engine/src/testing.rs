@@ -27,6 +27,10 @@ pub(crate) struct TestPort {
     /// The contract's v3 user admin, whose key the operator holds (none by default, as in the
     /// sandbox).
     pub(crate) user_admin: Option<EthPrivateKey>,
+    /// Makes posting a batch wait, as for a node's receipt, until a task of this runtime
+    /// notifies it (waited for with `Handle::block_on`, as the devstack's port waits for its
+    /// transaction, whose connection is a task of the runtime).
+    pub(crate) post_gate: Option<(tokio::runtime::Handle, std::sync::Arc<tokio::sync::Notify>)>,
 }
 
 impl TestPort {
@@ -109,6 +113,9 @@ impl StarkExContractPort for TestPort {
         self.user_admin.as_ref()?.sign_hash(&registration_keccak(eth, stark_key)).ok()
     }
     fn apply_state_update(&mut self, u: &StateUpdate) -> Result<(), Revert> {
+        if let Some((runtime, gate)) = &self.post_gate {
+            runtime.block_on(gate.notified());
+        }
         if self.frozen {
             return Err(Revert::new("STATE_IS_FROZEN"));
         }

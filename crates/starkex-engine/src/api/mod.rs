@@ -152,14 +152,30 @@ impl<P: StarkExContractPort + Send + 'static> SharedHost<P> {
     }
 
     /// Locks the engine and the port (for the driver and for tests).
+    ///
+    /// A tick holds the lock while its port posts the batch, which on a real node waits for a
+    /// transaction's receipt. So a caller on a worker thread of a multi-threaded tokio runtime
+    /// (an API handler) waits for the lock inside `block_in_place`: its worker's other tasks,
+    /// and the runtime's I/O and timers, which the post itself needs, move to another thread.
+    /// Waiting on the worker itself could leave no thread to drive them, and the post and every
+    /// request would wait for each other for ever.
     pub fn lock(&self) -> parking_lot::MutexGuard<'_, (StarkExEngine, P)> {
-        self.inner.lock()
+        if let Some(g) = self.inner.try_lock() {
+            return g;
+        }
+        let on_worker = tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+        if on_worker {
+            tokio::task::block_in_place(|| self.inner.lock())
+        } else {
+            self.inner.lock()
+        }
     }
 
     /// Advances the clock and ticks the engine.
     pub fn tick(&self, now: u64) -> TickReport {
         self.set_now(now);
-        let mut g = self.inner.lock();
+        let mut g = self.lock();
         let (engine, port) = &mut *g;
         engine.tick(now, port)
     }
@@ -171,7 +187,7 @@ impl<P: StarkExContractPort + Send + 'static> StarkExHost for SharedHost<P> {
         f: impl FnOnce(&mut StarkExEngine, &mut dyn StarkExContractPort, u64) -> R,
     ) -> R {
         let now = self.now();
-        let mut g = self.inner.lock();
+        let mut g = self.lock();
         let (engine, port) = &mut *g;
         f(engine, port, now)
     }

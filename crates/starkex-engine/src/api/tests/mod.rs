@@ -143,6 +143,7 @@ pub(super) fn setup() -> (Arc<SharedHost<TestPort>>, Router, Felt) {
 
 mod flows;
 mod lists;
+mod locking;
 mod mints;
 mod resolution;
 mod schema;
