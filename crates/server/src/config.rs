@@ -469,6 +469,11 @@ pub struct ApiConfig {
     pub rate_limit_per_sec: u64,
     /// Requests a tenant may make at once before the rate applies (the bucket's size).
     pub rate_limit_burst: u64,
+    /// How long a refusal by the rate limit is held before it is answered, in milliseconds, at
+    /// most (no longer than until the tenant's next token; 0 answers at once). A client that
+    /// ignores `Retry-After` and asks again at once is paced to its rate instead of costing the
+    /// server a refusal per round trip.
+    pub rate_limit_hold_ms: u64,
     /// Longest time a request may take until its answer starts, in milliseconds (503 beyond).
     pub request_timeout_ms: u64,
     /// Longest pause while a request body arrives, in milliseconds (408 beyond).
@@ -495,6 +500,7 @@ impl Default for ApiConfig {
             tenants: Vec::new(),
             rate_limit_per_sec: 100,
             rate_limit_burst: 200,
+            rate_limit_hold_ms: 1_000,
             request_timeout_ms: 30_000,
             body_timeout_ms: 10_000,
             header_timeout_ms: 10_000,
@@ -799,6 +805,7 @@ impl Config {
         )?;
         range("api.rate_limit_per_sec", api.rate_limit_per_sec, 0, 1_000_000)?;
         range("api.rate_limit_burst", api.rate_limit_burst, 1, 1_000_000)?;
+        range("api.rate_limit_hold_ms", api.rate_limit_hold_ms, 0, 10_000)?;
         range("api.request_timeout_ms", api.request_timeout_ms, 100, 3_600_000)?;
         range("api.body_timeout_ms", api.body_timeout_ms, 100, 3_600_000)?;
         range("api.header_timeout_ms", api.header_timeout_ms, 100, 3_600_000)?;

@@ -141,6 +141,10 @@ impl StreamSlots {
 #[derive(Debug)]
 pub(crate) struct Limits {
     pub(crate) rate: RateLimiter,
+    /// The longest a refusal by the rate limit is held (`api.rate_limit_hold_ms`).
+    pub(crate) hold: Duration,
+    /// Refusals being held now, all tenants together (at most [`MAX_HELD`]).
+    pub(crate) held: AtomicU64,
     pub(crate) streams: Arc<StreamSlots>,
     pub(crate) request_timeout: Duration,
     pub(crate) body_timeout: Duration,
@@ -154,6 +158,8 @@ impl Limits {
     pub(crate) fn from_config(api: &ApiConfig) -> Self {
         Self {
             rate: RateLimiter::new(api.rate_limit_per_sec, api.rate_limit_burst),
+            hold: Duration::from_millis(api.rate_limit_hold_ms),
+            held: AtomicU64::new(0),
             streams: StreamSlots::new(api.max_streams_per_tenant, api.max_streams_total),
             request_timeout: Duration::from_millis(api.request_timeout_ms),
             body_timeout: Duration::from_millis(api.body_timeout_ms),
@@ -161,6 +167,26 @@ impl Limits {
             timeouts: AtomicU64::new(0),
             streams_refused: AtomicU64::new(0),
         }
+    }
+}
+
+/// Refusals held at once, all tenants together; beyond, a refusal is answered at once.
+pub(crate) const MAX_HELD: u64 = 4096;
+
+/// A held refusal's place among [`MAX_HELD`], given back on drop (also when the client leaves).
+struct Held<'a>(&'a AtomicU64);
+
+impl Held<'_> {
+    /// Takes a place if one is free.
+    fn take(held: &AtomicU64) -> bool {
+        held.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < MAX_HELD).then_some(n + 1))
+            .is_ok()
+    }
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -174,14 +200,28 @@ pub(crate) async fn enforce(State(state): State<AppState>, req: Request, next: N
         if let Ok(tenant) = s.tenants.authenticate(req.headers()) {
             if let Err(wait) = limits.rate.take(&tenant, Instant::now()) {
                 *limits.rate_limited.lock().entry(tenant).or_default() += 1;
+                // Held until the tenant's next token (at most `hold`): a client that asks again
+                // at once, whatever `Retry-After` says, is paced to its rate rather than making
+                // the server answer a refusal per round trip; bounded in number, answered at once
+                // beyond (a held refusal costs a timer and its connection).
+                let held = wait.min(limits.hold);
+                let wait = if !held.is_zero() && Held::take(&limits.held) {
+                    let _slot = Held(&limits.held);
+                    tokio::time::sleep(held).await;
+                    wait - held
+                } else {
+                    wait
+                };
                 let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
                 let mut res = ApiError::new(
                     StatusCode::TOO_MANY_REQUESTS,
                     "rate_limited",
                     format!(
                         "this tenant sent more than {} requests per second (bursts of {}); \
-                         retry after {secs} s",
-                        limits.rate.per_sec, limits.rate.burst
+                         retry after {} s",
+                        limits.rate.per_sec,
+                        limits.rate.burst,
+                        secs.max(1)
                     ),
                 )
                 .into_response();
@@ -232,6 +272,11 @@ pub(crate) fn render(s: &mut String, limits: &Limits) {
         "starkroute_request_timeouts_total {}",
         limits.timeouts.load(Ordering::Relaxed)
     );
+    s.push_str(
+        "# HELP starkroute_rate_limit_held Refusals by the rate limit held now (api.rate_limit_hold_ms).\n",
+    );
+    s.push_str("# TYPE starkroute_rate_limit_held gauge\n");
+    let _ = writeln!(s, "starkroute_rate_limit_held {}", limits.held.load(Ordering::Relaxed));
     s.push_str("# HELP starkroute_event_streams_open Event streams open now.\n");
     s.push_str("# TYPE starkroute_event_streams_open gauge\n");
     let _ = writeln!(s, "starkroute_event_streams_open {}", limits.streams.open());
@@ -246,6 +291,18 @@ pub(crate) fn render(s: &mut String, limits: &Limits) {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn held_refusals_are_bounded_and_given_back() {
+        let held = AtomicU64::new(MAX_HELD - 1);
+        assert!(Held::take(&held), "the last place");
+        let slot = Held(&held);
+        assert!(!Held::take(&held), "none beyond MAX_HELD: answered at once");
+        drop(slot);
+        assert_eq!(held.load(Ordering::Relaxed), MAX_HELD - 1);
+        assert!(Held::take(&held));
+    }
+
     use super::*;
 
     #[test]

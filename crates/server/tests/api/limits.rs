@@ -94,6 +94,38 @@ async fn a_tenant_over_its_rate_gets_429_with_retry_after_and_others_do_not() {
     h.stop().await;
 }
 
+/// A refusal is held until the tenant's next token, at most `rate_limit_hold_ms`, and then says
+/// how long is left: a client that asks again at once is paced to its rate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refusal_is_held_until_the_next_token_at_most_the_configured_hold() {
+    let h = Harness::start_with(&[
+        ("STARKROUTE_API__RATE_LIMIT_PER_SEC", "1"),
+        ("STARKROUTE_API__RATE_LIMIT_BURST", "1"),
+        ("STARKROUTE_API__RATE_LIMIT_HOLD_MS", "300"),
+    ])
+    .await;
+    assert_eq!(h.call(Method::GET, "/v1/assets", Some(DEMO), None).await.0, StatusCode::OK);
+    let asked = std::time::Instant::now();
+    let (s, headers, v) = h.call_with(Method::GET, "/v1/assets", Some(DEMO), None, &[]).await;
+    let took = asked.elapsed();
+    assert_eq!((s, code(&v)), (StatusCode::TOO_MANY_REQUESTS, "rate_limited"), "{v}");
+    assert!(took >= Duration::from_millis(300), "held for the configured 300 ms, not {took:?}");
+    // About 0.7 s of the second were left after the hold: rounded up to whole seconds.
+    assert_eq!(headers[header::RETRY_AFTER], "1");
+    let (_, m) = h.call(Method::GET, "/metrics", None, None).await;
+    assert!(m.as_str().unwrap().contains("starkroute_rate_limit_held 0"), "{m}");
+    h.stop().await;
+}
+
+/// `rate_limit_hold_ms` is checked when the configuration loads.
+#[test]
+fn a_hold_beyond_ten_seconds_is_refused_naming_the_key() {
+    let mut c = starkroute_server::config::Config::sandbox().unwrap();
+    c.api.rate_limit_hold_ms = 10_001;
+    let e = c.validate().unwrap_err();
+    assert!(e.contains("api.rate_limit_hold_ms"), "{e}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn open_event_streams_are_capped_per_tenant_and_in_all() {
     let h = Harness::start_with(&[
