@@ -138,17 +138,6 @@ FAPI="http://127.0.0.1:$FPORT"
 KEY_A=sr_load_tenant_a_7f3c9e21
 KEY_B=sr_load_tenant_b_52d8a0b4
 sha() { printf %s "$1" | sha256sum | cut -d' ' -f1; }
-kill "$SERVER" 2>/dev/null || true
-wait "$SERVER" 2>/dev/null || true
-STARKROUTE_API__TENANTS="[{ name = \"a\", key_sha256 = \"$(sha $KEY_A)\" }, { name = \"b\", key_sha256 = \"$(sha $KEY_B)\" }]" \
-"$BIN" serve --listen "127.0.0.1:$FPORT" --data-dir "$WORK/data-fair" \
-  >"$WORK/serve-fair.log" 2>&1 &
-SERVER=$!
-for _ in $(seq 1 100); do
-  curl -sf "$FAPI/healthz" >/dev/null 2>&1 && break
-  kill -0 "$SERVER" 2>/dev/null || { cat "$WORK/serve-fair.log"; exit 1; }
-  sleep 0.1
-done
 # Tenant B asks for a different quote every 25 ms on one connection (about 40/s, under its own
 # limit): its latency is what it gets, whatever A does.
 sed -e "s/Bearer $KEY/Bearer $KEY_B/" "$WORK/distinct.lua" >"$WORK/tenant-b.lua"
@@ -160,6 +149,21 @@ fair() { # name script connections path
   wrk -t1 -c"$3" -d"$DURATION" --latency -s "$2" "$FAPI$4" >"$WORK/$1.out"
   grep '^RESULT' "$WORK/$1.out" | cut -d' ' -f2-
 }
+# Twice in the same run: refusals held until the tenant's next token (api.rate_limit_hold_ms,
+# the default 1000), then answered at once (0), each on a fresh server.
+for HOLD in 1000 0; do
+kill "$SERVER" 2>/dev/null || true
+wait "$SERVER" 2>/dev/null || true
+STARKROUTE_API__RATE_LIMIT_HOLD_MS=$HOLD \
+STARKROUTE_API__TENANTS="[{ name = \"a\", key_sha256 = \"$(sha $KEY_A)\" }, { name = \"b\", key_sha256 = \"$(sha $KEY_B)\" }]" \
+"$BIN" serve --listen "127.0.0.1:$FPORT" --data-dir "$WORK/data-fair-$HOLD" \
+  >"$WORK/serve-fair.log" 2>&1 &
+SERVER=$!
+for _ in $(seq 1 100); do
+  curl -sf "$FAPI/healthz" >/dev/null 2>&1 && break
+  kill -0 "$SERVER" 2>/dev/null || { cat "$WORK/serve-fair.log"; exit 1; }
+  sleep 0.1
+done
 read -r b0_rps b0_p50 b0_p99 b0_n b0_err < <(fair b-alone "$WORK/tenant-b.lua" 1 /v1/quotes)
 fair a-hammer "$WORK/tenant-a.lua" "$CONNECTIONS" /v1/quotes >"$WORK/a.result" &
 HAMMER=$!
@@ -167,7 +171,7 @@ sleep 1
 read -r b1_rps b1_p50 b1_p99 b1_n b1_err < <(fair b-loaded "$WORK/tenant-b.lua" 1 /v1/quotes)
 wait "$HAMMER"
 read -r a_rps a_p50 a_p99 a_n a_err <"$WORK/a.result"
-echo "tenant fairness (default limits: 100/s, burst 200 per tenant):"
+echo "tenant fairness (default limits: 100/s, burst 200 per tenant; rate_limit_hold_ms = $HOLD):"
 printf '%-34s %8s/s  p50 %-10s p99 %-10s (%s requests, %s not 2xx)\n' \
   "tenant B alone" "$b0_rps" "$(ms "$b0_p50")" "$(ms "$b0_p99")" "$b0_n" "$b0_err"
 printf '%-34s %8s/s  p50 %-10s p99 %-10s (%s requests, %s not 2xx)\n' \
@@ -180,3 +184,4 @@ if [ "$b0_err" != 0 ] || [ "$b1_err" != 0 ]; then
   echo "tenant B got answers other than 2xx (see wrk's output):"; cat "$WORK/b-alone.out" "$WORK/b-loaded.out"
   exit 1
 fi
+done
