@@ -1,4 +1,7 @@
 //! [`EthereumL1`]: the L1 legs as EIP-1559 transactions on an Ethereum node.
+//!
+//! Kept in one file (about 850 lines of code): prepare, send and status share the building of the
+//! transactions and the reading of their receipts and logs.
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -1,4 +1,7 @@
 //! The path search behind [`crate::plan`].
+//!
+//! Kept in one file (about 830 lines of code): the search, its pruning and the reasons a path is
+//! rejected share the candidate type and are read together.
 
 use std::fmt::Write as _;
 

@@ -8,6 +8,9 @@
 //! vault id not below 2^31 (`OUT_OF_RANGE_VAULT_ID`); and a pending deposit is bounded by
 //! 2^63 - 1 quanta (`DEPOSIT_OVERFLOW`), the StarkEx vault balance bound. `escape` takes the
 //! Merkle proof directly because the sandbox has no separate `EscapeVerifier` contract.
+//!
+//! Kept in one file (about 960 lines of code): its functions share the contract's storage, as the
+//! StarkEx contract it mirrors is one contract.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 

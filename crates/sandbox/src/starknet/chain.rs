@@ -1,5 +1,8 @@
 //! The Starknet chain: accounts, the mempool, blocks, L1→L2 message delivery, state updates to
 //! L1, transaction statuses, and the conservation report.
+//!
+//! Kept in one file (about 800 lines of code): every part reads and writes the one `Chain` state
+//! within a block's step, and split by concern they would import each other.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
