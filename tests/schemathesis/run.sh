@@ -18,11 +18,15 @@ WALL_SECS=${SCHEMATHESIS_WALL_SECS:-300}
 BIN=${1:-target/debug/starkroute}
 VENV="$HOME/.cache/starkroute/schemathesis-$VERSION"
 
-if [ ! -x "$VENV/bin/st" ]; then
+# Made in place (a venv's scripts name their interpreter by absolute path: a venv moved after
+# it was made does not run); `.installed` marks a finished install, so an interrupted one is
+# made again.
+if [ ! -f "$VENV/.installed" ]; then
   started=$SECONDS
-  python3 -m venv "$VENV.tmp"
-  "$VENV.tmp/bin/pip" install -q "schemathesis==$VERSION"
-  mv "$VENV.tmp" "$VENV"
+  rm -rf "$VENV"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q "schemathesis==$VERSION"
+  touch "$VENV/.installed"
   echo "installed schemathesis $VERSION in $((SECONDS - started)) s"
 fi
 
