@@ -97,12 +97,18 @@ impl Sandbox {
         );
         let client = StarkExClient::new(&starkex_url)?;
         let starkex: Arc<dyn SettlementLayer> = Arc::new(
-            StarkExLayer::new(client, HashMap::from([(alice.stark_key(), alice.stark.clone())]))
-                .with_eth_keys(l1_keys)
-                .with_directory(HashMap::from([
-                    (alice.stark_key(), alice.l1()),
-                    (bob.stark_key(), bob.l1()),
-                ])),
+            // The engine serves the availability endpoints at its API's URL: a transfer is final
+            // once the batch carrying it is posted on L1, not when the API accepts it.
+            StarkExLayer::new(
+                client.clone(),
+                HashMap::from([(alice.stark_key(), alice.stark.clone())]),
+            )
+            .with_availability(client)
+            .with_eth_keys(l1_keys)
+            .with_directory(HashMap::from([
+                (alice.stark_key(), alice.l1()),
+                (bob.stark_key(), bob.l1()),
+            ])),
         );
 
         let dir = tempfile::tempdir()?;
