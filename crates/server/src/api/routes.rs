@@ -186,9 +186,8 @@ pub(crate) async fn get(
     headers: HeaderMap,
     id: Result<Path<String>, PathRejection>,
 ) -> ApiResult<Response> {
-    let tenant = state.inner().tenants.authenticate(&headers)?;
-    let Path(id) = id.map_err(|e| path_error(&e))?;
-    load(&state, &tenant, &view::route_id(&id)?).await
+    let (tenant, id) = view::tenant_route(state.inner(), &headers, id)?;
+    load(&state, &tenant, &id).await
 }
 
 #[utoipa::path(get, path = "/v1/routes", operation_id = "listRoutes", tag = "routes",
@@ -302,9 +301,7 @@ pub(crate) async fn cancel(
     body: Body,
 ) -> ApiResult<Response> {
     let s = state.inner();
-    let tenant = s.tenants.authenticate(&headers)?;
-    let Path(id) = id.map_err(|e| path_error(&e))?;
-    let id = view::route_id(&id)?;
+    let (tenant, id) = view::tenant_route(s, &headers, id)?;
     let NoFields {} = read_json(&headers, body, s.body_limit, true).await?;
     s.executor.cancel(&tenant, &id).await?;
     load(&state, &tenant, &id).await

@@ -28,7 +28,7 @@ use sha2::{Digest, Sha256};
 use starkroute_store::{RouteId, RouteRecord, TenantId};
 use utoipa::ToSchema;
 
-use super::body::{path_error, read_json, NoFields};
+use super::body::{read_json, NoFields};
 use super::error::{ApiError, ApiResult, ErrorBody};
 use super::{events, view, AppState, Inner};
 
@@ -101,9 +101,7 @@ pub(crate) async fn reissue(
     body: Body,
 ) -> ApiResult<Response> {
     let s = state.inner();
-    let tenant = s.tenants.authenticate(&headers)?;
-    let Path(id) = id.map_err(|e| path_error(&e))?;
-    let id = view::route_id(&id)?;
+    let (tenant, id) = view::tenant_route(s, &headers, id)?;
     let NoFields {} = read_json(&headers, body, s.body_limit, true).await?;
     let answer = issue(s, &tenant, &id).await?;
     Ok((StatusCode::CREATED, Json(answer)).into_response())
@@ -124,9 +122,7 @@ pub(crate) async fn revoke(
     id: Result<Path<String>, PathRejection>,
 ) -> ApiResult<Response> {
     let s = state.inner();
-    let tenant = s.tenants.authenticate(&headers)?;
-    let Path(id) = id.map_err(|e| path_error(&e))?;
-    let id = view::route_id(&id)?;
+    let (tenant, id) = view::tenant_route(s, &headers, id)?;
     if !s.webhooks.set_view_token(&tenant, &id, None, s.clock.now()).await? {
         return Err(ApiError::route_not_found(&id.to_string()));
     }

@@ -1,11 +1,14 @@
 //! What the API shows of stored routes and events, and the parsing of path parameters. The view
 //! types are what the handlers serialise and what the OpenAPI document describes (`ToSchema`).
 
+use axum::extract::rejection::PathRejection;
+use axum::extract::Path;
+use axum::http::HeaderMap;
 use serde::Serialize;
 use serde_json::Value;
 use starkroute_executor::{Eta, EtaSource};
 use starkroute_layer::Prepared;
-use starkroute_store::{Event, LegRecord, RouteId, RouteRecord};
+use starkroute_store::{Event, LegRecord, RouteId, RouteRecord, TenantId};
 use starkroute_types::{
     EtaRange, FeeItem, Layer, LegKind, LegStatus, Party, Position, RouteStatus, Wei,
 };
@@ -16,6 +19,17 @@ use super::error::ApiError;
 /// A route id from a path, or 422 naming `id`.
 pub(crate) fn route_id(s: &str) -> Result<RouteId, ApiError> {
     s.parse().map_err(|_| ApiError::invalid("id", format!("{s:?} is not a route id (a ULID)")))
+}
+
+/// The caller's tenant (401 without a known key), then the route id of the path (`{id}`).
+pub(crate) fn tenant_route(
+    s: &super::Inner,
+    headers: &HeaderMap,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<(TenantId, RouteId), ApiError> {
+    let tenant = s.tenants.authenticate(headers)?;
+    let Path(id) = id.map_err(|e| super::body::path_error(&e))?;
+    Ok((tenant, route_id(&id)?))
 }
 
 /// A route as the API shows it: its plan, its legs' progress with their live ETAs and explorer
