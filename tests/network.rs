@@ -236,6 +236,7 @@ async fn serve_runs_a_network_file_it_did_not_deploy_and_doctor_refuses_wrong_on
         let mut fees = toml::Table::new();
         fees.insert("refresh_ms".into(), toml::Value::Integer(250));
         fees.insert("max_age_secs".into(), toml::Value::Integer(5));
+        fees.insert("estimate_secs".into(), toml::Value::Integer(1));
         table(t, &["network"]).insert("fees".into(), fees.into());
     });
     let live_text: toml::Table = toml::from_str(&std::fs::read_to_string(&live).unwrap()).unwrap();
@@ -301,6 +302,9 @@ async fn serve_runs_a_network_file_it_did_not_deploy_and_doctor_refuses_wrong_on
         }
     };
     let (alice, bob) = (&p.alice, &p.bob);
+    let hex =
+        |v: &Value| u128::from_str_radix(v.as_str().unwrap().trim_start_matches("0x"), 16).unwrap();
+    let wei = |v: &Value| -> u128 { v.as_str().unwrap().parse().unwrap() };
     let request = json!({
         "asset": { "token": "ART", "token_id": "7" },
         "from": "starknet",
@@ -352,9 +356,9 @@ async fn serve_runs_a_network_file_it_did_not_deploy_and_doctor_refuses_wrong_on
         "{done}"
     );
 
-    // StarkEx → Starknet USDC: Alice deposits 40 USDC into her StarkEx vault, then sends them to
-    // Bob's Starknet account (StarkEx withdrawal served by a batch on anvil → L1 claim →
-    // StarkGate deposit through USDC's own bridge pair, minted on devnet).
+    // StarkEx → Starknet USDC: Alice deposits 40 USDC into her StarkEx vault, then moves them to
+    // her Starknet account (StarkEx withdrawal served by a batch on anvil → L1 claim → StarkGate
+    // deposit through USDC's own bridge pair, minted on devnet).
     let alice_sender = json!({
         "l1": alice.l1.to_string(),
         "starkex": alice.stark_key.to_string(),
@@ -368,8 +372,35 @@ async fn serve_runs_a_network_file_it_did_not_deploy_and_doctor_refuses_wrong_on
     assert_eq!(done["status"], "completed", "{done}");
     let out = json!({
         "asset": { "token": "USDC" }, "amount": "40000000", "from": "starkex", "to": "starknet",
-        "sender": alice_sender, "recipient": { "starknet": bob.starknet.to_string() },
+        "sender": alice_sender, "recipient": { "starknet": alice.starknet.to_string() },
     });
+    // Before: the router's accounts (Alice's) cannot simulate a USDC withdrawal on Starknet —
+    // her account holds no USDC there — so the quote keeps the model's units and says so.
+    let withdraw_quote = |amount: &str| {
+        json!({
+            "asset": { "token": "USDC" }, "amount": amount, "from": "starknet", "to": "l1",
+            "sender": alice_sender, "recipient": { "l1": alice.l1.to_string() },
+        })
+    };
+    let withdraw_gas = |quote: &Value| -> Value {
+        let legs =
+            quote["routes"].as_array().unwrap().iter().flat_map(|r| r["legs"].as_array().unwrap());
+        let leg = legs
+            .clone()
+            .find(|l| l["kind"] == "starknet_withdraw")
+            .unwrap_or_else(|| panic!("no Starknet withdrawal in {quote}"));
+        leg["fees"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["kind"] == "starknet_gas")
+            .unwrap()
+            .clone()
+    };
+    let (st, q) = call(reqwest::Method::POST, "/v1/quotes", Some(withdraw_quote("1000"))).await;
+    assert!(st.is_success(), "{q}");
+    let before = withdraw_gas(&q);
+    assert_eq!(before["gas_units_source"], "costs.gas.starknet_withdraw", "{before}");
     const OUT: [&str; 3] =
         ["starkex_withdrawal_request", "l1_claim_from_starkex", "l1_deposit_to_starkgate"];
     let done = run(out, &OUT).await;
@@ -385,7 +416,58 @@ async fn serve_runs_a_network_file_it_did_not_deploy_and_doctor_refuses_wrong_on
             }, "block_id": "latest"}),
         )
         .await;
-    assert_eq!(minted, json!(["0x2625a00", "0x0"]), "Bob holds 40 USDC on Starknet");
+    assert_eq!(minted, json!(["0x2625a00", "0x0"]), "Alice holds 40 USDC on Starknet");
+
+    // Now her account can: within an estimate period (1 s here) the quote's units are
+    // starknet_estimateFee's for the same call — initiate_token_withdraw(USDC, Alice's L1
+    // address, 1) from her account, unsigned with SKIP_VALIDATE, at her nonce — at the block the
+    // item names, in L2 gas at the estimate's own price rounded up.
+    let start = Instant::now();
+    let estimated = loop {
+        let amount = format!("{}", 1001 + start.elapsed().as_millis());
+        let (st, q) =
+            call(reqwest::Method::POST, "/v1/quotes", Some(withdraw_quote(&amount))).await;
+        assert!(st.is_success(), "{q}");
+        let gas = withdraw_gas(&q);
+        if gas["gas_units_source"] == "starknet_estimateFee" {
+            break gas;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "not estimated after 30 s: {gas}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    let at = json!({ "block_number": estimated["gas_units_block"] });
+    let nonce = devnet
+        .call(
+            "starknet_getNonce",
+            json!({ "block_id": at, "contract_address": alice.starknet.to_string() }),
+        )
+        .await;
+    let usdc_l1 = starkroute_types::EthAddress::new(d.usdc.l1).unwrap();
+    let withdraw = starkroute_protocol::StarknetCall::initiate_token_withdraw(
+        d.l2_token_bridge,
+        &usdc_l1,
+        &alice.l1,
+        alloy::primitives::U256::from(1u8),
+    );
+    let invoke = starkroute_server::stack::estimates::query_invoke(
+        alice.starknet.felt(),
+        &nonce,
+        &[withdraw],
+    );
+    let own = devnet
+        .call(
+            "starknet_estimateFee",
+            json!({ "request": [invoke], "simulation_flags": ["SKIP_VALIDATE"], "block_id": at }),
+        )
+        .await;
+    let units = hex(&own[0]["overall_fee"]).div_ceil(hex(&own[0]["l2_gas_price"]));
+    assert_eq!(u128::from(estimated["gas_units"].as_u64().unwrap()), units, "{estimated} vs {own}");
+    assert_ne!(estimated["gas_units"], before["gas_units"], "the model's units, still");
+    assert_eq!(
+        estimated["amount_wei"],
+        (units * wei(&estimated["gas_price_wei"])).to_string(),
+        "{estimated}"
+    );
 
     // Live fees. The L1 gas price of a quote is eth_feeHistory's next base fee plus the highest
     // 50th-percentile reward of the last 5 blocks, read at the block the item names; it follows
@@ -408,9 +490,6 @@ async fn serve_runs_a_network_file_it_did_not_deploy_and_doctor_refuses_wrong_on
             .unwrap_or_else(|| panic!("no StarkGate deposit in {quote}"));
         leg["fees"].as_array().unwrap().clone()
     };
-    let hex =
-        |v: &Value| u128::from_str_radix(v.as_str().unwrap().trim_start_matches("0x"), 16).unwrap();
-    let wei = |v: &Value| -> u128 { v.as_str().unwrap().parse().unwrap() };
     // base fee + tip at `block`, as anvil answers eth_feeHistory for it now.
     let expected_at = |block: u64| {
         let provider = anvil.provider.clone();
@@ -472,6 +551,86 @@ async fn serve_runs_a_network_file_it_did_not_deploy_and_doctor_refuses_wrong_on
     let msg = fees.iter().find(|f| f["kind"] == "l1_to_l2_message_fee").unwrap();
     assert_eq!(msg["source"], "estimateDepositFeeWei", "{msg}");
     assert_eq!(msg["amount_wei"], "100000000000000", "{msg}");
+
+    // Gas units. The router's L1 account (Alice's) simulates USDC's approval of its bridge:
+    // the item's units are eth_estimateGas's for approve(bridge, 1) from her at the block named.
+    use alloy::sol_types::SolCall as _;
+    use starkroute_ethereum::bindings::{StarkGateBridge, TestERC20};
+    let estimate = |to: alloy::primitives::Address, data: Vec<u8>, value: u128, block: &Value| {
+        let provider = anvil.provider.clone();
+        let tx = json!({
+            "from": alice.l1.to_string(), "to": format!("{to:#x}"),
+            "data": format!("0x{}", hex::encode(data)), "value": format!("{value:#x}"),
+        });
+        let block = format!("{:#x}", block.as_u64().unwrap());
+        async move {
+            let v: Value =
+                provider.raw_request("eth_estimateGas".into(), (tx, block)).await.unwrap();
+            u64::try_from(hex(&v)).unwrap()
+        }
+    };
+    let bridge = d.l1.starkgate;
+    let approve =
+        TestERC20::approveCall { spender: bridge, amount: alloy::primitives::U256::from(1u8) };
+    let approval = &fees[0];
+    assert_eq!(approval["gas_units_source"], "eth_estimateGas", "{approval}");
+    let own = estimate(d.usdc.l1, approve.abi_encode(), 0, &approval["gas_units_block"]).await;
+    assert_eq!(approval["gas_units"], own, "{approval}");
+    // Her deposit cannot be simulated while she has not approved the bridge: the model's units.
+    let allowance = TestERC20::allowanceCall { _0: alice.l1.address(), _1: bridge };
+    let out: Value = anvil
+        .provider
+        .raw_request(
+            "eth_call".into(),
+            (json!({"to": format!("{:#x}", d.usdc.l1), "data": format!("0x{}", hex::encode(allowance.abi_encode()))}), "latest"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(hex(&out), 0, "Alice's allowance to the USDC bridge, before");
+    let deposit = &fees[1];
+    assert_eq!(deposit["gas_units_source"], "costs.gas.starkgate_deposit", "{deposit}");
+    // Once she has (anvil sends her transaction), the next estimates simulate it: deposit(USDC,
+    // 1, her Starknet account) with the bridge's message fee as value.
+    for (method, params) in [
+        ("anvil_impersonateAccount", json!([alice.l1.to_string()])),
+        (
+            "eth_sendTransaction",
+            json!([{
+                "from": alice.l1.to_string(), "to": format!("{:#x}", d.usdc.l1),
+                "data": format!("0x{}", hex::encode(TestERC20::approveCall {
+                    spender: bridge, amount: alloy::primitives::U256::from(1_000_000_000u64),
+                }.abi_encode())),
+            }]),
+        ),
+        ("anvil_stopImpersonatingAccount", json!([alice.l1.to_string()])),
+    ] {
+        let _: Value = anvil.provider.raw_request(method.into(), params).await.unwrap();
+    }
+    let start = Instant::now();
+    let deposit = loop {
+        let (st, q) = call(reqwest::Method::POST, "/v1/quotes", Some(l1_request())).await;
+        assert!(st.is_success(), "{q}");
+        let item = deposit_fees(&q).into_iter().filter(|f| f["kind"] == "l1_gas").nth(1).unwrap();
+        if item["gas_units_source"] == "eth_estimateGas" {
+            break item;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "not estimated after 30 s: {item}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    let call_data = StarkGateBridge::depositCall {
+        token: d.usdc.l1,
+        amount: alloy::primitives::U256::from(1u8),
+        l2Recipient: starkroute_types::felt_to_u256(&alice.starknet.felt()),
+    };
+    let own =
+        estimate(bridge, call_data.abi_encode(), 100_000_000_000_000, &deposit["gas_units_block"])
+            .await;
+    assert_eq!(deposit["gas_units"], own, "{deposit}");
+    assert_eq!(
+        deposit["amount_wei"],
+        (u128::from(own) * wei(&deposit["gas_price_wei"])).to_string(),
+        "{deposit}"
+    );
     // Starknet gas: the gift's Starknet leg at the block header's L2 gas price in wei.
     let gift_quote = call(reqwest::Method::POST, "/v1/quotes", Some(request.clone())).await.1;
     let sn = gift_quote["routes"][0]["legs"]

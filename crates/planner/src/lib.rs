@@ -13,7 +13,7 @@ mod search;
 mod topology;
 
 pub use request::{Accounts, AssetRef, Objective, QuoteRequest};
-pub use search::{eta_for, fees_for};
+pub use search::{eta_for, fees_for, gas_call};
 pub use topology::{
     AccountReadiness, CostModel, GasTable, LatencyModel, LivePrices, NftBridgePolicy, PriceSource,
     StarkExPolicy, StarkGatePolicy, Topology,

@@ -697,64 +697,55 @@ pub fn fees_for(kind: LegKind, asset: &Asset, costs: &CostModel) -> Vec<FeeItem>
     let live = &costs.live;
     let nft = !class.is_fungible();
     let token = class != AssetClass::Eth;
-    let sourced = |item: FeeItem, from: Option<&PriceSource>| FeeItem {
+    let symbol = asset.token.symbol.to_ascii_uppercase();
+    let flat = |kind: FeeKind, amount: Wei, from: Option<&PriceSource>| FeeItem {
+        kind,
+        gas_units: None,
+        gas_price_wei: None,
+        amount_wei: amount,
         source: from.map(|p| p.source.to_owned()),
         block: from.and_then(|p| p.block),
-        ..item
+        gas_units_source: None,
+        gas_units_block: None,
     };
-    let l1 = |units: u64| {
-        sourced(
-            FeeItem {
-                kind: FeeKind::L1Gas,
-                gas_units: Some(units),
-                gas_price_wei: Some(costs.l1_gas_price_wei),
-                amount_wei: Wei::from_gas(units, costs.l1_gas_price_wei.0)
-                    .unwrap_or(Wei(u128::MAX)),
-                source: None,
-                block: None,
-            },
-            live.l1_gas.as_ref(),
-        )
-    };
-    let l2 = |units: u64| {
-        sourced(
-            FeeItem {
-                kind: FeeKind::StarknetGas,
-                gas_units: Some(units),
-                gas_price_wei: Some(costs.starknet_gas_price_wei),
-                amount_wei: Wei::from_gas(units, costs.starknet_gas_price_wei.0)
-                    .unwrap_or(Wei(u128::MAX)),
-                source: None,
-                block: None,
-            },
-            live.starknet_gas.as_ref(),
-        )
-    };
-    let flat = |kind: FeeKind, amount: Wei, from: Option<&PriceSource>| {
-        sourced(
-            FeeItem {
-                kind,
-                gas_units: None,
-                gas_price_wei: None,
-                amount_wei: amount,
-                source: None,
-                block: None,
-            },
-            from,
-        )
-    };
-    let starkgate_fee =
-        || match live.message_fee_by_token.get(&asset.token.symbol.to_ascii_uppercase()) {
-            Some((fee, from)) => flat(FeeKind::L1ToL2MessageFee, *fee, Some(from)),
-            None => flat(
-                FeeKind::L1ToL2MessageFee,
-                costs.l1_to_l2_message_fee_wei,
-                live.l1_to_l2_message.as_ref(),
-            ),
+    // A gas fee: the model's units for `call` (a `costs.gas` key), or the units estimated for
+    // this token's call on a configured network, at the layer's price.
+    let gas = |kind: FeeKind, call: &'static str, model: u64| {
+        let (price, from) = match kind {
+            FeeKind::StarknetGas => (costs.starknet_gas_price_wei, live.starknet_gas.as_ref()),
+            _ => (costs.l1_gas_price_wei, live.l1_gas.as_ref()),
         };
+        let estimate = live.gas_units.get(&(symbol.clone(), call));
+        let units = estimate.map_or(model, |e| e.0);
+        let (units_source, units_block) = match (estimate, from) {
+            (Some((_, at)), _) => (Some(at.source.to_owned()), at.block),
+            // Read from the chains, but this call could not be simulated: say so.
+            (None, Some(_)) if !call.is_empty() => (Some(format!("costs.gas.{call}")), None),
+            (None, Some(_)) => (Some("model".to_owned()), None),
+            (None, None) => (None, None),
+        };
+        FeeItem {
+            gas_units: Some(units),
+            gas_price_wei: Some(price),
+            amount_wei: Wei::from_gas(units, price.0).unwrap_or(Wei(u128::MAX)),
+            gas_units_source: units_source,
+            gas_units_block: units_block,
+            ..flat(kind, Wei(0), from)
+        }
+    };
+    let l1 = |call: &'static str, model: u64| gas(FeeKind::L1Gas, call, model);
+    let l2 = |call: &'static str, model: u64| gas(FeeKind::StarknetGas, call, model);
+    let starkgate_fee = || match live.message_fee_by_token.get(&symbol) {
+        Some((fee, from)) => flat(FeeKind::L1ToL2MessageFee, *fee, Some(from)),
+        None => flat(
+            FeeKind::L1ToL2MessageFee,
+            costs.l1_to_l2_message_fee_wei,
+            live.l1_to_l2_message.as_ref(),
+        ),
+    };
     let approval = |items: &mut Vec<FeeItem>| {
         if token {
-            items.push(l1(g.l1_approval));
+            items.push(l1(gas_call::L1_APPROVAL, g.l1_approval));
         }
     };
     let mut items = Vec::new();
@@ -766,50 +757,78 @@ pub fn fees_for(kind: LegKind, asset: &Asset, costs: &CostModel) -> Vec<FeeItem>
                 live.starkex_operator.as_ref(),
             ));
         }
-        LegKind::L1ClaimFromStarkEx => items.push(l1(match class {
-            AssetClass::MintableErc20 | AssetClass::MintableErc721 => g.starkex_withdraw_and_mint,
-            AssetClass::Erc721 => g.starkex_withdraw_nft,
-            AssetClass::Eth | AssetClass::Erc20 => g.starkex_withdraw,
-        })),
+        LegKind::L1ClaimFromStarkEx => items.push(match class {
+            AssetClass::MintableErc20 | AssetClass::MintableErc721 => {
+                l1("starkex_withdraw_and_mint", g.starkex_withdraw_and_mint)
+            }
+            AssetClass::Erc721 => l1("starkex_withdraw_nft", g.starkex_withdraw_nft),
+            AssetClass::Eth | AssetClass::Erc20 => l1("starkex_withdraw", g.starkex_withdraw),
+        }),
         LegKind::L1DepositToStarkEx => {
             approval(&mut items);
-            items.push(l1(match class {
-                AssetClass::Eth => g.starkex_deposit_eth,
-                _ if nft => g.starkex_deposit_nft,
-                _ => g.starkex_deposit_erc20,
-            }));
+            items.push(match class {
+                AssetClass::Eth => l1("starkex_deposit_eth", g.starkex_deposit_eth),
+                _ if nft => l1("starkex_deposit_nft", g.starkex_deposit_nft),
+                _ => l1("starkex_deposit_erc20", g.starkex_deposit_erc20),
+            });
         }
-        LegKind::StarknetTransfer => items.push(l2(g.starknet_transfer)),
-        LegKind::StarknetWithdraw => items.push(l2(g.starknet_withdraw)),
-        LegKind::StarknetNftWithdraw => items.push(l2(g.starknet_nft_withdraw)),
-        LegKind::StarknetAccountDeployment => items.push(l2(g.starknet_account_deploy)),
-        LegKind::L1ClaimFromStarkGate => items.push(l1(g.starkgate_withdraw)),
-        LegKind::L1ClaimFromNftBridge => items.push(l1(g.nft_bridge_withdraw)),
+        LegKind::StarknetTransfer => {
+            items.push(l2(gas_call::STARKNET_TRANSFER, g.starknet_transfer));
+        }
+        LegKind::StarknetWithdraw => {
+            items.push(l2(gas_call::STARKNET_WITHDRAW, g.starknet_withdraw));
+        }
+        LegKind::StarknetNftWithdraw => {
+            items.push(l2("starknet_nft_withdraw", g.starknet_nft_withdraw));
+        }
+        LegKind::StarknetAccountDeployment => {
+            items.push(l2("starknet_account_deploy", g.starknet_account_deploy));
+        }
+        LegKind::L1ClaimFromStarkGate => items.push(l1("starkgate_withdraw", g.starkgate_withdraw)),
+        LegKind::L1ClaimFromNftBridge => {
+            items.push(l1("nft_bridge_withdraw", g.nft_bridge_withdraw));
+        }
         LegKind::L1DepositToStarkGate => {
             approval(&mut items);
-            items.push(l1(g.starkgate_deposit));
+            items.push(l1(gas_call::STARKGATE_DEPOSIT, g.starkgate_deposit));
             items.push(starkgate_fee());
         }
         LegKind::L1DepositToNftBridge => {
             approval(&mut items);
-            items.push(l1(g.nft_bridge_deposit));
+            items.push(l1("nft_bridge_deposit", g.nft_bridge_deposit));
             items.push(flat(
                 FeeKind::L1ToL2MessageFee,
                 costs.nft_bridge_message_fee_wei,
                 live.nft_bridge_message.as_ref(),
             ));
         }
-        LegKind::L1Transfer => items.push(l1(match class {
-            AssetClass::Eth => g.l1_eth_transfer,
-            _ if nft => g.l1_erc721_transfer,
-            _ => g.l1_erc20_transfer,
-        })),
+        LegKind::L1Transfer => items.push(match class {
+            AssetClass::Eth => l1(gas_call::L1_ETH_TRANSFER, g.l1_eth_transfer),
+            _ if nft => l1("l1_erc721_transfer", g.l1_erc721_transfer),
+            _ => l1("l1_erc20_transfer", g.l1_erc20_transfer),
+        }),
         LegKind::StarkExRegistration => {}
-        LegKind::FullWithdrawalRequest => items.push(l1(1_000_000)),
-        LegKind::FreezeRequest => items.push(l1(100_000)),
-        LegKind::Escape => items.push(l1(500_000)),
+        // Forced actions: fixed figures of the model, not `costs.gas` keys.
+        LegKind::FullWithdrawalRequest => items.push(l1("", 1_000_000)),
+        LegKind::FreezeRequest => items.push(l1("", 100_000)),
+        LegKind::Escape => items.push(l1("", 500_000)),
     }
     items
+}
+
+/// The `costs.gas` keys of the calls a configured network's fee source estimates with the
+/// router's own accounts ([`crate::LivePrices::gas_units`]).
+pub mod gas_call {
+    /// An ERC-20 `approve` of the token's bridge.
+    pub const L1_APPROVAL: &str = "l1_approval";
+    /// StarkGate's `deposit(token, amount, l2Recipient)`.
+    pub const STARKGATE_DEPOSIT: &str = "starkgate_deposit";
+    /// A plain ether transfer on L1.
+    pub const L1_ETH_TRANSFER: &str = "l1_eth_transfer";
+    /// An ERC-20 `transfer` on Starknet.
+    pub const STARKNET_TRANSFER: &str = "starknet_transfer";
+    /// StarkGate's L2 `initiate_token_withdraw`.
+    pub const STARKNET_WITHDRAW: &str = "starknet_withdraw";
 }
 
 /// How long a leg takes until it is final where the next leg needs it.

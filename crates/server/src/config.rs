@@ -160,11 +160,20 @@ pub struct FeeSettings {
     /// The percentile of each block's priority fees (`eth_feeHistory`'s reward percentile); the
     /// highest over the blocks is the tip.
     pub l1_tip_percentile: u64,
+    /// Seconds between two simulations of the router's calls for their gas units (gas units
+    /// change with contract upgrades, not with blocks).
+    pub estimate_secs: u64,
 }
 
 impl Default for FeeSettings {
     fn default() -> Self {
-        Self { refresh_ms: 3_000, max_age_secs: 60, l1_blocks: 5, l1_tip_percentile: 50 }
+        Self {
+            refresh_ms: 3_000,
+            max_age_secs: 60,
+            l1_blocks: 5,
+            l1_tip_percentile: 50,
+            estimate_secs: 300,
+        }
     }
 }
 
@@ -174,6 +183,7 @@ impl FeeSettings {
         range("network.fees.max_age_secs", self.max_age_secs, 1, 86_400)?;
         range("network.fees.l1_blocks", self.l1_blocks, 1, 1024)?;
         range("network.fees.l1_tip_percentile", self.l1_tip_percentile, 0, 100)?;
+        range("network.fees.estimate_secs", self.estimate_secs, 1, 86_400)?;
         if self.max_age_secs.saturating_mul(1000) < self.refresh_ms {
             return Err(format!(
                 "network.fees.max_age_secs: {} s is shorter than one refresh \

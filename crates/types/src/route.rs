@@ -238,6 +238,16 @@ pub struct FeeItem {
     /// The block the price was read at (the latest block of its layer then).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub block: Option<u64>,
+    /// Where the gas units were taken from on a configured network: `eth_estimateGas` or
+    /// `starknet_estimateFee` of the same call made by the router's own account, or the cost
+    /// model's key (`costs.gas.starkgate_deposit`, …) for a call that cannot be simulated before
+    /// the route runs (a claim of a message not yet sent, a deposit of an asset the router's
+    /// account does not hold). Absent for the sandbox's static cost model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gas_units_source: Option<String>,
+    /// The block the gas units were estimated at.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gas_units_block: Option<u64>,
 }
 
 /// A range of durations in seconds.

@@ -228,3 +228,48 @@ fn live_prices_name_their_source_and_block_and_a_token_pays_its_own_bridges_fee(
     let total: u128 = route.legs.iter().flat_map(|l| &l.fees).map(|f| f.amount_wei.0).sum();
     assert_eq!(route.total_fee_wei.0, total);
 }
+
+#[test]
+fn estimated_gas_units_replace_the_models_for_their_token_and_call_and_the_rest_say_so() {
+    use starkroute_planner::{gas_call, LivePrices, PriceSource};
+    use starkroute_types::{FeeKind, Wei};
+    let mut cfg = sandbox();
+    let p = plan(&req("USDC", "2500000", Layer::L1, Layer::Starknet), &cfg.topology, &cfg.costs)
+        .unwrap();
+    let json = serde_json::to_string(&p.routes[0]).unwrap();
+    assert!(!json.contains("gas_units_source"), "the sandbox's model says nothing: {json}");
+
+    let at = |source, block| PriceSource { source, block: Some(block) };
+    cfg.costs.l1_gas_price_wei = Wei(3);
+    cfg.costs.live = LivePrices {
+        l1_gas: Some(at("eth_feeHistory", 41)),
+        starknet_gas: Some(at("starknet_getBlockWithTxHashes", 9)),
+        gas_units: [
+            (
+                ("USDC".to_owned(), gas_call::STARKGATE_DEPOSIT),
+                (123_457, at("eth_estimateGas", 40)),
+            ),
+            (("ETH".to_owned(), gas_call::L1_APPROVAL), (1, at("eth_estimateGas", 40))),
+        ]
+        .into_iter()
+        .collect(),
+        ..LivePrices::default()
+    };
+    let p = plan(&req("USDC", "2500000", Layer::L1, Layer::Starknet), &cfg.topology, &cfg.costs)
+        .unwrap();
+    let leg =
+        p.routes.iter().flat_map(|r| &r.legs).find(|l| l.kind == L1DepositToStarkGate).unwrap();
+    let gas: Vec<_> = leg.fees.iter().filter(|f| f.kind == FeeKind::L1Gas).collect();
+    assert_eq!(gas.len(), 2, "approve, deposit: {gas:?}");
+    // The approval of USDC was not estimated (ETH's entry is another token's): the model's
+    // units, and the item names the model's key.
+    assert_eq!(gas[0].gas_units, Some(cfg.costs.gas.l1_approval));
+    assert_eq!(gas[0].gas_units_source.as_deref(), Some("costs.gas.l1_approval"));
+    assert_eq!(gas[0].gas_units_block, None);
+    // The deposit: the estimate's units at the live price, with the estimate's block.
+    assert_eq!(gas[1].gas_units, Some(123_457));
+    assert_eq!(gas[1].gas_units_source.as_deref(), Some("eth_estimateGas"));
+    assert_eq!(gas[1].gas_units_block, Some(40));
+    assert_eq!(gas[1].amount_wei, Wei(123_457 * 3));
+    assert_eq!(gas[1].source.as_deref(), Some("eth_feeHistory"));
+}

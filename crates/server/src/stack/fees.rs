@@ -23,6 +23,7 @@
 //! that any `u64` of gas units times it fits in a `u128`; sums are checked; an answer out of
 //! range is an error naming its field, never rounded or saturated.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -36,6 +37,7 @@ use starkroute_planner::{CostModel, LivePrices, PriceSource};
 use starkroute_types::{Layer, Wei};
 use tokio::task::JoinHandle;
 
+use super::estimates::{GasProbe, RouterAccounts};
 use crate::config::{Config, FeeSettings, NetworkConfig};
 use crate::error::Result;
 
@@ -71,12 +73,12 @@ pub enum FeeError {
     },
 }
 
-fn field(field: impl Into<String>, reason: impl Into<String>) -> FeeError {
+pub(super) fn field(field: impl Into<String>, reason: impl Into<String>) -> FeeError {
     FeeError::Field { field: field.into(), reason: reason.into() }
 }
 
 /// A hex quantity (`0x…`, as JSON-RPC writes numbers) of at most 128 bits.
-fn quantity(v: &Value, name: &str) -> std::result::Result<u128, FeeError> {
+pub(super) fn quantity(v: &Value, name: &str) -> std::result::Result<u128, FeeError> {
     let s = v.as_str().ok_or_else(|| field(name, format!("expected a hex quantity, found {v}")))?;
     let digits = s
         .strip_prefix("0x")
@@ -230,6 +232,8 @@ pub struct L1Reading {
 pub struct FeeMetrics {
     refreshes: [AtomicU64; 2],
     failures: [AtomicU64; 2],
+    estimates: [AtomicU64; 2],
+    estimate_failures: [AtomicU64; 2],
 }
 
 fn slot(layer: Layer) -> usize {
@@ -245,6 +249,16 @@ impl FeeMetrics {
     /// Failed readings of `layer`.
     pub fn failures(&self, layer: Layer) -> u64 {
         self.failures[slot(layer)].load(Ordering::Relaxed)
+    }
+
+    /// Gas estimates taken on `layer`.
+    pub fn estimates(&self, layer: Layer) -> u64 {
+        self.estimates[slot(layer)].load(Ordering::Relaxed)
+    }
+
+    /// Gas estimates of `layer` that failed (the call reverted or the node did not answer).
+    pub fn estimate_failures(&self, layer: Layer) -> u64 {
+        self.estimate_failures[slot(layer)].load(Ordering::Relaxed)
     }
 
     /// Appends the counters in the Prometheus text format.
@@ -270,6 +284,21 @@ impl FeeMetrics {
                 self.failures(layer)
             );
         }
+        s.push_str(
+            "# HELP starkroute_gas_estimates_total Calls of the router's accounts simulated for \
+             their gas units, by outcome (failed: reverted or no answer; the model's units stay).\n",
+        );
+        s.push_str("# TYPE starkroute_gas_estimates_total counter\n");
+        for layer in [Layer::L1, Layer::Starknet] {
+            for (outcome, n) in
+                [("ok", self.estimates(layer)), ("failed", self.estimate_failures(layer))]
+            {
+                let _ = writeln!(
+                    s,
+                    "starkroute_gas_estimates_total{{layer=\"{layer}\",outcome=\"{outcome}\"}} {n}"
+                );
+            }
+        }
     }
 }
 
@@ -289,6 +318,10 @@ struct Cells {
     starknet: Option<(StarknetGasReading, Instant)>,
     /// The cost model over both readings, rebuilt when one changes.
     costs: Option<Arc<CostModel>>,
+    /// Gas units estimated per token and call, with where and when.
+    estimates: BTreeMap<(String, &'static str), (u64, PriceSource)>,
+    /// When the probes last ran.
+    estimated_at: Option<Instant>,
 }
 
 /// The nodes a [`LiveFees`] reads. `Debug` shows no URL (a provider's URL carries its key).
@@ -316,6 +349,24 @@ impl FeeNodes {
                 }
             })?;
         Ok(Self { http, l1_url, starknet_url })
+    }
+
+    /// A JSON-RPC call to the L1 node.
+    pub(super) async fn l1(
+        &self,
+        method: &'static str,
+        params: Value,
+    ) -> std::result::Result<Value, FeeError> {
+        self.call(&self.l1_url, method, params).await
+    }
+
+    /// A JSON-RPC call to the Starknet node.
+    pub(super) async fn starknet(
+        &self,
+        method: &'static str,
+        params: Value,
+    ) -> std::result::Result<Value, FeeError> {
+        self.call(&self.starknet_url, method, params).await
     }
 
     async fn call(
@@ -358,6 +409,7 @@ pub struct LiveFees {
     base: CostModel,
     settings: FeeSettings,
     bridges: Vec<FeeBridge>,
+    probes: Vec<GasProbe>,
     nodes: Option<FeeNodes>,
     cells: RwLock<Cells>,
     metrics: FeeMetrics,
@@ -368,14 +420,16 @@ impl std::fmt::Debug for LiveFees {
         f.debug_struct("LiveFees")
             .field("settings", &self.settings)
             .field("bridges", &self.bridges)
+            .field("probes", &self.probes.len())
             .finish_non_exhaustive()
     }
 }
 
 impl LiveFees {
     /// The fee source of `network`: its nodes, and the L1 bridges whose message fee is read (the
-    /// default StarkGate pair's and each token's own). Reads nothing yet.
-    pub fn new(config: &Config, network: &NetworkConfig) -> Result<Self> {
+    /// default StarkGate pair's and each token's own), and the calls of `router`'s accounts
+    /// simulated for their gas units ([`super::estimates`]). Reads nothing yet.
+    pub fn new(config: &Config, network: &NetworkConfig, router: RouterAccounts) -> Result<Self> {
         let (l1, sn) = super::network::rpc_urls(network)?;
         let mut bridges = Vec::new();
         if let Some((l1_bridge, _)) = super::network::starkgate_pair(network)? {
@@ -387,12 +441,14 @@ impl LiveFees {
                 l1_bridge: b.l1_bridge.address(),
             });
         }
-        Ok(Self::with_nodes(
+        let mut fees = Self::with_nodes(
             config.costs.clone(),
             network.fees.clone(),
             bridges,
             Some(FeeNodes::new(l1, sn)?),
-        ))
+        );
+        fees.probes = super::estimates::probes(config, network, router)?;
+        Ok(fees)
     }
 
     /// A fee source over `base` (gas units, latencies, the prices the chain does not publish)
@@ -408,6 +464,7 @@ impl LiveFees {
             base,
             settings,
             bridges,
+            probes: Vec::new(),
             nodes,
             cells: RwLock::default(),
             metrics: FeeMetrics::default(),
@@ -474,10 +531,25 @@ impl LiveFees {
         let l1 = l1.map(|r| (r, at)).or_else(|| cells.l1.clone());
         let sn = sn.map(|r| (r, at)).or(cells.starknet);
         let costs = match (&l1, &sn) {
-            (Some((a, _)), Some((b, _))) => Some(Arc::new(self.price(a, b)?)),
+            (Some((a, _)), Some((b, _))) => Some(Arc::new(self.price(a, b, &cells.estimates)?)),
             _ => None,
         };
-        *cells = Cells { l1, starknet: sn, costs };
+        cells.l1 = l1;
+        cells.starknet = sn;
+        cells.costs = costs;
+        Ok(())
+    }
+
+    /// Records gas estimates (token, call → units and where), replacing those of the same calls.
+    pub fn set_estimates(
+        &self,
+        estimates: impl IntoIterator<Item = ((String, &'static str), (u64, PriceSource))>,
+    ) -> std::result::Result<(), FeeError> {
+        let mut cells = self.cells.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        cells.estimates.extend(estimates);
+        if let (Some((a, _)), Some((b, _))) = (&cells.l1, &cells.starknet) {
+            cells.costs = Some(Arc::new(self.price(a, b, &cells.estimates)?));
+        }
         Ok(())
     }
 
@@ -486,6 +558,7 @@ impl LiveFees {
         &self,
         l1: &L1Reading,
         sn: &StarknetGasReading,
+        estimates: &BTreeMap<(String, &'static str), (u64, PriceSource)>,
     ) -> std::result::Result<CostModel, FeeError> {
         let at = |source, block| PriceSource { source, block: Some(block) };
         let mut costs = self.base.clone();
@@ -506,6 +579,7 @@ impl LiveFees {
                 source: "costs.l1_to_l2_message_fee_wei",
                 block: None,
             }),
+            gas_units: estimates.clone(),
             ..LivePrices::default()
         };
         for (bridge, fee) in &l1.message_fees {
@@ -582,11 +656,15 @@ impl LiveFees {
     }
 
     /// Reads both layers once, side by side; a failure is logged (layer and error, no URL) and
-    /// counted, and leaves that layer's last reading in place.
+    /// counted, and leaves that layer's last reading in place. Then, when due, simulates the
+    /// probes at the readings' blocks.
     pub async fn refresh(&self) {
         let (l1, sn) = tokio::join!(self.read_l1(), self.read_starknet());
         let l1 = l1.and_then(|r| self.set_l1(r));
         let sn = sn.and_then(|r| self.set_starknet(r));
+        if l1.is_ok() && sn.is_ok() {
+            self.estimate_if_due().await;
+        }
         for (layer, r) in [(Layer::L1, l1), (Layer::Starknet, sn)] {
             match r {
                 Ok(()) => {
@@ -597,6 +675,56 @@ impl LiveFees {
                     tracing::warn!(layer = %layer, error = %e, "live fee refresh failed");
                 }
             }
+        }
+    }
+
+    /// Simulates every probe when the last run is older than `estimate_secs` (or there was
+    /// none). A failed probe is logged and counted; its call keeps its last estimate, or the
+    /// model's units.
+    async fn estimate_if_due(&self) {
+        let Some(nodes) = &self.nodes else { return };
+        let (l1_block, message_fees, starknet_block) = {
+            let cells = self.cells.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let due = cells
+                .estimated_at
+                .is_none_or(|at| at.elapsed() >= Duration::from_secs(self.settings.estimate_secs));
+            match (&cells.l1, &cells.starknet) {
+                (Some((l1, _)), Some((sn, _))) if due && !self.probes.is_empty() => (
+                    l1.gas.block,
+                    l1.message_fees.iter().map(|(b, fee)| (b.l1_bridge, *fee)).collect::<Vec<_>>(),
+                    sn.block,
+                ),
+                _ => return,
+            }
+        };
+        let mut estimates = Vec::with_capacity(self.probes.len());
+        for probe in &self.probes {
+            let layer = probe.layer();
+            match nodes.estimate(probe, l1_block, &message_fees, starknet_block).await {
+                Ok((units, block)) => {
+                    self.metrics.estimates[slot(layer)].fetch_add(1, Ordering::Relaxed);
+                    let source = match layer {
+                        Layer::L1 => super::estimates::L1_ESTIMATE_SOURCE,
+                        _ => super::estimates::STARKNET_ESTIMATE_SOURCE,
+                    };
+                    let at = PriceSource { source, block: Some(block) };
+                    estimates.push(((probe.token.clone(), probe.call), (units, at)));
+                }
+                Err(e) => {
+                    self.metrics.estimate_failures[slot(layer)].fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(
+                        layer = %layer, token = %probe.token, call = probe.call, error = %e,
+                        "gas estimate failed; the call keeps its last estimate or the model's units"
+                    );
+                }
+            }
+        }
+        {
+            let mut cells = self.cells.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+            cells.estimated_at = Some(Instant::now());
+        }
+        if let Err(e) = self.set_estimates(estimates) {
+            tracing::warn!(error = %e, "gas estimates could not be applied");
         }
     }
 
@@ -806,6 +934,23 @@ mod tests {
                             json!({"oldestBlock": "0x10", "baseFeePerGas": ["0x1", "0x1"]})
                         }
                         "eth_feeHistory" => history(),
+                        // An approval reverts (as a token without the router's balance
+                        // would); anything else costs 0x1d4c0 gas.
+                        "eth_estimateGas" => {
+                            let data = req["params"][0]["data"].as_str().unwrap();
+                            if data.starts_with("0x095ea7b3") {
+                                return axum::Json(json!({"jsonrpc": "2.0", "id": 1,
+                                    "error": {"code": 3, "message": "execution reverted"}}));
+                            }
+                            json!("0x1d4c0")
+                        }
+                        "starknet_getNonce" => json!("0x5"),
+                        "starknet_estimateFee" => {
+                            let p = &req["params"];
+                            assert_eq!(p["simulation_flags"], json!(["SKIP_VALIDATE"]));
+                            assert_eq!(p["request"][0]["nonce"], "0x5");
+                            json!([{"overall_fee": "0x2710", "l2_gas_price": "0x3", "unit": "FRI"}])
+                        }
                         "eth_call" => {
                             let to = req["params"][0]["to"].as_str().unwrap();
                             let last = u128::from_str_radix(&to[to.len() - 2..], 16).unwrap();
@@ -874,6 +1019,54 @@ mod tests {
         f.refresh().await;
         assert_eq!(f.costs().unwrap_err().layer, Layer::L1);
         assert!(!format!("{f:?}").contains("SECRET"));
+    }
+
+    #[tokio::test]
+    async fn the_router_accounts_calls_are_estimated_when_due_and_a_reverted_one_keeps_the_model() {
+        use starkroute_planner::gas_call;
+        let url = node(Arc::new(std::sync::atomic::AtomicBool::new(false))).await;
+        let nodes = FeeNodes::new(format!("{url}/l1"), format!("{url}/starknet")).unwrap();
+        let bridges = vec![FeeBridge { token: None, l1_bridge: Address::with_last_byte(1) }];
+        let settings = FeeSettings { estimate_secs: 3600, ..FeeSettings::default() };
+        let mut f = LiveFees::with_nodes(CostModel::default(), settings, bridges, Some(nodes));
+        let mut cfg =
+            Config::parse("sepolia.toml", include_str!("../../../../config/sepolia.toml")).unwrap();
+        let mut network = cfg.network.take().unwrap();
+        // One pair for every token, the one whose fee the mock reads.
+        network.starkgate.tokens.clear();
+        network.starkgate.eth_l1_bridge =
+            Some(starkroute_types::EthAddress::new(Address::with_last_byte(1)).unwrap());
+        cfg.topology.tokens.retain(|t| t.symbol == "USDC" || t.symbol == "ETH");
+        let router = RouterAccounts {
+            l1: Some(Address::with_last_byte(0x77)),
+            starknet: Some(starkroute_types::Felt::from(0x88u64)),
+        };
+        f.probes = super::super::estimates::probes(&cfg, &network, router).unwrap();
+        f.refresh().await;
+        let c = f.costs().unwrap();
+        let units = |token: &str, call| c.live.gas_units.get(&(token.to_owned(), call)).cloned();
+        let (deposit, at) = units("USDC", gas_call::STARKGATE_DEPOSIT).unwrap();
+        assert_eq!(
+            (deposit, at.source, at.block),
+            (0x1d4c0, "eth_estimateGas", Some(0x2a)),
+            "at the fee reading's block"
+        );
+        assert!(units("USDC", gas_call::L1_APPROVAL).is_none(), "reverted: the model's units");
+        let (withdraw, at) = units("ETH", gas_call::STARKNET_WITHDRAW).unwrap();
+        // 10000 FRI at 3 FRI per L2 gas: 3334 L2 gas, rounded up.
+        assert_eq!((withdraw, at.source, at.block), (3334, "starknet_estimateFee", Some(77)));
+        assert_eq!(f.metrics().estimate_failures(Layer::L1), 1, "the approval");
+        let ok = f.metrics().estimates(Layer::L1) + f.metrics().estimates(Layer::Starknet);
+        // Not due again within estimate_secs: a second refresh simulates nothing.
+        f.refresh().await;
+        let again = f.metrics().estimates(Layer::L1) + f.metrics().estimates(Layer::Starknet);
+        assert_eq!(again, ok);
+        let mut text = String::new();
+        f.metrics().render(&mut text);
+        assert!(
+            text.contains("starkroute_gas_estimates_total{layer=\"l1\",outcome=\"failed\"} 1\n"),
+            "{text}"
+        );
     }
 
     #[tokio::test]

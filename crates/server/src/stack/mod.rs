@@ -15,6 +15,7 @@
 //! route's state is in the store, so a restart resumes each one where it stopped.
 
 pub mod devnet;
+pub mod estimates;
 pub mod fees;
 pub mod network;
 pub mod sandbox;

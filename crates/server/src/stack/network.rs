@@ -393,7 +393,11 @@ impl NetworkStack {
     ) -> Result<Self> {
         let NetworkLayers { layers, signing } =
             NetworkLayers::build(config, network, signers).await?;
-        let fees = Arc::new(LiveFees::new(config, network)?);
+        let router = super::estimates::RouterAccounts {
+            l1: signers.l1.first().map(|s| s.address()),
+            starknet: signers.starknet.first().map(|a| a.address().felt()),
+        };
+        let fees = Arc::new(LiveFees::new(config, network, router)?);
         // Warm before the first quote; a failure is logged and counted, and quotes are refused
         // (503) until a refresh succeeds.
         fees.refresh().await;
