@@ -3,10 +3,11 @@
 //!
 //! - **L1 gas**: `eth_feeHistory` over the last `network.fees.l1_blocks` blocks with the reward
 //!   percentile `l1_tip_percentile`: the price is the next block's base fee (the last entry of
-//!   `baseFeePerGas`) plus the highest of the blocks' percentile rewards, times each leg's gas
-//!   units from `[costs.gas]`.
+//!   `baseFeePerGas`) plus the highest of the blocks' percentile rewards, times each call's gas
+//!   units: the chain's estimate where the router's accounts can simulate the call
+//!   ([`super::estimates`], every `estimate_secs`), else `[costs.gas]`'.
 //! - **Starknet gas**: the latest block's header (`starknet_getBlockWithTxHashes`), its
-//!   `l2_gas_price.price_in_wei`, times the leg's units from `[costs.gas]`.
+//!   `l2_gas_price.price_in_wei`, times the call's units, estimated in the same way.
 //! - **StarkGate's message fee**: `estimateDepositFeeWei()` of each configured L1 bridge (the
 //!   default pair's and each token's own), read at the block of the fee history.
 //! - The NFT bridge's message fee and the StarkEx operator's fee have no function on the chain
