@@ -11,7 +11,8 @@
 //! - **sandbox**: the sandbox stack, priced from the static `[costs]`;
 //! - **network**: a core built as the network stack builds it (`build_core` with a
 //!   [`LiveFees`]), its cache filled from a fixed snapshot of readings (an `eth_feeHistory`
-//!   answer, a Starknet block header, two bridges' `estimateDepositFeeWei`) through the same
+//!   answer, a Starknet block header, two bridges' `estimateDepositFeeWei`, four calls' gas
+//!   estimates) through the same
 //!   parsing and `set_*` calls the background refresh makes — the bench needs no node — so each
 //!   quote goes through `LiveFees::costs` and carries each fee's source and block.
 //!
@@ -29,6 +30,7 @@ use axum::Router;
 use criterion::{criterion_group, criterion_main, Criterion};
 use serde_json::json;
 use starkroute_executor::{Clock, SystemClock};
+use starkroute_planner::gas_call;
 use starkroute_server::config::{Config, FeeSettings};
 use starkroute_server::stack::fees::{
     parse_fee_history, parse_starknet_block, FeeBridge, L1Reading, LiveFees,
@@ -84,6 +86,24 @@ async fn sides() -> Sides {
     fees.set_l1(l1).unwrap();
     let header = json!({"block_number": 812_345, "l2_gas_price": {"price_in_wei": "0x2540be400", "price_in_fri": "0x4a817c800"}});
     fees.set_starknet(parse_starknet_block(&header).unwrap()).unwrap();
+    // Estimated units of the calls the router's accounts simulate, as the refresh records them.
+    let at = |source, block| starkroute_planner::PriceSource { source, block: Some(block) };
+    fees.set_estimates([
+        (("USDC".to_owned(), gas_call::L1_APPROVAL), (46_201, at("eth_estimateGas", 20_000_004))),
+        (
+            ("USDC".to_owned(), gas_call::STARKGATE_DEPOSIT),
+            (98_117, at("eth_estimateGas", 20_000_004)),
+        ),
+        (
+            ("USDC".to_owned(), gas_call::STARKNET_WITHDRAW),
+            (2_412_931, at("starknet_estimateFee", 812_345)),
+        ),
+        (
+            ("ETH".to_owned(), gas_call::STARKNET_TRANSFER),
+            (1_302_777, at("starknet_estimateFee", 812_345)),
+        ),
+    ])
+    .unwrap();
     let network = build_core(&cfg, vec![], clock, tokio::sync::watch::channel(false).0, Some(fees))
         .await
         .unwrap();
