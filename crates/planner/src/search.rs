@@ -715,7 +715,7 @@ pub fn fees_for(kind: LegKind, asset: &Asset, costs: &CostModel) -> Vec<FeeItem>
             FeeKind::StarknetGas => (costs.starknet_gas_price_wei, live.starknet_gas.as_ref()),
             _ => (costs.l1_gas_price_wei, live.l1_gas.as_ref()),
         };
-        let estimate = live.gas_units.get(&(symbol.clone(), call));
+        let estimate = live.gas_units.get(&symbol).and_then(|calls| calls.get(call));
         let units = estimate.map_or(model, |e| e.0);
         let (units_source, units_block) = match (estimate, from) {
             (Some((_, at)), _) => (Some(at.source.to_owned()), at.block),

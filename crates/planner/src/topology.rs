@@ -168,10 +168,10 @@ pub struct LivePrices {
     pub nft_bridge_message: Option<PriceSource>,
     /// `starkex_operator_fee_wei`'s source.
     pub starkex_operator: Option<PriceSource>,
-    /// Gas units estimated on the chain for a token's call (upper-case symbol and `costs.gas`
-    /// key, [`crate::search::gas_call`]), with the estimate's method and block: they replace
-    /// the model's units of that call for that token.
-    pub gas_units: BTreeMap<(String, &'static str), (u64, PriceSource)>,
+    /// Gas units estimated on the chain for a token's call (upper-case symbol, then the
+    /// `costs.gas` key, [`crate::gas_call`]), with the estimate's method and block: they
+    /// replace the model's units of that call for that token.
+    pub gas_units: BTreeMap<String, BTreeMap<&'static str, (u64, PriceSource)>>,
 }
 
 /// Where one price was read: the RPC method or contract function (or the configuration key of

@@ -245,13 +245,14 @@ fn estimated_gas_units_replace_the_models_for_their_token_and_call_and_the_rest_
         l1_gas: Some(at("eth_feeHistory", 41)),
         starknet_gas: Some(at("starknet_getBlockWithTxHashes", 9)),
         gas_units: [
-            (
-                ("USDC".to_owned(), gas_call::STARKGATE_DEPOSIT),
-                (123_457, at("eth_estimateGas", 40)),
-            ),
-            (("ETH".to_owned(), gas_call::L1_APPROVAL), (1, at("eth_estimateGas", 40))),
+            ("USDC", gas_call::STARKGATE_DEPOSIT, 123_457),
+            // Another token's approval: not USDC's.
+            ("ETH", gas_call::L1_APPROVAL, 1),
         ]
         .into_iter()
+        .map(|(token, call, units)| {
+            (token.to_owned(), [(call, (units, at("eth_estimateGas", 40)))].into_iter().collect())
+        })
         .collect(),
         ..LivePrices::default()
     };

@@ -580,7 +580,10 @@ impl LiveFees {
                 source: "costs.l1_to_l2_message_fee_wei",
                 block: None,
             }),
-            gas_units: estimates.clone(),
+            gas_units: estimates.iter().fold(BTreeMap::new(), |mut by_token, ((t, c), e)| {
+                by_token.entry(t.clone()).or_insert_with(BTreeMap::new).insert(*c, e.clone());
+                by_token
+            }),
             ..LivePrices::default()
         };
         for (bridge, fee) in &l1.message_fees {
@@ -1045,7 +1048,8 @@ mod tests {
         f.probes = super::super::estimates::probes(&cfg, &network, router).unwrap();
         f.refresh().await;
         let c = f.costs().unwrap();
-        let units = |token: &str, call| c.live.gas_units.get(&(token.to_owned(), call)).cloned();
+        let units =
+            |token: &str, call| c.live.gas_units.get(token).and_then(|m| m.get(call)).cloned();
         let (deposit, at) = units("USDC", gas_call::STARKGATE_DEPOSIT).unwrap();
         assert_eq!(
             (deposit, at.source, at.block),
