@@ -412,7 +412,7 @@ async fn serve_runs_a_network_file_it_did_not_deploy_and_doctor_refuses_wrong_on
             json!({"request": {
                 "contract_address": format!("{:#x}", d.usdc.l2),
                 "entry_point_selector": format!("{selector:#x}"),
-                "calldata": [bob.starknet.to_string()],
+                "calldata": [alice.starknet.to_string()],
             }, "block_id": "latest"}),
         )
         .await;
