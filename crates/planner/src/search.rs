@@ -3,6 +3,8 @@
 //! Kept in one file (about 830 lines of code): the search, its pruning and the reasons a path is
 //! rejected share the candidate type and are read together.
 
+use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use starkroute_types::{
@@ -697,13 +699,15 @@ pub fn fees_for(kind: LegKind, asset: &Asset, costs: &CostModel) -> Vec<FeeItem>
     let live = &costs.live;
     let nft = !class.is_fungible();
     let token = class != AssetClass::Eth;
-    let symbol = asset.token.symbol.to_ascii_uppercase();
+    // Fee items are made for every hop the search tries: nothing here allocates but the vector.
+    let symbol = asset.token.symbol.as_str();
+    let estimates = for_token(&live.gas_units, symbol);
     let flat = |kind: FeeKind, amount: Wei, from: Option<&PriceSource>| FeeItem {
         kind,
         gas_units: None,
         gas_price_wei: None,
         amount_wei: amount,
-        source: from.map(|p| p.source.to_owned()),
+        source: from.map(|p| Cow::Borrowed(p.source)),
         block: from.and_then(|p| p.block),
         gas_units_source: None,
         gas_units_block: None,
@@ -715,13 +719,12 @@ pub fn fees_for(kind: LegKind, asset: &Asset, costs: &CostModel) -> Vec<FeeItem>
             FeeKind::StarknetGas => (costs.starknet_gas_price_wei, live.starknet_gas.as_ref()),
             _ => (costs.l1_gas_price_wei, live.l1_gas.as_ref()),
         };
-        let estimate = live.gas_units.get(&symbol).and_then(|calls| calls.get(call));
+        let estimate = estimates.and_then(|calls| calls.get(call));
         let units = estimate.map_or(model, |e| e.0);
         let (units_source, units_block) = match (estimate, from) {
-            (Some((_, at)), _) => (Some(at.source.to_owned()), at.block),
+            (Some((_, at)), _) => (Some(Cow::Borrowed(at.source)), at.block),
             // Read from the chains, but this call could not be simulated: say so.
-            (None, Some(_)) if !call.is_empty() => (Some(format!("costs.gas.{call}")), None),
-            (None, Some(_)) => (Some("model".to_owned()), None),
+            (None, Some(_)) => (Some(Cow::Borrowed(gas_call::model_source(call))), None),
             (None, None) => (None, None),
         };
         FeeItem {
@@ -735,7 +738,7 @@ pub fn fees_for(kind: LegKind, asset: &Asset, costs: &CostModel) -> Vec<FeeItem>
     };
     let l1 = |call: &'static str, model: u64| gas(FeeKind::L1Gas, call, model);
     let l2 = |call: &'static str, model: u64| gas(FeeKind::StarknetGas, call, model);
-    let starkgate_fee = || match live.message_fee_by_token.get(&symbol) {
+    let starkgate_fee = || match for_token(&live.message_fee_by_token, symbol) {
         Some((fee, from)) => flat(FeeKind::L1ToL2MessageFee, *fee, Some(from)),
         None => flat(
             FeeKind::L1ToL2MessageFee,
@@ -816,6 +819,13 @@ pub fn fees_for(kind: LegKind, asset: &Asset, costs: &CostModel) -> Vec<FeeItem>
     items
 }
 
+/// A token's entry (by symbol, any case) in a map keyed by upper-case symbols, without
+/// allocating.
+fn for_token<'a, V>(map: &'a BTreeMap<String, V>, symbol: &str) -> Option<&'a V> {
+    map.get(symbol)
+        .or_else(|| map.iter().find(|(t, _)| t.eq_ignore_ascii_case(symbol)).map(|(_, v)| v))
+}
+
 /// The `costs.gas` keys of the calls a configured network's fee source estimates with the
 /// router's own accounts ([`crate::LivePrices::gas_units`]).
 pub mod gas_call {
@@ -829,6 +839,32 @@ pub mod gas_call {
     pub const STARKNET_TRANSFER: &str = "starknet_transfer";
     /// StarkGate's L2 `initiate_token_withdraw`.
     pub const STARKNET_WITHDRAW: &str = "starknet_withdraw";
+
+    /// The configuration key a gas item names when its call's units are the model's
+    /// (`costs.gas.<call>`; `model` for the forced actions' fixed figures).
+    pub fn model_source(call: &str) -> &'static str {
+        match call {
+            L1_APPROVAL => "costs.gas.l1_approval",
+            STARKGATE_DEPOSIT => "costs.gas.starkgate_deposit",
+            L1_ETH_TRANSFER => "costs.gas.l1_eth_transfer",
+            STARKNET_TRANSFER => "costs.gas.starknet_transfer",
+            STARKNET_WITHDRAW => "costs.gas.starknet_withdraw",
+            "l1_erc20_transfer" => "costs.gas.l1_erc20_transfer",
+            "l1_erc721_transfer" => "costs.gas.l1_erc721_transfer",
+            "starkex_deposit_eth" => "costs.gas.starkex_deposit_eth",
+            "starkex_deposit_erc20" => "costs.gas.starkex_deposit_erc20",
+            "starkex_deposit_nft" => "costs.gas.starkex_deposit_nft",
+            "starkex_withdraw" => "costs.gas.starkex_withdraw",
+            "starkex_withdraw_nft" => "costs.gas.starkex_withdraw_nft",
+            "starkex_withdraw_and_mint" => "costs.gas.starkex_withdraw_and_mint",
+            "starkgate_withdraw" => "costs.gas.starkgate_withdraw",
+            "nft_bridge_deposit" => "costs.gas.nft_bridge_deposit",
+            "nft_bridge_withdraw" => "costs.gas.nft_bridge_withdraw",
+            "starknet_nft_withdraw" => "costs.gas.starknet_nft_withdraw",
+            "starknet_account_deploy" => "costs.gas.starknet_account_deploy",
+            _ => "model",
+        }
+    }
 }
 
 /// How long a leg takes until it is final where the next leg needs it.

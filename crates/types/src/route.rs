@@ -1,5 +1,6 @@
 //! Routes, legs, leg kinds and statuses.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -234,7 +235,8 @@ pub struct FeeItem {
     /// message fee), or the configuration key of a price the chain does not publish. Absent
     /// for the sandbox's static cost model.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub source: Option<Cow<'static, str>>,
     /// The block the price was read at (the latest block of its layer then).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub block: Option<u64>,
@@ -244,7 +246,8 @@ pub struct FeeItem {
     /// the route runs (a claim of a message not yet sent, a deposit of an asset the router's
     /// account does not hold). Absent for the sandbox's static cost model.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub gas_units_source: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub gas_units_source: Option<Cow<'static, str>>,
     /// The block the gas units were estimated at.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gas_units_block: Option<u64>,

@@ -274,3 +274,13 @@ fn estimated_gas_units_replace_the_models_for_their_token_and_call_and_the_rest_
     assert_eq!(gas[1].amount_wei, Wei(123_457 * 3));
     assert_eq!(gas[1].source.as_deref(), Some("eth_feeHistory"));
 }
+
+#[test]
+fn every_gas_table_key_names_itself_as_the_model_source() {
+    use starkroute_planner::{gas_call, GasTable};
+    let keys = serde_json::to_value(GasTable::default()).unwrap();
+    for key in keys.as_object().unwrap().keys() {
+        assert_eq!(gas_call::model_source(key), format!("costs.gas.{key}"));
+    }
+    assert_eq!(gas_call::model_source(""), "model");
+}
