@@ -144,10 +144,10 @@ pub fn probes(
         else {
             continue;
         };
-        let l1_token = match (token.class, token.l1) {
-            (AssetClass::Eth, _) => starkroute_ethereum::STARKGATE_ETH,
-            (AssetClass::Erc20 | AssetClass::MintableErc20, Some(a)) => a.address(),
-            _ => continue,
+        let Some(l1_token) =
+            super::network::starkgate_l1_token(token).filter(|_| token.class.is_fungible())
+        else {
+            continue;
         };
         if let Some(from) = router.l1 {
             // Any Starknet recipient does for a simulation; the router's own when it has one.
@@ -315,12 +315,7 @@ impl FeeNodes {
                         json!({ "block_id": block, "contract_address": format!("{sender:#x}") }),
                     )
                     .await?;
-                if super::fees::quantity(&nonce, "starknet_getNonce").is_err() {
-                    return Err(super::fees::field(
-                        "starknet_getNonce",
-                        format!("expected a felt, found {nonce}"),
-                    ));
-                }
+                super::fees::quantity(&nonce, "starknet_getNonce")?;
                 let v = self
                     .starknet(
                         "starknet_estimateFee",

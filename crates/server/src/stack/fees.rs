@@ -39,6 +39,9 @@ use starkroute_types::{Layer, Wei};
 use tokio::task::JoinHandle;
 
 use super::estimates::{GasProbe, RouterAccounts};
+
+/// Estimated gas units by token, then call (the shape of [`LivePrices::gas_units`]).
+type GasEstimates = BTreeMap<String, BTreeMap<&'static str, (u64, PriceSource)>>;
 use crate::config::{Config, FeeSettings, NetworkConfig};
 use crate::error::Result;
 
@@ -320,7 +323,7 @@ struct Cells {
     /// The cost model over both readings, rebuilt when one changes.
     costs: Option<Arc<CostModel>>,
     /// Gas units estimated per token and call, with where and when.
-    estimates: BTreeMap<(String, &'static str), (u64, PriceSource)>,
+    estimates: GasEstimates,
     /// When the probes last ran.
     estimated_at: Option<Instant>,
 }
@@ -547,7 +550,9 @@ impl LiveFees {
         estimates: impl IntoIterator<Item = ((String, &'static str), (u64, PriceSource))>,
     ) -> std::result::Result<(), FeeError> {
         let mut cells = self.cells.write().unwrap_or_else(std::sync::PoisonError::into_inner);
-        cells.estimates.extend(estimates);
+        for ((token, call), estimate) in estimates {
+            cells.estimates.entry(token).or_default().insert(call, estimate);
+        }
         if let (Some((a, _)), Some((b, _))) = (&cells.l1, &cells.starknet) {
             cells.costs = Some(Arc::new(self.price(a, b, &cells.estimates)?));
         }
@@ -559,7 +564,7 @@ impl LiveFees {
         &self,
         l1: &L1Reading,
         sn: &StarknetGasReading,
-        estimates: &BTreeMap<(String, &'static str), (u64, PriceSource)>,
+        estimates: &GasEstimates,
     ) -> std::result::Result<CostModel, FeeError> {
         let at = |source, block| PriceSource { source, block: Some(block) };
         let mut costs = self.base.clone();
@@ -580,10 +585,7 @@ impl LiveFees {
                 source: "costs.l1_to_l2_message_fee_wei",
                 block: None,
             }),
-            gas_units: estimates.iter().fold(BTreeMap::new(), |mut by_token, ((t, c), e)| {
-                by_token.entry(t.clone()).or_insert_with(BTreeMap::new).insert(*c, e.clone());
-                by_token
-            }),
+            gas_units: estimates.clone(),
             ..LivePrices::default()
         };
         for (bridge, fee) in &l1.message_fees {

@@ -99,18 +99,23 @@ pub fn starkgate_per_token(config: &Config, network: &NetworkConfig) -> Result<V
                 key: "network.starkgate.tokens",
                 reason: format!("no token {symbol:?} in [[topology.tokens]]"),
             })?;
-            let l1 = match token.class {
-                starkroute_types::AssetClass::Eth => starkroute_ethereum::STARKGATE_ETH,
-                _ => token.l1.map(|a| a.address()).ok_or_else(|| Error::Unsupported {
-                    key: "network.starkgate.tokens",
-                    reason: format!(
-                        "{symbol} has a StarkGate bridge but no L1 address (topology.tokens)"
-                    ),
-                })?,
-            };
+            let l1 = starkgate_l1_token(token).ok_or_else(|| Error::Unsupported {
+                key: "network.starkgate.tokens",
+                reason: format!(
+                    "{symbol} has a StarkGate bridge but no L1 address (topology.tokens)"
+                ),
+            })?;
             Ok((l1, token.starknet.map(|a| a.felt()), b.l1_bridge.address(), b.l2_bridge.felt()))
         })
         .collect()
+}
+
+/// The token as StarkGate names it on L1: `STARKGATE_ETH` for ether, else its L1 contract.
+pub fn starkgate_l1_token(token: &starkroute_types::Token) -> Option<Address> {
+    match token.class {
+        starkroute_types::AssetClass::Eth => Some(starkroute_ethereum::STARKGATE_ETH),
+        _ => token.l1.map(|a| a.address()),
+    }
 }
 
 fn address_or_zero(a: Option<EthAddress>) -> Address {
